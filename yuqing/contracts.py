@@ -1,0 +1,99 @@
+"""Typed hand-over objects between stages.
+
+Data flows one way: crawler -> classifier -> store -> index -> alerts.
+Each stage receives and returns these objects, never another stage's internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+TIER_NAMES: dict[int, str] = {4: "I", 3: "II", 2: "III", 1: "IV"}
+"""Severity 4 is tier I (特别重大/红) ... severity 1 is tier IV (一般/蓝)."""
+
+TIER_LABELS_ZH: dict[int, str] = {4: "特别重大", 3: "重大", 2: "较大", 1: "一般"}
+TIER_COLOURS: dict[int, str] = {4: "red", 3: "orange", 2: "yellow", 1: "blue"}
+
+
+def tier_name(severity: int) -> str:
+    return TIER_NAMES[severity]
+
+
+def parse_tier(text: str | int) -> int:
+    """'I'..'IV', 1..4 (severity) or 'red'/'特别重大' -> severity 1..4."""
+    if isinstance(text, int):
+        if text in TIER_NAMES:
+            return text
+        raise ValueError(f"severity must be 1-4, got {text}")
+    t = text.strip()
+    for sev, name in TIER_NAMES.items():
+        if t.upper() == name or t == TIER_LABELS_ZH[sev] or t.lower() == TIER_COLOURS[sev]:
+            return sev
+    if t.isdigit() and int(t) in TIER_NAMES:
+        return int(t)
+    raise ValueError(f"unknown tier {text!r}: use I, II, III, IV or 1-4")
+
+
+@dataclass(slots=True)
+class CrawledPost:
+    """What a crawler (or a file import) yields, already normalised to clean text.
+
+    ``text`` is the public, masked text (personal data replaced); ``published_at``
+    is timezone-aware UTC or None when the source gave no date.
+    """
+
+    source: str
+    title: str
+    text: str
+    url: str | None = None
+    external_id: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    area: str | None = None
+    likes: int = 0
+    replies: int = 0
+    reply_text: str | None = None
+    reply_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Classification:
+    """The classifier's decision about one post."""
+
+    category: str | None
+    category_confidence: float
+    severity: int  # 1..4, 4 = tier I
+    reasons: list[str] = field(default_factory=list)
+    model_version: str = ""
+    uncertain: bool = False
+
+
+@dataclass(slots=True)
+class IndexDoc:
+    """One post as the search index sees it (masked text only)."""
+
+    id: int
+    title: str
+    text: str
+    source: str
+    category: str | None
+    severity: int
+    area: str | None
+    published_at: datetime | None
+    url: str | None
+    status: str = "new"
+    event_id: int | None = None
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """Bad input kept for inspection instead of being dropped."""
+
+    stage: str
+    source: str | None
+    reason: str
+    payload: dict[str, Any]
+    url: str | None = None

@@ -1,0 +1,519 @@
+"""The typed configuration: every setting has one home with its default.
+
+``config/*.yaml`` hold a deployment's values; :func:`load_config` reads them
+once, validates every file and the references between them, and returns one
+:class:`AppConfig` that is passed down. No other module reads config files or
+environment variables: :data:`ENV_OVERRIDES` is the single table of variables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from yuqing.contracts import parse_tier
+
+CONFIG_FILES = ("settings", "sources", "taxonomy", "areas", "teams", "alerts")
+
+ENV_OVERRIDES: dict[str, str] = {
+    "YUQING_CONFIG": "config directory (default ./config)",
+    "YUQING_DATABASE_URL": "settings.database_url: the store (SQLAlchemy URL)",
+    "YUQING_ES_URL": "settings.index.es_url, and selects the Elasticsearch backend",
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '15m', '5h', '2d', 30 (seconds) -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 15m, 5h, 2d)")
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Severity = Annotated[int, BeforeValidator(parse_tier)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- settings.yaml
+
+
+class IndexSettings(_Model):
+    backend: Literal["embedded", "elasticsearch"] = "embedded"
+    embedded_path: str | None = None  # default: <var_dir>/index.sqlite
+    es_url: str | None = None
+    es_index: str = "yuqing-posts"
+
+    @model_validator(mode="after")
+    def _es_needs_url(self) -> IndexSettings:
+        if self.backend == "elasticsearch" and not self.es_url:
+            raise ValueError("backend elasticsearch needs es_url (or YUQING_ES_URL)")
+        return self
+
+
+class ConsoleSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class ClassifierSettings(_Model):
+    model_dir: str | None = None  # default: <var_dir>/models
+    uncertain_below: float = Field(0.35, ge=0.0, le=1.0)
+
+
+class CrawlerSettings(_Model):
+    user_agent: str = "yuqing/0.1 (+public-opinion monitoring; contact your county IT office)"
+    obey_robots_txt: bool = True
+    download_delay: float = Field(0.25, ge=0)
+    concurrent_requests_per_domain: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(30, gt=0)
+    max_response_bytes: int = Field(5_000_000, gt=0)
+    autothrottle: bool = True
+    retry_times: int = Field(2, ge=0, le=10)
+    http_cache: bool = False
+
+
+class SchedulerSettings(_Model):
+    alert_interval: Duration = timedelta(seconds=20)
+    index_interval: Duration = timedelta(seconds=5)
+
+
+class Settings(_Model):
+    timezone: str = "Asia/Shanghai"
+    var_dir: str = "var"
+    database_url: str | None = None  # default: sqlite:///<var_dir>/yuqing.db
+    index: IndexSettings = IndexSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    crawler: CrawlerSettings = CrawlerSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz_exists(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+# ----------------------------------------------------------------- sources.yaml
+
+
+class BoardSelectors(_Model):
+    """CSS selectors (or XPath when they start with '/') for a list+detail board."""
+
+    item_link: str  # on a list page: links to detail pages
+    next_page: str | None = None
+    title: str
+    body: str
+    author: str | None = None
+    time: str | None = None
+    likes: str | None = None
+    replies: str | None = None
+    reply: str | None = None
+    reply_time: str | None = None
+
+
+class Source(_Model):
+    name: Name
+    kind: Literal["feed", "board", "api", "file"]
+    enabled: bool = True
+    demo: bool = False  # served by the bundled demo site; URL may use {demo_url}
+    url: str | None = None
+    area: str | None = None
+    interval: Duration = timedelta(minutes=30)
+    max_pages: int = Field(20, ge=1, le=10_000)
+    encoding: str | None = None  # force a page encoding when a site lies about it
+    selectors: BoardSelectors | None = None
+    fields: dict[str, str] = Field(default_factory=dict)  # api/file: our field -> theirs
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Source:
+        if self.kind in ("feed", "board", "api") and not self.url:
+            raise ValueError(f"a {self.kind} source needs url")
+        if self.kind == "board" and self.selectors is None:
+            raise ValueError("a board source needs selectors")
+        return self
+
+
+class SourcesFile(_Model):
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique(cls, v: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for s in v:
+            if s.name in seen:
+                raise ValueError(f"duplicate source name {s.name!r}")
+            seen.add(s.name)
+        return v
+
+
+# ---------------------------------------------------------------- taxonomy.yaml
+
+
+class Category(_Model):
+    name: str = Field(min_length=1)
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list)
+
+
+class SeverityTier(_Model):
+    label: str
+    description: str = ""
+    terms: list[str] = Field(default_factory=list)  # any one of these suggests the tier
+
+
+class TaxonomyFile(_Model):
+    categories: list[Category] = Field(min_length=1)
+    uncertain_label: str = "待分拣"
+    severity: dict[Severity, SeverityTier]
+
+    @field_validator("severity")
+    @classmethod
+    def _all_tiers(cls, v: dict[int, SeverityTier]) -> dict[int, SeverityTier]:
+        missing = {1, 2, 3, 4} - set(v)
+        if missing:
+            from yuqing.contracts import tier_name
+
+            raise ValueError("missing tiers: " + ", ".join(tier_name(s) for s in sorted(missing)))
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, v: list[Category]) -> list[Category]:
+        names = [c.name for c in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate categories: {sorted(dup)}")
+        return v
+
+    def category_names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+
+# ------------------------------------------------------------------- areas.yaml
+
+
+class Area(_Model):
+    name: str = Field(min_length=1)
+    level: Literal["county", "street", "township", "community", "village", "grid"]
+    aliases: list[str] = Field(default_factory=list)
+    children: list[Area] = Field(default_factory=list)
+
+    def walk(self, parent: str | None = None) -> list[tuple[Area, str | None]]:
+        out: list[tuple[Area, str | None]] = [(self, parent)]
+        for c in self.children:
+            out.extend(c.walk(self.name))
+        return out
+
+
+class AreasFile(_Model):
+    areas: list[Area] = Field(min_length=1)
+
+    def all(self) -> dict[str, tuple[Area, str | None]]:
+        """name -> (area, parent name)."""
+        out: dict[str, tuple[Area, str | None]] = {}
+        for root in self.areas:
+            for a, parent in root.walk():
+                out[a.name] = (a, parent)
+        return out
+
+    @model_validator(mode="after")
+    def _unique(self) -> AreasFile:
+        seen: set[str] = set()
+        for root in self.areas:
+            for a, _ in root.walk():
+                if a.name in seen:
+                    raise ValueError(f"duplicate area name {a.name!r}")
+                seen.add(a.name)
+        return self
+
+
+# ------------------------------------------------------------------- teams.yaml
+
+
+class Team(_Model):
+    id: Name
+    name: str
+    level: Literal["grid", "community", "street", "township", "county"]
+    areas: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)  # empty: every category
+    parent: str | None = None  # next level up the escalation chain
+    channels: list[str] = Field(default_factory=list)
+
+
+class TeamsFile(_Model):
+    triage_team: str
+    teams: list[Team] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _refs(self) -> TeamsFile:
+        ids = [t.id for t in self.teams]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate team ids: {sorted(dup)}")
+        if self.triage_team not in ids:
+            raise ValueError(f"triage_team {self.triage_team!r} is not a team")
+        for t in self.teams:
+            if t.parent is not None and t.parent not in ids:
+                raise ValueError(f"team {t.id!r}: parent {t.parent!r} is not a team")
+        # the escalation chain must end (no cycles)
+        parents = {t.id: t.parent for t in self.teams}
+        for t in self.teams:
+            seen, cur = set(), t.id
+            while cur is not None:
+                if cur in seen:
+                    raise ValueError(f"team {t.id!r}: escalation chain loops")
+                seen.add(cur)
+                cur = parents[cur]
+        return self
+
+    def by_id(self) -> dict[str, Team]:
+        return {t.id: t for t in self.teams}
+
+
+# ------------------------------------------------------------------ alerts.yaml
+
+
+class TierPolicy(_Model):
+    acknowledge: Duration
+    respond: Duration
+
+
+class Channel(_Model):
+    kind: Literal["webhook", "smtp", "wecom", "dingtalk", "feishu", "log"]
+    url: str | None = None
+    secret: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+
+
+class Rule(_Model):
+    name: Name
+    kind: Literal["single_post", "keyword"]
+    min_tier: Severity = 3
+    keywords: list[str] = Field(default_factory=list)
+    tier: Severity | None = None  # keyword rule: tier it raises
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _kw(self) -> Rule:
+        if self.kind == "keyword" and not self.keywords:
+            raise ValueError("a keyword rule needs keywords")
+        return self
+
+
+class AlertsFile(_Model):
+    tiers: dict[Severity, TierPolicy]
+    rules: list[Rule] = Field(default_factory=list)
+    channels: dict[str, Channel] = Field(default_factory=dict)
+
+    @field_validator("tiers")
+    @classmethod
+    def _all_tiers(cls, v: dict[int, TierPolicy]) -> dict[int, TierPolicy]:
+        if set(v) != {1, 2, 3, 4}:
+            raise ValueError("tiers must define I, II, III and IV")
+        return v
+
+
+# -------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    directory: Path
+    settings: Settings
+    sources: SourcesFile
+    taxonomy: TaxonomyFile
+    areas: AreasFile
+    teams: TeamsFile
+    alerts: AlertsFile
+
+    # derived paths --------------------------------------------------------
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.settings.var_dir).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url or f"sqlite:///{self.var_dir / 'yuqing.db'}"
+
+    @property
+    def index_path(self) -> Path:
+        p = self.settings.index.embedded_path
+        return Path(p).expanduser().resolve() if p else self.var_dir / "index.sqlite"
+
+    @property
+    def model_dir(self) -> Path:
+        p = self.settings.classifier.model_dir
+        return Path(p).expanduser().resolve() if p else self.var_dir / "models"
+
+    def source(self, name: str) -> Source:
+        for s in self.sources.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources.sources) or "none"
+        raise KeyError(f"unknown source {name!r} (known: {known})")
+
+
+_MODELS: dict[str, type[_Model]] = {
+    "settings": Settings,
+    "sources": SourcesFile,
+    "taxonomy": TaxonomyFile,
+    "areas": AreasFile,
+    "teams": TeamsFile,
+    "alerts": AlertsFile,
+}
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("function-after[_refs(), TeamsFile]",)]
+    return ".".join(parts) if parts else "(top)"
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    fname = path.name
+    if not path.is_file():
+        problems.append(Problem(fname, "(file)", f"missing: expected {path}"))
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(fname, "(file)", f"not UTF-8 text: {exc.reason}"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem(fname, where, f"invalid YAML: {what}"))
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(Problem(fname, "(top)", f"must be a mapping, got {type(data).__name__}"))
+        return None
+    return data
+
+
+def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    raw = dict(raw)
+    if env.get("YUQING_DATABASE_URL"):
+        raw["database_url"] = env["YUQING_DATABASE_URL"]
+    if env.get("YUQING_ES_URL"):
+        index = dict(raw.get("index") or {})
+        index["backend"] = "elasticsearch"
+        index["es_url"] = env["YUQING_ES_URL"]
+        raw["index"] = index
+    return raw
+
+
+def resolve_config_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Path:
+    if explicit:
+        return Path(explicit)
+    if env.get("YUQING_CONFIG"):
+        return Path(env["YUQING_CONFIG"])
+    return Path("config")
+
+
+def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read and validate every config file; raise ConfigError listing all problems."""
+    directory = Path(directory)
+    env = env or {}
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise ConfigError([Problem(str(directory), "(directory)", "not a directory")])
+    parsed: dict[str, Any] = {}
+    for stem in CONFIG_FILES:
+        path = directory / f"{stem}.yaml"
+        raw = _read_yaml(path, problems)
+        if raw is None:
+            continue
+        if stem == "settings":
+            raw = _apply_overrides(raw, env)
+        try:
+            parsed[stem] = _MODELS[stem].model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(Problem(path.name, _loc(err["loc"]), msg))
+    if len(parsed) == len(CONFIG_FILES):
+        problems.extend(_cross_check(parsed))
+    if problems:
+        raise ConfigError(problems)
+    return AppConfig(directory=directory.resolve(), **parsed)
+
+
+def _cross_check(p: dict[str, Any]) -> list[Problem]:
+    """References between files: areas, categories, teams, channels."""
+    out: list[Problem] = []
+    areas: AreasFile = p["areas"]
+    known_areas = set(areas.all())
+    categories = set(p["taxonomy"].category_names())
+    channels = set(p["alerts"].channels)
+    for i, s in enumerate(p["sources"].sources):
+        if s.area is not None and s.area not in known_areas:
+            out.append(Problem("sources.yaml", f"sources.{i}.area", f"unknown area {s.area!r}"))
+    for i, t in enumerate(p["teams"].teams):
+        for a in t.areas:
+            if a not in known_areas:
+                out.append(Problem("teams.yaml", f"teams.{i}.areas", f"unknown area {a!r}"))
+        for c in t.categories:
+            if c not in categories:
+                out.append(Problem("teams.yaml", f"teams.{i}.categories", f"unknown category {c!r}"))
+        for ch in t.channels:
+            if ch not in channels:
+                out.append(Problem("teams.yaml", f"teams.{i}.channels", f"unknown channel {ch!r}"))
+    return out
