@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 TIER_NAMES: dict[int, str] = {4: "I", 3: "II", 2: "III", 1: "IV"}
 """Severity 4 is tier I (特别重大/红) ... severity 1 is tier IV (一般/蓝)."""
@@ -97,3 +97,30 @@ class DeadLetter:
     reason: str
     payload: dict[str, Any]
     url: str | None = None
+
+
+class PostSink(Protocol):
+    """Where the crawler hands its posts: the rest of the pipeline.
+
+    ``accept`` returns True when the post was new or changed, False when it was
+    already stored unchanged. ``seen`` tells an incremental crawler whether a
+    URL of this source is already stored, so it can stop paging.
+    """
+
+    def accept(self, post: CrawledPost) -> bool: ...
+
+    def reject(self, letter: DeadLetter) -> None: ...
+
+    def seen(self, source: str, url: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LabelledText:
+    """A training example: text with a category and, when known, a severity."""
+
+    text: str
+    category: str | None = None
+    severity: int | None = None
+    id: str | None = None
