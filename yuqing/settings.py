@@ -34,6 +34,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "YUQING_CONFIG": "config directory (default ./config)",
     "YUQING_DATABASE_URL": "settings.database_url: the store (SQLAlchemy URL)",
     "YUQING_ES_URL": "settings.index.es_url, and selects the Elasticsearch backend",
+    "YUQING_VAR_DIR": "settings.var_dir: runtime files (database, index, models)",
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
@@ -106,8 +107,8 @@ class CrawlerSettings(_Model):
 
 
 class SchedulerSettings(_Model):
-    alert_interval: Duration = timedelta(seconds=20)
-    index_interval: Duration = timedelta(seconds=5)
+    # How often queued posts are indexed and new posts are checked against alert rules.
+    pipeline_interval: Duration = timedelta(seconds=5)
 
 
 class Settings(_Model):
@@ -450,6 +451,8 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
 
 def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     raw = dict(raw)
+    if env.get("YUQING_VAR_DIR"):
+        raw["var_dir"] = env["YUQING_VAR_DIR"]
     if env.get("YUQING_DATABASE_URL"):
         raw["database_url"] = env["YUQING_DATABASE_URL"]
     if env.get("YUQING_ES_URL"):
@@ -512,7 +515,9 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
                 out.append(Problem("teams.yaml", f"teams.{i}.areas", f"unknown area {a!r}"))
         for c in t.categories:
             if c not in categories:
-                out.append(Problem("teams.yaml", f"teams.{i}.categories", f"unknown category {c!r}"))
+                out.append(
+                    Problem("teams.yaml", f"teams.{i}.categories", f"unknown category {c!r}")
+                )
         for ch in t.channels:
             if ch not in channels:
                 out.append(Problem("teams.yaml", f"teams.{i}.channels", f"unknown channel {ch!r}"))

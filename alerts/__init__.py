@@ -1,0 +1,1 @@
+"""Alerts: rules, tiers, routing to teams, deadlines and (later) escalation and channels."""

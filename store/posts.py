@@ -1,0 +1,262 @@
+"""Idempotent writes of posts, dead letters and the index outbox.
+
+A crawl or import that is repeated or interrupted loses nothing and duplicates
+nothing: every post is upserted by a stable key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.models import DeadLetterRow, Event, IndexOutbox, Post
+from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc
+
+_TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|timestamp|_t|ts)$", re.I)
+_SPACE = re.compile(r"\s+")
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme/host, drop fragments, tracking parameters and default ports."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80)
+        or (parts.scheme == "https" and parts.port == 443)
+    ):
+        host = f"{host}:{parts.port}"
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)))
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+
+
+def content_hash(title: str, text: str) -> str:
+    folded = _SPACE.sub("", f"{title}\n{text}")
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+def post_key(post: CrawledPost, rewrite: Callable[[str], str] | None = None) -> str:
+    """Canonical URL when there is one, else source + external id, else source + content.
+
+    ``rewrite`` maps a URL to its stable form first (e.g. a demo site on a new port).
+    """
+    if post.url:
+        return "url:" + canonical_url(rewrite(post.url) if rewrite else post.url)
+    if post.external_id:
+        return f"id:{post.source}:{post.external_id}"
+    return f"hash:{post.source}:{content_hash(post.title, post.text)}"
+
+
+def event_fingerprint(post: CrawledPost) -> str:
+    # The spine groups exact title repeats; near-duplicate clustering refines this later.
+    basis = _SPACE.sub("", post.title or post.text[:80])
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    post_id: int
+    created: bool
+    changed: bool
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
+
+
+def _event_for(session: Session, post: CrawledPost, cls: Classification, now: datetime) -> int:
+    fp = event_fingerprint(post)
+    ins = _insert(session)(Event).values(
+        fingerprint=fp,
+        title=post.title or post.text[:60],
+        category=cls.category,
+        area=post.area,
+        severity=cls.severity,
+        post_count=0,
+        first_seen=now,
+        last_seen=now,
+    )
+    session.execute(ins.on_conflict_do_nothing(index_elements=["fingerprint"]))
+    return session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one()
+
+
+def upsert_post(
+    session: Session,
+    post: CrawledPost,
+    cls: Classification,
+    now: datetime,
+    rewrite: Callable[[str], str] | None = None,
+) -> UpsertResult:
+    """Insert or update one post by its stable key; enqueue it for indexing when it changed."""
+    key = post_key(post, rewrite)
+    digest = content_hash(post.title, post.text)
+    values = {
+        "source": post.source,
+        "external_id": post.external_id,
+        "url": post.url,
+        "content_hash": digest,
+        "title": post.title,
+        "text": post.text,
+        "author": post.author,
+        "published_at": post.published_at,
+        "area": post.area,
+        "likes": post.likes,
+        "replies": post.replies,
+        "reply_text": post.reply_text,
+        "reply_at": post.reply_at,
+        "category": cls.category,
+        "category_confidence": cls.category_confidence,
+        "uncertain": cls.uncertain,
+        "severity": cls.severity,
+        "reasons": list(cls.reasons),
+        "model_version": cls.model_version,
+        "extra": dict(post.extra),
+        "updated_at": now,
+    }
+    ins = (
+        _insert(session)(Post)
+        .values(key=key, fetched_at=now, evaluated=False, **values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Post.id)
+    )
+    new_id = session.execute(ins).scalar_one_or_none()
+    if new_id is not None:
+        event_id = _event_for(session, post, cls, now)
+        session.execute(update(Post).where(Post.id == new_id).values(event_id=event_id))
+        session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(post_count=Event.post_count + 1, last_seen=now)
+        )
+        enqueue_index(session, new_id, now)
+        return UpsertResult(new_id, created=True, changed=True)
+
+    row = session.execute(
+        select(Post.id, Post.content_hash, Post.likes, Post.replies, Post.reply_text).where(
+            Post.key == key
+        )
+    ).one()
+    changed = (row.content_hash, row.likes, row.replies, row.reply_text) != (
+        digest,
+        post.likes,
+        post.replies,
+        post.reply_text,
+    )
+    if changed:
+        # Text changes re-open evaluation (the tier may rise); engagement alone does too.
+        session.execute(update(Post).where(Post.id == row.id).values(evaluated=False, **values))
+        enqueue_index(session, row.id, now)
+    return UpsertResult(row.id, created=False, changed=changed)
+
+
+def enqueue_index(session: Session, post_id: int, now: datetime, op: str = "upsert") -> None:
+    ins = _insert(session)(IndexOutbox).values(
+        post_id=post_id, op=op, enqueued_at=now, next_attempt_at=now, attempts=0
+    )
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["post_id"],
+            set_={"op": op, "next_attempt_at": now, "enqueued_at": now},
+        )
+    )
+
+
+def is_seen(
+    session: Session, source: str, url: str, rewrite: Callable[[str], str] | None = None
+) -> bool:
+    key = "url:" + canonical_url(rewrite(url) if rewrite else url)
+    return session.execute(select(Post.id).where(Post.key == key)).first() is not None
+
+
+def add_dead_letter(session: Session, letter: DeadLetter, now: datetime) -> int:
+    row = DeadLetterRow(
+        at=now,
+        stage=letter.stage,
+        source=letter.source,
+        url=letter.url,
+        reason=letter.reason,
+        payload=_jsonable(letter.payload),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def index_doc(post: Post) -> IndexDoc:
+    return IndexDoc(
+        id=post.id,
+        title=post.title,
+        text=post.text,
+        source=post.source,
+        category=post.category,
+        severity=post.severity,
+        area=post.area,
+        published_at=post.published_at or post.fetched_at,
+        url=post.url,
+        event_id=post.event_id,
+    )
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    outbox_id: int
+    enqueued_at: datetime
+    op: str
+    post: Post
+
+
+def due_index_batch(session: Session, now: datetime, limit: int = 500) -> list[OutboxEntry]:
+    """Outbox entries whose next attempt is due, oldest first."""
+    rows = session.execute(
+        select(IndexOutbox, Post)
+        .join(Post, Post.id == IndexOutbox.post_id)
+        .where(IndexOutbox.next_attempt_at <= now)
+        .order_by(IndexOutbox.id)
+        .limit(limit)
+    ).all()
+    return [OutboxEntry(ob.id, ob.enqueued_at, ob.op, p) for ob, p in rows]
+
+
+def mark_indexed(session: Session, done: list[OutboxEntry]) -> None:
+    # An entry re-enqueued while we indexed has a newer enqueued_at and stays queued.
+    for e in done:
+        session.execute(
+            delete(IndexOutbox).where(
+                IndexOutbox.id == e.outbox_id, IndexOutbox.enqueued_at == e.enqueued_at
+            )
+        )
+
+
+def mark_index_failed(session: Session, outbox_id: int, error: str, now: datetime) -> None:
+    ob = session.get(IndexOutbox, outbox_id)
+    if ob is None:
+        return
+    ob.attempts += 1
+    ob.last_error = error[:2000]
+    # Exponential backoff capped at 10 minutes: an index down for hours is retried steadily.
+    ob.next_attempt_at = now + timedelta(seconds=min(600, 2 ** min(ob.attempts, 10)))
+
+
+def index_backlog(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.execute(select(func.count()).select_from(IndexOutbox)).scalar_one()

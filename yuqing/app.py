@@ -1,0 +1,110 @@
+"""The running application: one place that builds each stage from the config.
+
+Stages are created lazily so a command only pays for what it uses (the CLI's
+`alerts list` needs no classifier).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from yuqing.clock import Clock, SystemClock
+from yuqing.gazetteer import Gazetteer
+from yuqing.settings import AppConfig
+
+if TYPE_CHECKING:
+    from alerts.routing import Router
+    from index.base import SearchBackend
+    from store.db import Store
+
+log = logging.getLogger("yuqing")
+
+
+@dataclass
+class App:
+    config: AppConfig
+    clock: Clock = field(default_factory=SystemClock)
+    demo_url: str | None = None
+    _store: Store | None = None
+    _index: SearchBackend | None = None
+    _model: Any = None
+    _gazetteer: Gazetteer | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from alerts.engine import sync_teams
+            from store.db import Store
+
+            self._store = Store(self.config.database_url)
+            with self._store.session() as s:
+                sync_teams(s, self.config)
+        return self._store
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gazetteer is None:
+            self._gazetteer = Gazetteer(self.config.areas)
+        return self._gazetteer
+
+    @property
+    def router(self) -> Router:
+        from alerts.routing import Router
+
+        return Router(self.config.teams, self.gazetteer)
+
+    def tokenize(self, text: str) -> list[str]:
+        from classifier.text import tokenize
+
+        return tokenize(text)
+
+    @property
+    def index(self) -> SearchBackend:
+        if self._index is None:
+            from index.base import open_backend
+
+            self._index = open_backend(
+                self.config.settings.index, self.config.index_path, self.tokenize
+            )
+        return self._index
+
+    def model(self, progress: Callable[[str], None] | None = None) -> Any:
+        """The active classifier; trained on the demo corpus at first run."""
+        if self._model is None:
+            from classifier.bootstrap import ensure_model
+
+            from crawler.demo.corpus import labelled_examples
+
+            self._model = ensure_model(
+                self.config.model_dir,
+                self.config.taxonomy,
+                labelled_examples,
+                self.config.settings.classifier.uncertain_below,
+                progress=progress,
+            )
+        return self._model
+
+    def url_rewrite(self) -> Callable[[str], str] | None:
+        """Demo URLs carry a new port each run; key them by a stable base instead."""
+        base = self.demo_url
+        if not base:
+            return None
+        return lambda url: DEMO_BASE + url[len(base) :] if url.startswith(base) else url
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+DEMO_BASE = "http://demo.yuqing.invalid"

@@ -1,0 +1,102 @@
+"""The `yuqing` command line: one module per subcommand, shared options here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from store.db import StoreError
+from yuqing.settings import AppConfig, ConfigError, load_config, resolve_config_dir
+
+
+@dataclass
+class CliState:
+    config_dir: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _config: AppConfig | None = None
+
+    def config(self) -> AppConfig:
+        """Load and validate the config; a problem ends the command with exit status 2."""
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_dir, self.env)
+            except ConfigError as exc:
+                first = exc.problems[0]
+                more = len(exc.problems) - 1
+                tail = f" (and {more} more: run `yuqing config check`)" if more else ""
+                raise click.UsageError(f"config: {first}{tail}") from None
+        return self._config
+
+    def app(self, demo_url: str | None = None) -> Any:
+        from yuqing.app import App
+
+        return App(self.config(), demo_url=demo_url)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Config directory (default: $YUQING_CONFIG or ./config).",
+)
+@click.version_option(package_name="yuqing")
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path | None) -> None:
+    """yuqing: public-opinion monitoring and response for grassroots government.
+
+    Crawl public posts, classify their issue type and severity, index them for
+    search and raise tiered alerts to the right grid team.
+    """
+    ctx.obj = CliState(resolve_config_dir(config_dir, os.environ))
+
+
+def _register() -> None:
+    from yuqing.cli import (
+        alerts_cmd,
+        config_cmd,
+        crawl_cmd,
+        import_cmd,
+        init_cmd,
+        run_cmd,
+        search_cmd,
+    )
+
+    for mod in (init_cmd, run_cmd, crawl_cmd, import_cmd, search_cmd, alerts_cmd, config_cmd):
+        cli.add_command(mod.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. Usage errors (bad option, unknown source, broken config) print
+    one line naming the problem and exit with status 2, before anything is written."""
+    try:
+        rv = cli.main(args=argv, prog_name="yuqing", standalone_mode=False)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "yuqing"
+        click.echo(f"{cmd}: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except StoreError as exc:
+        click.echo(f"yuqing: error: {exc}", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,57 @@
+"""yuqing run: the whole service in one process."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import progress_printer
+
+
+@click.command("run", short_help="Start crawls, pipeline, alerts and the console.")
+@click.option("--demo", is_flag=True, help="Also start the bundled demo source site.")
+@click.option("--host", default=None, help="Console address (default from settings: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Console port (default 8000).")
+@pass_state
+def command(state: CliState, demo: bool, host: str | None, port: int | None) -> None:
+    """Run the scheduler (crawls on their schedules, indexing, alert rules) and
+    the web console until Ctrl-C. With --demo the bundled demo site is served on
+    a free loopback port and its sources are crawled, so a first run works offline."""
+    import uvicorn
+    from console.app import create_app
+
+    from yuqing.service import Service
+
+    config = state.config()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    host = host or config.settings.console.host
+    port = port if port is not None else config.settings.console.port
+
+    site = None
+    if demo:
+        from datetime import UTC, datetime
+
+        from crawler.demo.corpus import demo_corpus
+        from crawler.demo.site import DemoSite
+
+        site = DemoSite(demo_corpus(datetime.now(UTC)))
+        site.start()
+        click.echo(f"demo site  {site.url}", err=True)
+    app = state.app(demo_url=site.url if site else None)
+    service = Service(app)
+    try:
+        app.model(progress=progress_printer())  # train at first run, before crawls need it
+        app.store  # noqa: B018 - migrate before the first job runs
+        service.start()
+        click.echo(f"console    http://{host}:{port}/", err=True)
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+    finally:
+        service.stop()
+        if site is not None:
+            site.stop()
+        app.close()
+        click.echo("stopped", err=True)

@@ -1,0 +1,175 @@
+"""The stages joined: crawl (child process) -> store -> index outbox -> alerts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from yuqing.app import App
+
+log = logging.getLogger("yuqing.pipeline")
+
+
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Lock()
+
+
+def stop_children() -> None:
+    """Ask running crawls to stop (shutdown): Scrapy closes its spider on SIGTERM."""
+    with _children_lock:
+        procs = list(_children)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+
+
+@dataclass(slots=True)
+class CrawlOutcome:
+    source: str
+    ok: bool
+    stats: dict[str, Any]
+    error: str | None = None
+
+
+def child_env(app: App) -> dict[str, str]:
+    """The child sees exactly this process's configuration, whatever set it."""
+    env = dict(os.environ)
+    env["YUQING_CONFIG"] = str(app.config.directory)
+    env["YUQING_DATABASE_URL"] = app.config.database_url
+    env["YUQING_VAR_DIR"] = str(app.config.var_dir)
+    return env
+
+
+def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome:
+    """Run one crawl in a child process: Twisted's reactor cannot restart, and a
+    crashing spider must never take the scheduler down with it."""
+    cmd = [sys.executable, "-m", "yuqing.crawl_child", "--source", source]
+    if app.demo_url:
+        cmd += ["--demo-url", app.demo_url]
+    proc = subprocess.Popen(
+        cmd, env=child_env(app), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with _children_lock:
+        _children.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        outcome = CrawlOutcome(source, False, {}, f"crawl timed out after {timeout:.0f}s")
+    else:
+        stats: dict[str, Any] = {}
+        for line in reversed(out.splitlines()):
+            if line.startswith("{"):
+                try:
+                    stats = json.loads(line)
+                    break
+                except json.JSONDecodeError:
+                    continue
+        if proc.returncode == 0:
+            outcome = CrawlOutcome(source, True, stats)
+        else:
+            tail = (err.strip().splitlines() or ["(no output)"])[-1]
+            outcome = CrawlOutcome(source, False, stats, f"exit {proc.returncode}: {tail}")
+    finally:
+        with _children_lock:
+            _children.discard(proc)
+    record_crawl(app, outcome)
+    return outcome
+
+
+def record_crawl(app: App, outcome: CrawlOutcome) -> None:
+    from store.models import SourceRow
+
+    now = app.now()
+    kind = "?"
+    with contextlib.suppress(KeyError):
+        kind = app.config.source(outcome.source).kind
+    with app.store.session() as s:
+        row = s.scalars(select(SourceRow).where(SourceRow.name == outcome.source)).first()
+        if row is None:
+            row = SourceRow(name=outcome.source, kind=kind, state={}, crawls=0, items_total=0)
+            s.add(row)
+        row.crawls += 1
+        row.last_crawl_at = now
+        if outcome.ok:
+            row.last_ok_at = now
+            row.last_error = None
+            row.items_total += int(outcome.stats.get("items_new", 0))
+        else:
+            row.last_error = outcome.error
+    if not outcome.ok:
+        log.error("crawl of %s failed: %s", outcome.source, outcome.error)
+
+
+@dataclass(slots=True)
+class IndexRun:
+    indexed: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+def drain_index(app: App, batch: int = 500, max_batches: int = 100) -> IndexRun:
+    """Move due outbox entries into the search index. An unreachable index leaves
+    them queued with backoff: delayed, never lost."""
+    from store.posts import due_index_batch, index_doc, mark_index_failed, mark_indexed
+
+    run = IndexRun()
+    for _ in range(max_batches):
+        now = app.now()
+        with app.store.session() as s:
+            entries = due_index_batch(s, now, batch)
+            docs = [index_doc(e.post) for e in entries if e.op == "upsert"]
+            deletes = [e.post.id for e in entries if e.op == "delete"]
+        if not entries:
+            break
+        try:
+            failures = dict(app.index.index(docs)) if docs else {}
+            if deletes:
+                app.index.delete(deletes)
+        except Exception as exc:  # index unreachable: keep everything queued
+            msg = f"{type(exc).__name__}: {exc}"
+            with app.store.session() as s:
+                for e in entries:
+                    mark_index_failed(s, e.outbox_id, msg, now)
+            run.failed += len(entries)
+            run.error = msg
+            log.warning("index unavailable, %d posts stay queued: %s", len(entries), msg)
+            break
+        with app.store.session() as s:
+            ok = [e for e in entries if e.post.id not in failures]
+            mark_indexed(s, ok)
+            for e in entries:
+                if e.post.id in failures:
+                    mark_index_failed(s, e.outbox_id, failures[e.post.id], now)
+        run.indexed += len(entries) - len(failures)
+        run.failed += len(failures)
+        if failures:
+            break  # failed ones are backed off; try again next tick
+    return run
+
+
+def evaluate_alerts(app: App) -> Any:
+    from alerts.engine import evaluate_new_posts
+
+    total = None
+    while True:
+        with app.store.session() as s:
+            stats = evaluate_new_posts(s, app.config, app.router, app.now())
+        if total is None:
+            total = stats
+        else:
+            total.posts += stats.posts
+            total.opened += stats.opened
+            total.grown += stats.grown
+        if stats.posts == 0:
+            return total
