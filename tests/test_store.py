@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from store.db import Store, StoreError
+from store.models import Base, DeadLetterRow, Event, IndexOutbox, Post
+from store.posts import (
+    OutboxEntry,
+    add_dead_letter,
+    canonical_url,
+    due_index_batch,
+    index_backlog,
+    is_seen,
+    mark_index_failed,
+    mark_indexed,
+    post_key,
+    upsert_post,
+)
+from yuqing.contracts import Classification, CrawledPost, DeadLetter
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+CLS = Classification("城乡建设", 0.9, 2, ["规则: 测试"], "v-test")
+
+
+def _post(**kw: object) -> CrawledPost:
+    base = dict(
+        source="board",
+        title="小区物业不作为",
+        text="文昌社区某小区物业长期不维修电梯。",
+        url="http://127.0.0.1:8123/board/thread/1.html?utm_source=x#top",
+        published_at=NOW - timedelta(hours=3),
+        area="文昌社区",
+    )
+    base.update(kw)
+    return CrawledPost(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    assert set(Base.metadata.tables) <= set(store.tables())
+    assert "alembic_version" in store.tables()
+
+
+def test_migrations_match_models(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], "models changed without a migration: " + repr(diff)
+
+
+def test_migrate_is_repeatable(db_url: str) -> None:
+    Store(db_url).close()
+    Store(db_url).close()
+
+
+def test_upsert_is_idempotent(store: Store) -> None:
+    with store.session() as s:
+        first = upsert_post(s, _post(), CLS, NOW)
+    with store.session() as s:
+        again = upsert_post(s, _post(url="HTTP://127.0.0.1:8123/board/thread/1.html"), CLS, NOW)
+    assert first.created and not again.created and not again.changed
+    assert first.post_id == again.post_id
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 1
+        assert s.scalar(select(func.count()).select_from(Event)) == 1
+        post = s.get(Post, first.post_id)
+        assert post.published_at == NOW - timedelta(hours=3)  # aware UTC back out
+        assert post.published_at.tzinfo is not None
+        assert post.event.post_count == 1
+
+
+def test_changed_post_is_updated_and_requeued(store: Store) -> None:
+    with store.session() as s:
+        r = upsert_post(s, _post(), CLS, NOW)
+    with store.session() as s:
+        mark_indexed(s, due_index_batch(s, NOW))
+        s.get(Post, r.post_id).evaluated = True
+        assert index_backlog(s) == 0
+    later = NOW + timedelta(minutes=5)
+    with store.session() as s:
+        r2 = upsert_post(s, _post(text="电梯坏了三个月，物业一直没人管。", likes=40), CLS, later)
+    assert r2.changed and not r2.created
+    with store.session() as s:
+        post = s.get(Post, r.post_id)
+        assert post.text.startswith("电梯坏了") and post.likes == 40 and not post.evaluated
+        assert index_backlog(s) == 1
+
+
+def test_keys(store: Store) -> None:
+    assert (
+        canonical_url("HTTP://Example.COM:80/a?b=2&a=1&utm_medium=x#f")
+        == "http://example.com/a?a=1&b=2"
+    )
+    assert post_key(_post(url=None, external_id="T-1")) == "id:board:T-1"
+    assert post_key(_post(url=None)).startswith("hash:board:")
+    moved = post_key(
+        _post(url="http://127.0.0.1:9999/board/thread/1.html"),
+        lambda u: u.replace(":9999", ":8123"),
+    )
+    assert moved == post_key(_post())
+    with store.session() as s:
+        upsert_post(s, _post(), CLS, NOW)
+        assert is_seen(s, "board", "http://127.0.0.1:8123/board/thread/1.html")
+        assert not is_seen(s, "board", "http://127.0.0.1:8123/board/thread/2.html")
+
+
+def test_posts_without_url_dedupe_by_id_or_content(store: Store) -> None:
+    with store.session() as s:
+        a = upsert_post(s, _post(url=None, external_id="12345-001"), CLS, NOW)
+        b = upsert_post(s, _post(url=None, external_id="12345-001"), CLS, NOW)
+        c = upsert_post(s, _post(url=None, title="另一件事"), CLS, NOW)
+        d = upsert_post(s, _post(url=None, title="另一件事"), CLS, NOW)
+    assert a.post_id == b.post_id and c.post_id == d.post_id and a.post_id != c.post_id
+
+
+def test_dead_letters_are_kept(store: Store) -> None:
+    with store.session() as s:
+        add_dead_letter(
+            s,
+            DeadLetter(
+                "normalise", "board", "empty body", {"raw": b"\xff", "n": 1}, url="http://x/1"
+            ),
+            NOW,
+        )
+    with store.session() as s:
+        row = s.scalars(select(DeadLetterRow)).one()
+        assert row.reason == "empty body" and row.payload["n"] == 1 and row.url == "http://x/1"
+
+
+def test_outbox_backoff_and_requeue_race(store: Store) -> None:
+    with store.session() as s:
+        r = upsert_post(s, _post(), CLS, NOW)
+    with store.session() as s:
+        (entry,) = due_index_batch(s, NOW)
+        mark_index_failed(s, entry.outbox_id, "ConnectionError: index down", NOW)
+    with store.session() as s:
+        assert due_index_batch(s, NOW) == []  # backed off
+        assert len(due_index_batch(s, NOW + timedelta(minutes=11))) == 1
+        ob = s.scalars(select(IndexOutbox)).one()
+        assert ob.attempts == 1 and "index down" in ob.last_error
+    # The post changes while a batch is being indexed: the newer entry must survive.
+    with store.session() as s:
+        (entry,) = due_index_batch(s, NOW + timedelta(minutes=11))
+    with store.session() as s:
+        upsert_post(s, _post(text="更新后的内容"), CLS, NOW + timedelta(minutes=12))
+    with store.session() as s:
+        mark_indexed(s, [OutboxEntry(entry.outbox_id, entry.enqueued_at, "upsert", entry.post)])
+        assert index_backlog(s) == 1
+    assert r.post_id == entry.post.id
+
+
+def test_naive_datetime_is_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"), store.session() as s:
+        upsert_post(s, _post(published_at=datetime(2026, 1, 1)), CLS, NOW)
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot reach the database"):
+        Store("postgresql+psycopg://nobody@127.0.0.1:1/none")
