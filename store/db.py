@@ -71,7 +71,8 @@ class Store:
             with self.engine.connect():
                 pass
         except OperationalError as exc:
-            raise StoreError(f"cannot reach the database {self.safe_url}: {exc.orig}") from exc
+            reason = " ".join(str(exc.orig).split())  # drivers add hint lines; keep one
+            raise StoreError(f"cannot reach the database {self.safe_url}: {reason}") from exc
         command.upgrade(_alembic_config(self.engine), "head")
 
     @property
