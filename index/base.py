@@ -1,0 +1,156 @@
+"""The search stage's one interface: query, hit and result types and the backend protocol.
+
+Two backends implement :class:`SearchBackend`: the embedded SQLite FTS5 index
+(default, no server) and Elasticsearch. Both are fed space-joined jieba tokens
+from the same injected ``tokenize`` callable, so the segmenter that serves
+queries is always the one that built the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from yuqing.contracts import IndexDoc
+    from yuqing.settings import IndexSettings
+
+Tokenize = Callable[[str], list[str]]
+Sort = Literal["relevance", "newest"]
+Interval = Literal["day", "week"]
+
+FACET_FIELDS: tuple[str, ...] = ("category", "severity", "area", "source")
+
+
+class QueryError(ValueError):
+    """A malformed search query; the message is meant for the person who typed it."""
+
+
+class BackendError(RuntimeError):
+    """The index cannot be reached or refused a whole request (not one document)."""
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    """What to search for. ``text`` uses the query language of :mod:`index.query`.
+
+    ``since`` is inclusive and ``until`` exclusive; naive datetimes are read in
+    the backend's time zone. ``severity_min=3`` means tier II or more serious.
+    """
+
+    text: str = ""
+    category: str | None = None
+    severity_min: int | None = None
+    severity: int | None = None
+    area: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Sort = "relevance"
+    limit: int = 20
+    offset: int = 0
+    facets: bool = True
+    histogram: Interval | None = None
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """One matching post. ``snippet`` and ``title_html`` are safe HTML: escaped text
+    with the matched words wrapped in ``<mark>…</mark>``."""
+
+    id: int
+    title: str
+    text: str
+    snippet: str
+    category: str | None
+    severity: int
+    area: str | None
+    source: str
+    published_at: datetime | None
+    url: str | None
+    score: float
+    title_html: str = ""
+    status: str = "new"
+    event_id: int | None = None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """A page of hits, the total match count, facet counts and an optional histogram.
+
+    ``facets`` maps category/severity/area/source to value -> count over all
+    matches (severity keys are "1".."4"); ``histogram`` lists (bucket start in
+    the backend's time zone, count), gaps filled with zero.
+    """
+
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    histogram: list[tuple[datetime, int]] = field(default_factory=list)
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """What the store's outbox and the console need from an index."""
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        """Upsert documents; returns (id, reason) for each one that failed.
+
+        Raises :class:`BackendError` only when the whole batch could not be sent.
+        """
+        ...
+
+    def delete(self, ids: Iterable[int]) -> None: ...
+
+    def search(self, q: SearchQuery) -> SearchResult:
+        """Raises :class:`QueryError` for a malformed query."""
+        ...
+
+    def count(self) -> int: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def ping(self) -> bool: ...
+
+
+def resolve_tz(tz: str | tzinfo) -> tzinfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def open_backend(
+    settings: IndexSettings,
+    path: Path,
+    tokenize: Tokenize,
+    *,
+    timezone: str | tzinfo = "Asia/Shanghai",
+    es_client: Any = None,
+    es_client_kwargs: Mapping[str, Any] | None = None,
+    es_analyzer: str = "whitespace",
+) -> SearchBackend:
+    """Open the backend ``settings.backend`` names.
+
+    ``path`` is the embedded index file. For Elasticsearch, pass a ready
+    ``es_client`` or extra keyword arguments for the client built from
+    ``settings.es_url`` (e.g. ``api_key``, ``ca_certs``, ``node_class``).
+    """
+    if settings.backend == "embedded":
+        from index.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(path, tokenize, timezone=timezone)
+    if settings.backend == "elasticsearch":
+        from index.elasticsearch import ElasticsearchBackend
+
+        if es_client is None:
+            from elasticsearch import Elasticsearch
+
+            es_client = Elasticsearch(settings.es_url, **dict(es_client_kwargs or {}))
+        return ElasticsearchBackend(
+            es_client, settings.es_index, tokenize, timezone=timezone, analyzer=es_analyzer
+        )
+    raise ValueError(f"unknown index backend {settings.backend!r}")

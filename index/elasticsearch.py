@@ -1,0 +1,418 @@
+"""The Elasticsearch backend (8.x/9.x servers, the official ``elasticsearch`` client).
+
+Documents live in a versioned index ``<name>-v<N>`` behind the alias
+``<name>``; :meth:`ElasticsearchBackend.clear` (the start of a rebuild from the
+store) creates the next version and swaps the alias atomically. Text fields
+hold space-joined jieba tokens analysed by ``whitespace`` (plus lowercase) by
+default, so ES and the embedded index see the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+
+from index.base import (
+    FACET_FIELDS,
+    BackendError,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Tokenize,
+    resolve_tz,
+)
+from index.embedded import validate_doc
+from index.query import CompiledQuery, Term, compile_query, fill_histogram
+from index.text import SNIPPET_CHARS, highlight, index_tokens, snippet, sub_tokens
+
+if TYPE_CHECKING:
+    from yuqing.contracts import IndexDoc
+
+MAPPING_VERSION = 1
+TITLE_BOOST = 3.0
+SUB_BOOST = 0.5
+FACET_SIZE = 50
+DEEP_PAGE_FROM = 10_000  # ES's default index.max_result_window
+_PRE, _POST = "\u0002", "\u0003"  # highlight tags that cannot occur in cleaned text
+_TAGGED = re.compile(f"{_PRE}(.*?){_POST}")
+
+
+def mapping(analyzer: str) -> dict[str, Any]:
+    """The explicit mapping; ``orig`` keeps the original text in _source, unindexed."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": {"type": "long"},
+            "title_tok": {"type": "text", "analyzer": analyzer},
+            "text_tok": {"type": "text", "analyzer": analyzer},
+            "sub_tok": {"type": "text", "analyzer": analyzer},
+            "orig": {"type": "object", "enabled": False},
+            "category": {"type": "keyword"},
+            "area": {"type": "keyword"},
+            "source": {"type": "keyword"},
+            "status": {"type": "keyword"},
+            "severity": {"type": "integer"},
+            "event_id": {"type": "long"},
+            "published_at": {"type": "date"},
+            "url": {"type": "keyword", "index": False},
+        },
+    }
+
+
+class ElasticsearchBackend:
+    """Search backend over an Elasticsearch cluster; the client is injected."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        name: str,
+        tokenize: Tokenize,
+        *,
+        timezone: str | tzinfo = "Asia/Shanghai",
+        analyzer: str = "whitespace",
+        refresh: bool | str = False,
+        deep_page_from: int = DEEP_PAGE_FROM,
+        page_batch: int = 1000,
+        create: bool = True,
+    ) -> None:
+        self.es = client
+        self.alias = name
+        self.tokenize = tokenize
+        self.tz = resolve_tz(timezone)
+        self.analyzer = analyzer
+        self.refresh = refresh
+        self.deep_page_from = deep_page_from
+        self.page_batch = page_batch
+        if create:
+            self.ensure_index()
+
+    # -- versioned index behind an alias ----------------------------------------
+
+    def versioned(self, version: int) -> str:
+        return f"{self.alias}-v{version}"
+
+    def current_index(self) -> str | None:
+        """The concrete index the alias points at, or None."""
+        try:
+            found = self.es.indices.get_alias(name=self.alias)
+        except NotFoundError:
+            return None
+        except (ApiError, TransportError) as exc:
+            raise BackendError(f"elasticsearch: cannot read alias {self.alias}: {exc}") from exc
+        names = sorted(found.body)
+        return names[-1] if names else None
+
+    def ensure_index(self) -> str:
+        """Create ``<name>-v<MAPPING_VERSION>`` and the alias unless the alias exists."""
+        current = self.current_index()
+        if current is not None:
+            return current
+        if self._exists(self.alias):
+            raise BackendError(
+                f"elasticsearch: {self.alias!r} is a plain index, not an alias; "
+                f"reindex it into {self.versioned(MAPPING_VERSION)!r} and alias it"
+            )
+        target = self.versioned(MAPPING_VERSION)
+        if not self._exists(target):
+            self._create(target)
+        self._call(self.es.indices.put_alias, index=target, name=self.alias)
+        return target
+
+    def _exists(self, index: str) -> bool:
+        return bool(self._call(self.es.indices.exists, index=index))
+
+    def _create(self, index: str) -> None:
+        analysis = {}
+        if self.analyzer == "whitespace":
+            # Tokens are lower-cased before indexing; lowercase here keeps ad-hoc docs consistent.
+            analysis = {
+                "analyzer": {
+                    "yuqing_ws": {
+                        "type": "custom",
+                        "tokenizer": "whitespace",
+                        "filter": ["lowercase"],
+                    }
+                }
+            }
+        analyzer = "yuqing_ws" if analysis else self.analyzer
+        self._call(
+            self.es.indices.create,
+            index=index,
+            mappings=mapping(analyzer),
+            settings={"number_of_shards": 1, "analysis": analysis} if analysis else None,
+        )
+
+    def _call(self, fn: Any, **kw: Any) -> Any:
+        kw = {k: v for k, v in kw.items() if v is not None}
+        try:
+            return fn(**kw)
+        except (ApiError, TransportError) as exc:
+            raise BackendError(f"elasticsearch: {exc}") from exc
+
+    # -- SearchBackend -----------------------------------------------------------
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        failures: list[tuple[int, str]] = []
+        actions: list[dict[str, Any]] = []
+        for doc in docs:
+            reason = validate_doc(doc)
+            if reason is None:
+                try:
+                    actions.append(self._action(doc))
+                except Exception as exc:  # a tokeniser failure concerns this document only
+                    reason = f"tokenising failed: {type(exc).__name__}: {exc}"
+            if reason is not None:
+                failures.append((doc.id if isinstance(doc.id, int) else -1, reason))
+        if not actions:
+            return failures
+        try:
+            _, errors = helpers.bulk(
+                self.es,
+                actions,
+                raise_on_error=False,
+                raise_on_exception=False,
+                refresh=self.refresh,
+            )
+        except (ApiError, TransportError) as exc:
+            raise BackendError(f"elasticsearch: bulk indexing failed: {exc}") from exc
+        for err in errors if isinstance(errors, list) else []:
+            item = next(iter(err.values()))
+            error = item.get("error") or item.get("exception") or item.get("status")
+            if isinstance(error, dict):
+                error = f"{error.get('type')}: {error.get('reason')}"
+            failures.append((int(item.get("_id", -1)), str(error)))
+        return failures
+
+    def _action(self, doc: IndexDoc) -> dict[str, Any]:
+        pub = doc.published_at
+        if pub is not None and pub.tzinfo is None:
+            pub = pub.replace(tzinfo=UTC)
+        title_tok = index_tokens(self.tokenize, doc.title)
+        text_tok = index_tokens(self.tokenize, doc.text)
+        return {
+            "_op_type": "index",  # replaces the whole document: upsert by id
+            "_index": self.alias,
+            "_id": str(doc.id),
+            "id": doc.id,
+            "title_tok": " ".join(title_tok),
+            "text_tok": " ".join(text_tok),
+            "sub_tok": " ".join(sub_tokens(title_tok + text_tok)),
+            "orig": {"title": doc.title, "text": doc.text},
+            "category": doc.category,
+            "area": doc.area,
+            "source": doc.source,
+            "status": doc.status or "new",
+            "severity": doc.severity,
+            "event_id": doc.event_id,
+            "published_at": None if pub is None else pub.astimezone(UTC).isoformat(),
+            "url": doc.url,
+        }
+
+    def delete(self, ids: Iterable[int]) -> None:
+        actions = [{"_op_type": "delete", "_index": self.alias, "_id": str(int(i))} for i in ids]
+        if not actions:
+            return
+        try:
+            _, errors = helpers.bulk(self.es, actions, raise_on_error=False, refresh=self.refresh)
+        except (ApiError, TransportError) as exc:
+            raise BackendError(f"elasticsearch: delete failed: {exc}") from exc
+        real = [e for e in errors if next(iter(e.values())).get("status") != 404]  # type: ignore[union-attr]
+        if real:
+            raise BackendError(f"elasticsearch: delete failed for {len(real)} ids: {real[:3]}")
+
+    def count(self) -> int:
+        return int(self._call(self.es.count, index=self.alias)["count"])
+
+    def clear(self) -> None:
+        """Start over in the next index version; the alias moves atomically."""
+        old = self.current_index()
+        version = MAPPING_VERSION
+        if old is not None:
+            m = re.search(r"-v(\d+)$", old)
+            version = max(MAPPING_VERSION, int(m.group(1)) + 1 if m else 1)
+        target = self.versioned(version)
+        if self._exists(target):
+            self._call(self.es.indices.delete, index=target)
+        self._create(target)
+        actions: list[dict[str, Any]] = [{"add": {"index": target, "alias": self.alias}}]
+        if old is not None:
+            actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
+        self._call(self.es.indices.update_aliases, actions=actions)
+        if old is not None:
+            self._call(self.es.indices.delete, index=old)
+
+    def close(self) -> None:
+        self.es.close()
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.es.ping())
+        except Exception:  # ping must answer, not raise
+            return False
+
+    def search(self, q: SearchQuery) -> SearchResult:
+        cq = compile_query(q, self.tokenize, self.tz)
+        body: dict[str, Any] = {"query": self._query(cq), "track_total_hits": True}
+        if cq.has_terms and cq.sort == "relevance":
+            sort: list[Any] = [{"_score": "desc"}]
+        else:
+            sort = []
+        sort += [
+            {"published_at": {"order": "desc", "missing": "_last"}},
+            {"id": {"order": "desc"}},
+        ]
+        body["sort"] = sort
+        aggs: dict[str, Any] = {}
+        if cq.facets:
+            for name in FACET_FIELDS:
+                aggs[name] = {"terms": {"field": name, "size": FACET_SIZE}}
+        if cq.histogram:
+            aggs["histogram"] = {
+                "date_histogram": {
+                    "field": "published_at",
+                    "calendar_interval": cq.histogram,
+                    "time_zone": str(self.tz),
+                    "min_doc_count": 1,
+                }
+            }
+        if aggs:
+            body["aggs"] = aggs
+        if cq.has_terms:
+            body["highlight"] = {
+                "pre_tags": [_PRE],
+                "post_tags": [_POST],
+                "fields": {"title_tok": {"number_of_fragments": 0}, "text_tok": {}},
+            }
+        if cq.offset + cq.limit > self.deep_page_from:
+            resp, hits = self._deep_page(body, cq)
+        else:
+            resp = self._call(
+                self.es.search, index=self.alias, size=cq.limit, from_=cq.offset, **body
+            )
+            hits = resp["hits"]["hits"]
+        total = resp["hits"]["total"]["value"]
+        terms = cq.highlight_terms()
+        return SearchResult(
+            total=int(total),
+            hits=[self._hit(h, terms) for h in hits],
+            facets=self._facets(resp) if cq.facets else {},
+            histogram=self._histogram(resp, cq.histogram) if cq.histogram else [],
+        )
+
+    def _deep_page(self, body: dict[str, Any], cq: CompiledQuery) -> tuple[Any, list[Any]]:
+        """Walk with search_after to ``offset``: from+size past max_result_window fails."""
+        lean = {k: v for k, v in body.items() if k not in ("aggs", "track_total_hits")}
+        end, pos = cq.offset + cq.limit, 0
+        first: Any = None
+        after: list[Any] = []
+        hits: list[Any] = []
+        while pos < end:
+            size = min(self.page_batch, end - pos)
+            if first is None:
+                resp = self._call(self.es.search, index=self.alias, size=size, **body)
+                first = resp
+            else:
+                resp = self._call(
+                    self.es.search, index=self.alias, size=size, search_after=after, **lean
+                )
+            page = resp["hits"]["hits"]
+            hits += page[max(0, cq.offset - pos) :]
+            pos += len(page)
+            if len(page) < size:
+                break
+            after = page[-1]["sort"]
+        return first, hits
+
+    def _query(self, cq: CompiledQuery) -> dict[str, Any]:
+        must = [
+            {"bool": {"should": [self._term(t) for t in g], "minimum_should_match": 1}}
+            for g in cq.groups
+        ]
+        filters: list[dict[str, Any]] = []
+        for name in ("category", "area", "source", "severity"):
+            val = getattr(cq, name)
+            if val is not None:
+                filters.append({"term": {name: val}})
+        if cq.severity_min is not None:
+            filters.append({"range": {"severity": {"gte": cq.severity_min}}})
+        rng: dict[str, str] = {}
+        if cq.since is not None:
+            rng["gte"] = cq.since.isoformat()
+        if cq.until is not None:
+            rng["lt"] = cq.until.isoformat()
+        if rng:
+            filters.append({"range": {"published_at": rng}})
+        return {
+            "bool": {
+                "must": must or [{"match_all": {}}],
+                "filter": filters,
+                "must_not": [self._term(t) for t in cq.excluded],
+            }
+        }
+
+    def _term(self, t: Term) -> dict[str, Any]:
+        """A word (all tokens, in title or text) or a phrase; title counts more."""
+
+        def one(tokens: Sequence[str], phrase: bool) -> dict[str, Any]:
+            kind = "match_phrase" if phrase else "match"
+            text = " ".join(tokens)
+            should: list[dict[str, Any]] = [
+                {kind: {"title_tok": {"query": text, "boost": TITLE_BOOST}}},
+                {kind: {"text_tok": {"query": text}}},
+            ]
+            if not phrase:  # phrases keep jieba's positions: no sub-words
+                should.append({kind: {"sub_tok": {"query": text, "boost": SUB_BOOST}}})
+            return {"bool": {"should": should, "minimum_should_match": 1}}
+
+        if t.phrase or len(t.tokens) == 1:
+            return one(t.tokens, t.phrase)
+        return {"bool": {"must": [one([tok], False) for tok in t.tokens]}}
+
+    def _hit(self, h: dict[str, Any], terms: set[str]) -> SearchHit:
+        src = h["_source"]
+        orig = src.get("orig") or {}
+        matched = set(terms)
+        for frags in (h.get("highlight") or {}).values():
+            for frag in frags:
+                matched.update(m.lower() for m in _TAGGED.findall(frag))
+        pub = src.get("published_at")
+        title, text = orig.get("title", ""), orig.get("text", "")
+        return SearchHit(
+            id=int(src["id"]),
+            title=title,
+            text=text,
+            snippet=snippet(text, matched, SNIPPET_CHARS),
+            category=src.get("category"),
+            severity=int(src["severity"]),
+            area=src.get("area"),
+            source=src["source"],
+            published_at=None if pub is None else datetime.fromisoformat(pub).astimezone(UTC),
+            url=src.get("url"),
+            score=float(h.get("_score") or 0.0),
+            title_html=highlight(title, matched),
+            status=src.get("status") or "new",
+            event_id=src.get("event_id"),
+        )
+
+    def _facets(self, resp: Any) -> dict[str, dict[str, int]]:
+        aggs = resp.get("aggregations") or {}
+        return {
+            name: {
+                str(b["key"]): int(b["doc_count"]) for b in aggs.get(name, {}).get("buckets", [])
+            }
+            for name in FACET_FIELDS
+        }
+
+    def _histogram(self, resp: Any, interval: str) -> list[tuple[datetime, int]]:
+        buckets = (resp.get("aggregations") or {}).get("histogram", {}).get("buckets", [])
+        counts: dict[date, int] = {}
+        for b in buckets:
+            if b["doc_count"]:
+                # key is epoch ms of the bucket's local midnight
+                day = datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(self.tz).date()
+                counts[day] = counts.get(day, 0) + int(b["doc_count"])
+        return fill_histogram(counts, interval, self.tz)

@@ -1,0 +1,417 @@
+"""The default backend: SQLite FTS5 over jieba tokens, in its own file.
+
+``docs`` keeps the original (masked) text, the token strings and the filter
+columns; ``fts`` is an external-content FTS5 table over the token columns,
+kept in step by triggers, so an upsert of ``docs`` re-indexes the row. WAL
+lets one writer and several reader processes share the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.base import (
+    FACET_FIELDS,
+    BackendError,
+    QueryError,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Tokenize,
+    resolve_tz,
+)
+from index.query import CompiledQuery, Term, compile_query, fill_histogram
+from index.text import SNIPPET_CHARS, highlight, index_tokens, snippet, sub_tokens
+
+if TYPE_CHECKING:
+    from yuqing.contracts import IndexDoc
+
+SCHEMA_VERSION = "1"  # bump with a migration that rebuilds: the index is derived
+TITLE_WEIGHT = 3.0
+SUB_WEIGHT = 0.5
+FACET_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    title_tok TEXT NOT NULL,
+    text_tok TEXT NOT NULL,
+    sub_tok TEXT NOT NULL,
+    source TEXT NOT NULL,
+    category TEXT,
+    severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 4),
+    area TEXT,
+    status TEXT NOT NULL,
+    event_id INTEGER,
+    url TEXT,
+    published_us INTEGER,
+    day TEXT
+);
+CREATE INDEX IF NOT EXISTS docs_published ON docs (published_us);
+CREATE INDEX IF NOT EXISTS docs_category ON docs (category);
+CREATE INDEX IF NOT EXISTS docs_area ON docs (area);
+CREATE INDEX IF NOT EXISTS docs_source ON docs (source);
+CREATE INDEX IF NOT EXISTS docs_severity ON docs (severity);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    title_tok, text_tok, sub_tok, content='docs', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
+    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
+    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
+    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
+    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
+END;
+CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
+    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
+    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
+    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
+    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+END;
+"""
+
+_UPSERT = """
+INSERT INTO docs (id, title, text, title_tok, text_tok, sub_tok, source, category, severity, area,
+                  status, event_id, url, published_us, day)
+VALUES (:id, :title, :text, :title_tok, :text_tok, :sub_tok, :source, :category, :severity, :area,
+        :status, :event_id, :url, :published_us, :day)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title, text = excluded.text, title_tok = excluded.title_tok,
+    text_tok = excluded.text_tok, sub_tok = excluded.sub_tok, source = excluded.source, category = excluded.category,
+    severity = excluded.severity, area = excluded.area, status = excluded.status,
+    event_id = excluded.event_id, url = excluded.url, published_us = excluded.published_us,
+    day = excluded.day
+"""
+
+
+def _to_us(dt: datetime) -> int:
+    if dt.tzinfo is None:  # the contract says UTC
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_us(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _quote(tokens: Iterable[str]) -> str:
+    return '"' + " ".join(tokens).replace('"', '""') + '"'
+
+
+def _fts_term(t: Term) -> str:
+    # Phrases keep jieba's positions, so they only look at the token columns.
+    if t.phrase:
+        return "{title_tok text_tok} : " + _quote(t.tokens)
+    if len(t.tokens) == 1:
+        return _quote(t.tokens)
+    return "(" + " AND ".join(_quote([tok]) for tok in t.tokens) + ")"
+
+
+def fts_match(groups: list[list[Term]]) -> str:
+    """An FTS5 MATCH expression; every token is a quoted string, never raw syntax."""
+    return " AND ".join("(" + " OR ".join(_fts_term(t) for t in g) + ")" for g in groups)
+
+
+def validate_doc(doc: Any) -> str | None:
+    """Why ``doc`` cannot be indexed, or None."""
+    if isinstance(doc.id, bool) or not isinstance(doc.id, int):
+        return f"id must be an integer, got {doc.id!r}"
+    if not isinstance(doc.title, str) or not isinstance(doc.text, str):
+        return "title and text must be strings"
+    if not isinstance(doc.source, str) or not doc.source:
+        return "source must be a non-empty string"
+    if isinstance(doc.severity, bool) or doc.severity not in (1, 2, 3, 4):
+        return f"severity must be 1..4, got {doc.severity!r}"
+    if doc.published_at is not None and not isinstance(doc.published_at, datetime):
+        return f"published_at must be a datetime, got {type(doc.published_at).__name__}"
+    for name in ("category", "area", "url", "status"):
+        v = getattr(doc, name)
+        if v is not None and not isinstance(v, str):
+            return f"{name} must be a string, got {type(v).__name__}"
+    return None
+
+
+class EmbeddedBackend:
+    """SQLite FTS5 search index in its own file (not the store's database)."""
+
+    def __init__(
+        self, path: Path | str, tokenize: Tokenize, *, timezone: str | tzinfo = "Asia/Shanghai"
+    ) -> None:
+        self.path = Path(path)
+        self.tokenize = tokenize
+        self.tz = resolve_tz(timezone)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._write():
+            self._create_schema()
+            self._check_timezone()
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        for stmt in _split_sql(_SCHEMA):
+            self._db.execute(stmt)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+        )
+
+    def _check_timezone(self) -> None:
+        """Day buckets are stored in local time; recompute them if the zone changed."""
+        key = str(self.tz)
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()
+        if row and row[0] == key:
+            return
+        rows = self._db.execute(
+            "SELECT id, published_us FROM docs WHERE published_us IS NOT NULL"
+        ).fetchall()
+        self._db.executemany(
+            "UPDATE docs SET day = ? WHERE id = ?", [(self._day(_from_us(us)), i) for i, us in rows]
+        )
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('timezone', ?)", (key,))
+
+    def _day(self, dt: datetime | None) -> str | None:
+        if dt is None:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(self.tz).date().isoformat()
+
+    def _write(self) -> _Txn:
+        return _Txn(self, "BEGIN IMMEDIATE")
+
+    # -- SearchBackend ----------------------------------------------------------
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        failures: list[tuple[int, str]] = []
+        rows: list[dict[str, Any]] = []
+        for doc in docs:
+            reason = validate_doc(doc)
+            if reason is None:
+                try:
+                    rows.append(self._row(doc))
+                except Exception as exc:  # a tokeniser failure concerns this document only
+                    reason = f"tokenising failed: {type(exc).__name__}: {exc}"
+            if reason is not None:
+                failures.append((doc.id if isinstance(doc.id, int) else -1, reason))
+        with self._write():
+            for row in rows:
+                try:
+                    self._db.execute(_UPSERT, row)
+                except sqlite3.IntegrityError as exc:
+                    failures.append((row["id"], f"rejected by the index: {exc}"))
+        return failures
+
+    def _row(self, doc: IndexDoc) -> dict[str, Any]:
+        pub = doc.published_at
+        title_tok = index_tokens(self.tokenize, doc.title)
+        text_tok = index_tokens(self.tokenize, doc.text)
+        return {
+            "id": doc.id,
+            "title": doc.title,
+            "text": doc.text,
+            "title_tok": " ".join(title_tok),
+            "text_tok": " ".join(text_tok),
+            "sub_tok": " ".join(sub_tokens(title_tok + text_tok)),
+            "source": doc.source,
+            "category": doc.category,
+            "severity": doc.severity,
+            "area": doc.area,
+            "status": doc.status or "new",
+            "event_id": doc.event_id,
+            "url": doc.url,
+            "published_us": None if pub is None else _to_us(pub),
+            "day": self._day(pub),
+        }
+
+    def delete(self, ids: Iterable[int]) -> None:
+        with self._write():
+            self._db.executemany("DELETE FROM docs WHERE id = ?", [(int(i),) for i in ids])
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def clear(self) -> None:
+        # Dropping is far cheaper than a per-row delete trigger on a large index.
+        with self._write():
+            for name in ("docs_ai", "docs_ad", "docs_au"):
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+            self._db.execute("DROP TABLE IF EXISTS fts")
+            self._db.execute("DROP TABLE IF EXISTS docs")
+            self._create_schema()
+
+    def optimize(self) -> None:
+        """Merge FTS5 segments (after a large rebuild)."""
+        with self._write():
+            self._db.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def ping(self) -> bool:
+        try:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM docs LIMIT 1").fetchall()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def search(self, q: SearchQuery) -> SearchResult:
+        cq = compile_query(q, self.tokenize, self.tz)
+        frm, where, params, score = self._from_where(cq)
+        if cq.has_terms and cq.sort == "relevance":
+            order = "score DESC, d.published_us DESC NULLS LAST, d.id DESC"
+        else:
+            order = "d.published_us DESC NULLS LAST, d.id DESC"
+        cols = "d.id, d.title, d.text, d.category, d.severity, d.area, d.source, d.published_us, d.url, d.status, d.event_id"
+        terms = cq.highlight_terms()
+        with self._lock:
+            self._db.execute("BEGIN")  # one snapshot for hits, total and facets
+            try:
+                total = self._db.execute(f"SELECT count(*) {frm} {where}", params).fetchone()[0]
+                rows = self._db.execute(
+                    f"SELECT {cols}, {score} AS score {frm} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, cq.limit, cq.offset],
+                ).fetchall()
+                facets = self._facets(frm, where, params) if cq.facets else {}
+                histogram = (
+                    self._histogram(frm, where, params, cq.histogram) if cq.histogram else []
+                )
+            except sqlite3.OperationalError as exc:
+                # Terms are always quoted, so this is a bug or a damaged index, not user syntax.
+                if "fts5" in str(exc):
+                    raise QueryError(f"cannot search for {q.text!r}: {exc}") from exc
+                raise BackendError(f"index {self.path}: {exc}") from exc
+            finally:
+                self._db.execute("COMMIT")
+        hits = [
+            SearchHit(
+                id=r[0],
+                title=r[1],
+                text=r[2],
+                snippet=snippet(r[2], terms, SNIPPET_CHARS),
+                category=r[3],
+                severity=r[4],
+                area=r[5],
+                source=r[6],
+                published_at=_from_us(r[7]),
+                url=r[8],
+                score=float(r[11]),
+                title_html=highlight(r[1], terms),
+                status=r[9],
+                event_id=r[10],
+            )
+            for r in rows
+        ]
+        return SearchResult(total=int(total), hits=hits, facets=facets, histogram=histogram)
+
+    def _from_where(self, cq: CompiledQuery) -> tuple[str, str, list[Any], str]:
+        params: list[Any] = []
+        conds: list[str] = []
+        if cq.has_terms:
+            match = fts_match(cq.groups)
+            if cq.excluded:
+                match = f"({match}) NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
+            frm = "FROM fts JOIN docs d ON d.id = fts.rowid"
+            conds.append("fts MATCH ?")
+            params.append(match)
+            score = f"-bm25(fts, {TITLE_WEIGHT}, 1.0, {SUB_WEIGHT})"
+        else:
+            frm, score = "FROM docs d", "0.0"
+            if cq.excluded:
+                conds.append("d.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+                params.append(" OR ".join(_fts_term(t) for t in cq.excluded))
+        for col, val, op in (
+            ("category", cq.category, "="),
+            ("area", cq.area, "="),
+            ("source", cq.source, "="),
+            ("severity", cq.severity, "="),
+            ("severity", cq.severity_min, ">="),
+            ("published_us", cq.since and _to_us(cq.since), ">="),
+            ("published_us", cq.until and _to_us(cq.until), "<"),
+        ):
+            if val is not None:
+                conds.append(f"d.{col} {op} ?")
+                params.append(val)
+        where = ("WHERE " + " AND ".join(conds)) if conds else ""
+        return frm, where, params, score
+
+    def _facets(self, frm: str, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        glue = "AND" if where else "WHERE"
+        for name in FACET_FIELDS:
+            rows = self._db.execute(
+                f"SELECT d.{name}, count(*) AS n {frm} {where} {glue} d.{name} IS NOT NULL "
+                f"GROUP BY d.{name} ORDER BY n DESC, d.{name} LIMIT {FACET_SIZE}",
+                params,
+            ).fetchall()
+            out[name] = {str(k): int(n) for k, n in rows}
+        return out
+
+    def _histogram(
+        self, frm: str, where: str, params: list[Any], interval: str
+    ) -> list[tuple[datetime, int]]:
+        # Week buckets start on Monday, as Elasticsearch's calendar weeks do.
+        bucket = "date(d.day, 'weekday 0', '-6 days')" if interval == "week" else "d.day"
+        glue = "AND" if where else "WHERE"
+        rows = self._db.execute(
+            f"SELECT {bucket} AS b, count(*) {frm} {where} {glue} d.day IS NOT NULL GROUP BY b",
+            params,
+        ).fetchall()
+        return fill_histogram({date.fromisoformat(b): int(n) for b, n in rows}, interval, self.tz)
+
+
+class _Txn:
+    """BEGIN IMMEDIATE ... COMMIT under the backend lock; sqlite errors become BackendError."""
+
+    def __init__(self, backend: EmbeddedBackend, begin: str) -> None:
+        self.b, self.begin = backend, begin
+
+    def __enter__(self) -> None:
+        self.b._lock.acquire()
+        try:
+            self.b._db.execute(self.begin)
+        except sqlite3.Error as exc:
+            self.b._lock.release()
+            raise BackendError(f"index {self.b.path} is not writable: {exc}") from exc
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self.b._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as err:
+            if exc_type is None:
+                raise BackendError(f"index {self.b.path}: commit failed: {err}") from err
+        finally:
+            self.b._lock.release()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a script whose triggers contain inner semicolons."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if joined.endswith(";") and (
+            not joined.startswith("CREATE TRIGGER") or joined.endswith("END;")
+        ):
+            out.append(joined)
+            buf = []
+    return out
