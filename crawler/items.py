@@ -1,0 +1,102 @@
+"""The raw item spiders yield, and its normalisation into a CrawledPost."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crawler.normalise import html_to_text, mask_personal_data, parse_cn_datetime, parse_count
+from yuqing.contracts import CrawledPost, DeadLetter
+
+MAX_DEAD_LETTER_FIELD = 20_000  # keep dead letters inspectable, not a copy of a huge page
+
+
+@dataclass(slots=True)
+class RawPost:
+    """What a spider took off a page. ``title``, ``body`` and ``reply`` are HTML
+    markup (text from ``::text`` selectors arrives escaped); nothing is cleaned yet."""
+
+    source: str
+    url: str | None
+    title: str
+    body: str
+    external_id: str | None = None
+    author: str | None = None
+    time: str | datetime | None = None
+    likes: str | int | None = None
+    replies: str | int | None = None
+    reply: str | None = None
+    reply_time: str | datetime | None = None
+    area: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) > MAX_DEAD_LETTER_FIELD:
+        return value[:MAX_DEAD_LETTER_FIELD] + "…"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def dead_letter(stage: str, raw: RawPost, reason: str) -> DeadLetter:
+    return DeadLetter(
+        stage=stage,
+        source=raw.source,
+        reason=reason,
+        payload=_jsonable(asdict(raw)),
+        url=raw.url,
+    )
+
+
+def to_crawled_post(
+    raw: RawPost, now: datetime, tz: str, *, strict_dates: bool = False
+) -> CrawledPost | DeadLetter:
+    """Clean, mask and date a raw post; an empty post or (when strict) a bad date
+    becomes a DeadLetter.
+
+    A date that cannot be read leaves ``published_at`` None and is kept in
+    ``extra["unparsed_time"]`` unless ``strict_dates`` (file imports, where a
+    row's date is the point of the row).
+    """
+    title = mask_personal_data(html_to_text(raw.title)).replace("\n", " ")
+    text = mask_personal_data(html_to_text(raw.body))
+    if not text:
+        return dead_letter("normalise", raw, "empty post: no text in the body")
+    if not title:
+        title = text.split("\n", 1)[0][:40]
+    extra = dict(raw.extra)
+    published_at = _date(raw.time, now, tz)
+    if raw.time not in (None, "") and published_at is None:
+        if strict_dates:
+            return dead_letter("normalise", raw, f"unreadable date {str(raw.time)[:60]!r}")
+        extra["unparsed_time"] = str(raw.time)
+    reply_text = mask_personal_data(html_to_text(raw.reply)) or None
+    reply_at = _date(raw.reply_time, now, tz) if reply_text else None
+    author = (mask_personal_data(html_to_text(raw.author)) or None) if raw.author else None
+    return CrawledPost(
+        source=raw.source,
+        title=title,
+        text=text,
+        url=raw.url,
+        external_id=raw.external_id or None,
+        author=author,
+        published_at=published_at,
+        area=raw.area,
+        likes=parse_count(raw.likes),
+        replies=parse_count(raw.replies),
+        reply_text=reply_text,
+        reply_at=reply_at,
+        extra=extra,
+    )
+
+
+def _date(value: str | datetime | None, now: datetime, tz: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return parse_cn_datetime(value if isinstance(value, datetime) else html_to_text(value), now, tz)

@@ -1,0 +1,280 @@
+"""Text, time and privacy normalisation shared by spiders and file imports.
+
+Pure functions, no Scrapy: the same rules apply to a crawled board post, an RSS
+entry and a row of a 12345 hotline export.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml import etree
+
+# ------------------------------------------------------------------ text
+
+_BLOCK_TAGS = {
+    "p", "div", "li", "ul", "ol", "tr", "table", "section", "article", "blockquote",
+    "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dd", "dt", "dl", "header", "footer",
+}  # fmt: skip
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# full-width ASCII letters, digits and a few symbols fold to half-width so that
+# masking and search see "13812345678" however it was typed; Chinese punctuation
+# (，。：) is kept as residents wrote it.
+_FULLWIDTH = {
+    **{cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF1A)},  # ０-９
+    **{cp: cp - 0xFEE0 for cp in range(0xFF21, 0xFF3B)},  # Ａ-Ｚ
+    **{cp: cp - 0xFEE0 for cp in range(0xFF41, 0xFF5B)},  # ａ-ｚ
+    0xFF20: ord("@"),
+    0xFF0B: ord("+"),
+    0xFF0D: ord("-"),
+    0xFF0E: ord("."),
+    0xFF3F: ord("_"),
+    0x3000: ord(" "),  # ideographic space
+    0x00A0: ord(" "),
+    0x2002: ord(" "),
+    0x2003: ord(" "),
+    0x2009: ord(" "),
+}
+_SPACES = re.compile(r"[ \t\f\v\r]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def fold_text(text: str | None) -> str:
+    """Fold full-width ASCII, drop zero-width characters, tidy whitespace.
+
+    Runs of spaces become one, lines are stripped, and more than one blank line
+    becomes one (paragraphs survive).
+    """
+    if not text:
+        return ""
+    text = text.translate(_ZERO_WIDTH).translate(_FULLWIDTH)
+    text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """HTML (a whole page or the node a selector chose) to clean, folded text.
+
+    Block elements and ``<br>`` become line breaks; scripts, styles and comments
+    go. Plain text without markup passes through (entities unescaped).
+    """
+    if not fragment:
+        return ""
+    if "<" not in fragment:
+        return fold_text(_html.unescape(fragment))
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return fold_text(_html.unescape(re.sub(r"<[^>]*>", " ", fragment)))
+    etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    for el in root.iter(etree.Comment, etree.ProcessingInstruction):
+        parent = el.getparent()
+        if parent is not None:
+            tail = el.tail or ""
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+            parent.remove(el)
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if tag == "br":
+            el.tail = "\n" + (el.tail or "")
+        elif tag in _BLOCK_TAGS:
+            el.text = "\n" + (el.text or "")
+            el.tail = "\n" + (el.tail or "")
+        elif tag in ("td", "th"):
+            el.tail = " " + (el.tail or "")
+    return fold_text(root.text_content())
+
+
+# ------------------------------------------------------------------ numbers
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([万千kKwW]?)")
+
+
+def parse_count(text: str | int | None) -> int:
+    """'赞 12' -> 12, '1.2万' -> 12000, '' -> 0: counts as boards print them."""
+    if text is None:
+        return 0
+    if isinstance(text, int):
+        return max(text, 0)
+    m = _NUMBER.search(fold_text(str(text)).replace(",", ""))
+    if not m:
+        return 0
+    scale = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}
+    return int(float(m.group(1)) * scale.get(m.group(2), 1))
+
+
+# ------------------------------------------------------------------ time
+
+_CN_FULL = re.compile(
+    r"(?P<y>\d{4})\s*[年\-/.]\s*(?P<mo>\d{1,2})\s*[月\-/.]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s*(?:[T ]|\s)?\s*(?P<ampm>上午|下午|晚上|凌晨|中午)?\s*"
+    r"(?P<h>\d{1,2})\s*[:：时点]\s*(?P<mi>\d{1,2})?\s*分?"
+    r"(?:\s*[:：]\s*(?P<s>\d{1,2})(?:\.\d+)?\s*秒?)?)?"
+    r"(?P<tz>\s*(?:Z|[+-]\d{2}:?\d{2}))?"
+)
+_CN_NO_YEAR = re.compile(
+    r"(?<!\d)(?P<mo>\d{1,2})\s*[月\-/]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s+|\s*)(?:(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?(?!\d)"
+)
+_RELATIVE = re.compile(
+    r"(?P<n>\d+|半|一|两|几)\s*(?:个)?\s*(?P<unit>秒|分钟|分|小时|钟头|天|日|周|星期|月)\s*(?:以)?前"
+)
+_DAY_WORD = re.compile(
+    r"(?P<w>今天|昨天|前天|今日|昨日)\s*(?:(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?"
+)
+_EPOCH = re.compile(r"^\s*(\d{10}|\d{13})(?:\.\d+)?\s*$")
+_UNIT_SECONDS = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "钟头": 3600,
+                 "天": 86400, "日": 86400, "周": 604800, "星期": 604800, "月": 2592000}  # fmt: skip
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def _hour(h: int, ampm: str | None) -> int:
+    if ampm in ("下午", "晚上") and h < 12:
+        return h + 12
+    if ampm == "中午" and h < 11:
+        return h + 12
+    if ampm == "凌晨" and h == 12:
+        return 0
+    return h
+
+
+def to_utc(value: datetime, tz: str | tzinfo) -> datetime:
+    """Aware -> UTC; naive values are read as local time in ``tz``."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_zone(tz))
+    return value.astimezone(UTC)
+
+
+def parse_cn_datetime(
+    text: str | datetime | date | None, now: datetime, tz: str | tzinfo = "Asia/Shanghai"
+) -> datetime | None:
+    """Parse the dates Chinese sites print; return aware UTC or None.
+
+    Understands "2026年11月20日 10:05", "2026-11-20 10:05:00", ISO 8601 with an
+    offset, RFC 822 ("Fri, 20 Nov 2026 02:05:00 GMT"), "11月20日 10:05" (this
+    year, or last year when that would lie in the future), "3小时前", "半小时前",
+    "刚刚", "昨天 10:05", "前天", and Unix epoch seconds/milliseconds. Naive
+    times are local time in ``tz``; ``now`` anchors relative expressions.
+    """
+    zone = _zone(tz)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if text is None:
+        return None
+    if isinstance(text, datetime):
+        return to_utc(text, zone)
+    if isinstance(text, date):
+        return to_utc(datetime(text.year, text.month, text.day), zone)
+    s = fold_text(str(text))
+    if not s:
+        return None
+    local_now = now.astimezone(zone)
+
+    if m := _EPOCH.match(s):
+        n = int(m.group(1))
+        return datetime.fromtimestamp(n / 1000 if len(m.group(1)) == 13 else n, UTC)
+
+    if m := _CN_FULL.search(s):
+        try:
+            h = _hour(int(m["h"]), m["ampm"]) if m["h"] else 0
+            value = datetime(int(m["y"]), int(m["mo"]), int(m["d"]), h,
+                             int(m["mi"] or 0), int(m["s"] or 0))  # fmt: skip
+        except ValueError:
+            return None  # 2026年13月40日: a date, but not a real one
+        if m["tz"]:
+            off = m["tz"].strip()
+            if off == "Z":
+                return value.replace(tzinfo=UTC)
+            sign = 1 if off[0] == "+" else -1
+            digits = off[1:].replace(":", "")
+            delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            return (value - sign * delta).replace(tzinfo=UTC)
+        return to_utc(value, zone)
+
+    if s in ("刚刚", "刚才", "just now"):
+        return now.astimezone(UTC)
+    if m := _RELATIVE.search(s):
+        n = {"半": 0.5, "一": 1, "两": 2, "几": 3}.get(m["n"]) or float(m["n"])
+        return (now - timedelta(seconds=n * _UNIT_SECONDS[m["unit"]])).astimezone(UTC)
+    if m := _DAY_WORD.search(s):
+        back = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m["w"]]
+        day = (local_now - timedelta(days=back)).date()
+        h, mi = (int(m["h"]), int(m["mi"])) if m["h"] else (0, 0)
+        try:
+            return to_utc(datetime(day.year, day.month, day.day, h, mi), zone)
+        except ValueError:
+            return None
+
+    try:  # RFC 822 / 2822, as RSS writes pubDate
+        value = parsedate_to_datetime(s)
+    except (TypeError, ValueError, IndexError):
+        value = None
+    if value is not None:
+        return to_utc(value, zone)
+
+    if m := _CN_NO_YEAR.search(s):
+        try:
+            h, mi = (int(m["h"]), int(m["mi"])) if m["h"] else (0, 0)
+            value = datetime(local_now.year, int(m["mo"]), int(m["d"]), h, mi)
+        except ValueError:
+            return None
+        if value.replace(tzinfo=zone) > local_now + timedelta(days=1):
+            value = value.replace(year=value.year - 1)
+        return to_utc(value, zone)
+    return None
+
+
+# ------------------------------------------------------------------ privacy
+
+# Order matters: an 18-digit ID card would otherwise match as a bank card, and
+# a bank card's digits contain an 11-digit "mobile number".
+_ID_CARD = re.compile(
+    r"(?<![\dA-Za-z])([1-9]\d{5})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    r"(\d{3})([\dXx])(?![\dA-Za-z])"
+)
+_BANK_CARD = re.compile(r"(?<![\d-])[3-6]\d{3}(?:[ -]?\d{4}){2,3}(?:[ -]?\d{1,3})?(?!\d)")
+_MOBILE = re.compile(r"(?<![\d+])(?:(\+?86)[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(\(?0\d{2,3}\)?)([ -]?)(\d{3,4})[ -]?(\d{4})(?!\d)")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
+
+
+def _mask_bank(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    if not 16 <= len(digits) <= 19:
+        return m.group(0)
+    return "****" + digits[-4:]
+
+
+def mask_personal_data(text: str | None) -> str:
+    """Mask 身份证号, bank cards, mobile and landline numbers and e-mail addresses.
+
+    Keeps enough for a responder to tell two reports apart (138****5678,
+    110***********123X, ****1234, 0571-****5678, z***@example.com) and never
+    the whole number. Run after :func:`fold_text` so full-width digits are caught.
+    """
+    if not text:
+        return ""
+    text = _ID_CARD.sub(lambda m: m[1][:3] + "*" * 11 + m[3] + m[4].upper(), text)
+    text = _BANK_CARD.sub(_mask_bank, text)
+    text = _MOBILE.sub(lambda m: f"{m[2]}****{m[4]}", text)
+    text = _LANDLINE.sub(lambda m: f"{m[1]}{m[2]}****{m[4]}", text)
+    text = _EMAIL.sub(lambda m: f"{m[1]}***@{m[2]}", text)
+    return text

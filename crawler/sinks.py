@@ -1,0 +1,51 @@
+"""Simple PostSinks: in memory, for tests, dry runs and the `scrapy crawl` default-less case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.settings import AppConfig
+
+
+class MemorySink:
+    """Keeps what it is given. ``seen`` knows the URLs it was seeded with and accepted."""
+
+    def __init__(self, seen: Iterable[tuple[str, str]] = ()) -> None:
+        self.posts: list[CrawledPost] = []
+        self.dead_letters: list[DeadLetter] = []
+        self._seen: set[tuple[str, str]] = set(seen)
+        self._fingerprints: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.closed = False
+
+    def accept(self, post: CrawledPost) -> bool:
+        key = (post.source, post.url or post.external_id or post.title)
+        fp = (post.title, post.text, post.reply_text, post.likes, post.replies)
+        self.posts.append(post)
+        if post.url:
+            self._seen.add((post.source, post.url))
+        new = self._fingerprints.get(key) != fp
+        self._fingerprints[key] = fp
+        return new
+
+    def reject(self, letter: DeadLetter) -> None:
+        self.dead_letters.append(letter)
+
+    def seen(self, source: str, url: str) -> bool:
+        return (source, url) in self._seen
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def open_memory_sink(config: AppConfig) -> MemorySink:
+    """A YUQING_SINK_FACTORY for trying a source without a store."""
+    return MemorySink()
+
+
+def to_json(obj: CrawledPost | DeadLetter) -> dict[str, Any]:
+    """A post or dead letter as JSON-ready data (datetimes in ISO 8601)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}

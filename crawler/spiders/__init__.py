@@ -1,0 +1,1 @@
+"""Config-driven spiders: one per source kind (board, feed)."""
