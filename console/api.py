@@ -1,0 +1,171 @@
+"""The JSON API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from console import services
+from console.deps import current_actor, get_yuqing
+from console.searching import (
+    SearchParams,
+    SearchUnavailable,
+    empty_filter,
+    parse_severity,
+    parse_when,
+    run_search,
+)
+from index.base import QueryError, SearchHit
+from yuqing.app import App
+from yuqing.contracts import tier_name
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+Yuqing = Annotated[App, Depends(get_yuqing)]
+Actor = Annotated[str, Depends(current_actor)]
+
+
+class ActionBody(BaseModel):
+    text: str | None = Field(None, max_length=services.MAX_TEXT)
+    channel: str | None = Field(None, max_length=services.MAX_CHANNEL)
+
+
+@router.get("/alerts", summary="Alerts by nearest pending deadline")
+def list_alerts(
+    yq: Yuqing,
+    status: Annotated[
+        str | None, Query(description="open, acknowledged, responded, resolved, all or a,b")
+    ] = None,
+    team: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    try:
+        with yq.store.session() as s:
+            alerts = services.alerts_as_dicts(s, status=status, team=team or None, limit=limit)
+    except services.InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"alerts": alerts}
+
+
+@router.get("/alerts/{alert_id}", summary="One alert with its posts and responses")
+def get_alert(alert_id: int, yq: Yuqing) -> dict[str, Any]:
+    try:
+        with yq.store.session() as s:
+            return services.alert_detail(s, alert_id)
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _act(
+    yq: App, alert_id: int, action: str, actor: str, body: ActionBody | None
+) -> dict[str, Any]:
+    body = body or ActionBody()
+    windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
+    try:
+        with yq.store.session() as s:
+            services.apply_action(
+                s, alert_id, action, actor, yq.now(), text=body.text, channel=body.channel,
+                respond_windows=windows,
+            )
+            return services.alert_detail(s, alert_id)
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except services.TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except services.InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.post("/alerts/{alert_id}/acknowledge", summary="确认: open -> acknowledged")
+def acknowledge(
+    alert_id: int, yq: Yuqing, actor: Actor, body: ActionBody | None = None
+) -> dict[str, Any]:
+    return _act(yq, alert_id, "acknowledge", actor, body)
+
+
+@router.post("/alerts/{alert_id}/reply", summary="回复: -> responded (text required)")
+def reply(
+    alert_id: int, yq: Yuqing, actor: Actor, body: ActionBody | None = None
+) -> dict[str, Any]:
+    return _act(yq, alert_id, "reply", actor, body)
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="办结: acknowledged/responded -> resolved")
+def resolve(
+    alert_id: int, yq: Yuqing, actor: Actor, body: ActionBody | None = None
+) -> dict[str, Any]:
+    return _act(yq, alert_id, "resolve", actor, body)
+
+
+@router.post("/alerts/{alert_id}/reopen", summary="重新打开: resolved -> acknowledged")
+def reopen(
+    alert_id: int, yq: Yuqing, actor: Actor, body: ActionBody | None = None
+) -> dict[str, Any]:
+    return _act(yq, alert_id, "reopen", actor, body)
+
+
+def hit_as_dict(h: SearchHit) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "title": h.title,
+        "title_html": h.title_html,
+        "snippet": h.snippet,
+        "category": h.category,
+        "severity": h.severity,
+        "tier": tier_name(h.severity) if h.severity in (1, 2, 3, 4) else None,
+        "area": h.area,
+        "source": h.source,
+        "published_at": services.iso(h.published_at),
+        "url": h.url,
+        "score": h.score,
+    }
+
+
+@router.get("/search", summary="Search posts (query language of index.query)")
+def search(
+    yq: Yuqing,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    category: str | None = None,
+    severity: Annotated[str | None, Query(description="exact tier: I..IV or 1..4")] = None,
+    severity_min: Annotated[str | None, Query(description="this tier or more serious")] = None,
+    area: str | None = None,
+    source: str | None = None,
+    since: Annotated[str | None, Query(description="YYYY-MM-DD or ISO 8601")] = None,
+    until: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    try:
+        params = SearchParams(
+            q=q,
+            category=empty_filter(category),
+            severity=parse_severity(severity),
+            severity_min=parse_severity(severity_min, "severity_min"),
+            area=empty_filter(area),
+            source=empty_filter(source),
+            since=parse_when(since),
+            until=parse_when(until, "until"),
+            limit=limit,
+            offset=offset,
+        )
+        result = run_search(yq, params)
+    except QueryError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except SearchUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    return {
+        "total": result.total,
+        "hits": [hit_as_dict(h) for h in result.hits],
+        "facets": result.facets,
+    }
+
+
+@router.get("/posts/{post_id}", summary="One post, personal data masked")
+def get_post(post_id: int, yq: Yuqing) -> dict[str, Any]:
+    try:
+        with yq.store.session() as s:
+            return services.get_post(s, post_id)
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None

@@ -1,0 +1,92 @@
+"""The console: server-rendered pages for people, a JSON API for programs.
+
+``create_app(App)`` builds the FastAPI app around the running yuqing App (its
+config, store, index and clock); nothing here reads config or the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from console import api, pages, services
+from yuqing.app import App
+from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
+
+HERE = Path(__file__).parent
+_MARK = re.compile(r"</?mark>")
+
+
+def local_time_filter(tz: ZoneInfo) -> Callable[..., str]:
+    def local(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None or value == "":
+            return "—"
+        dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return dt.astimezone(tz).strftime(fmt)
+
+    return local
+
+
+def safe_snippet(html: str | None) -> Markup:
+    """The backend promises escaped text with <mark> tags; trust nothing more than that."""
+    if not html:
+        return Markup("")
+    if "<" in _MARK.sub("", html):
+        return escape(html)
+    return Markup(html)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach an href (no javascript: from a crawled page)."""
+    if url and url.lower().startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def build_templates(app: App) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.filters["local"] = local_time_filter(ZoneInfo(app.config.settings.timezone))
+    env.filters["snippet"] = safe_snippet
+    env.filters["safe_url"] = safe_url
+    env.globals.update(
+        TIER_NAMES=TIER_NAMES,
+        TIER_LABELS_ZH=TIER_LABELS_ZH,
+        TIER_COLOURS=TIER_COLOURS,
+        STATUS_LABELS_ZH=services.STATUS_LABELS_ZH,
+        ACTION_LABELS_ZH=services.ACTION_LABELS_ZH,
+        REPLY_CHANNELS=services.REPLY_CHANNELS,
+        timezone=app.config.settings.timezone,
+    )
+    return templates
+
+
+def create_app(app: App) -> FastAPI:
+    web = FastAPI(
+        title="yuqing console",
+        description="舆情监测与应对：告警收件箱、处置、检索。",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        # The bundled Swagger/ReDoc pages load from a CDN; consoles run on closed networks.
+        docs_url=None,
+        redoc_url=None,
+    )
+    web.state.yuqing = app
+    web.state.templates = build_templates(app)
+    web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @web.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    web.include_router(api.router)
+    web.include_router(pages.router)
+    return web

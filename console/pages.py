@@ -1,0 +1,227 @@
+"""Server-rendered pages: inbox, alert, search, post."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from console import services
+from console.deps import current_actor, get_yuqing
+from console.searching import (
+    MAX_OFFSET,
+    SearchParams,
+    SearchUnavailable,
+    empty_filter,
+    parse_severity,
+    run_search,
+)
+from index.base import QueryError, SearchResult
+from yuqing.app import App
+
+router = APIRouter(include_in_schema=False)
+
+Yuqing = Annotated[App, Depends(get_yuqing)]
+Actor = Annotated[str, Depends(current_actor)]
+PAGE_SIZE = 20
+INBOX_LIMIT = 200
+STATUS_FILTERS: dict[str, str] = {
+    "": "待办（未办结）",
+    "open": "待确认",
+    "acknowledged": "已确认",
+    "responded": "已回复",
+    "resolved": "已办结",
+    "all": "全部",
+}
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    t: Jinja2Templates = request.app.state.templates
+    return t
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    context.setdefault("actor", current_actor(request))
+    return _templates(request).TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _with_deadline_state(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Adds what the page shows but the JSON leaves to the client: overdue or not."""
+    out = dict(alert)
+    deadline = datetime.fromisoformat(alert["deadline"]) if alert["deadline"] else None
+    out["overdue"] = deadline is not None and deadline < now
+    out["deadline_kind"] = {"open": "确认", "resolved": ""}.get(alert["status"], "回复")
+    return out
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"message": message, "status": status_code}, status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def inbox(request: Request, yq: Yuqing, team: str = "", status: str = "") -> HTMLResponse:
+    now = yq.now()
+    try:
+        with yq.store.session() as s:
+            alerts = services.alerts_as_dicts(
+                s, status=status or None, team=team or None, limit=INBOX_LIMIT
+            )
+            teams = services.team_choices(s)
+    except services.InvalidInput as exc:
+        return error_page(request, 400, str(exc))
+    return render(
+        request,
+        "inbox.html",
+        {
+            "alerts": [_with_deadline_state(a, now) for a in alerts],
+            "teams": teams,
+            "team": team,
+            "status": status,
+            "status_filters": STATUS_FILTERS,
+            "limit": INBOX_LIMIT,
+        },
+    )
+
+
+def _alert_page(
+    request: Request,
+    yq: App,
+    alert_id: int,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    try:
+        with yq.store.session() as s:
+            alert = services.alert_detail(s, alert_id)
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到告警 {alert_id}")
+    return render(
+        request,
+        "alert.html",
+        {
+            "a": _with_deadline_state(alert, yq.now()),
+            "error": error,
+            "done": done if done in services.ACTIONS else None,
+            "form": form or {},
+        },
+        status_code,
+    )
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(request: Request, alert_id: int, yq: Yuqing, done: str = "") -> HTMLResponse:
+    return _alert_page(request, yq, alert_id, done=done)
+
+
+@router.post("/alerts/{alert_id}/{action}", response_model=None)
+def alert_action(
+    request: Request,
+    alert_id: int,
+    action: str,
+    yq: Yuqing,
+    actor: Actor,
+    text: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "",
+) -> Response:
+    if action not in services.ACTIONS:
+        return error_page(request, 404, f"没有“{action}”这个操作")
+    windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
+    try:
+        with yq.store.session() as s:
+            services.apply_action(
+                s, alert_id, action, actor, yq.now(), text=text, channel=channel,
+                respond_windows=windows,
+            )
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到告警 {alert_id}")
+    except services.TransitionError as exc:
+        return _alert_page(request, yq, alert_id, error=str(exc), status_code=409)
+    except services.InvalidInput as exc:
+        form = {"action": action, "text": text, "channel": channel}
+        return _alert_page(request, yq, alert_id, error=str(exc), status_code=400, form=form)
+    # Post/redirect/get: a reload must not repeat the action.
+    return RedirectResponse(f"/alerts/{alert_id}?done={action}", status_code=303)
+
+
+def _search_url(current: dict[str, str], **changes: str | int | None) -> str:
+    params = {**current, **{k: ("" if v is None else str(v)) for k, v in changes.items()}}
+    if "page" not in changes:
+        params.pop("page", None)  # a new filter starts at page 1
+    return "/search?" + urlencode({k: v for k, v in params.items() if v})
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    yq: Yuqing,
+    q: str = "",
+    category: str = "",
+    tier: str = "",
+    area: str = "",
+    source: str = "",
+    page: str = "1",
+) -> HTMLResponse:
+    current = {"q": q, "category": category, "tier": tier, "area": area, "source": source}
+    error: str | None = None
+    result: SearchResult | None = None
+    status_code = 200
+    page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    searched = any(current.values())
+    if searched:
+        try:
+            params = SearchParams(
+                q=q[:2000],
+                category=empty_filter(category),
+                severity=parse_severity(tier, "tier"),
+                area=empty_filter(area),
+                source=empty_filter(source),
+                limit=PAGE_SIZE,
+                offset=(page_no - 1) * PAGE_SIZE,
+            )
+            result = run_search(yq, params)
+        except QueryError as exc:
+            error, status_code = f"查询有误：{exc}", 400
+        except SearchUnavailable as exc:
+            error, status_code = str(exc), 503
+    pages = max(1, math.ceil(result.total / PAGE_SIZE)) if result else 1
+    pages = min(pages, MAX_OFFSET // PAGE_SIZE + 1)  # the backend refuses deeper offsets
+
+    def url(**changes: str | int | None) -> str:
+        return _search_url({**current, "page": str(page_no)}, **changes)
+
+    return render(
+        request,
+        "search.html",
+        {
+            **current,
+            "searched": searched,
+            "result": result,
+            "error": error,
+            "page": page_no,
+            "pages": pages,
+            "url": url,
+            "categories": yq.config.taxonomy.category_names(),
+        },
+        status_code,
+    )
+
+
+@router.get("/posts/{post_id}", response_class=HTMLResponse)
+def post_page(request: Request, post_id: int, yq: Yuqing) -> HTMLResponse:
+    try:
+        with yq.store.session() as s:
+            post = services.get_post(s, post_id)
+            alerts = services.alerts_for_post(s, post_id)
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到帖子 {post_id}")
+    return render(request, "post.html", {"p": post, "alerts": alerts})

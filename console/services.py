@@ -1,0 +1,425 @@
+"""Alert serialising and the alert lifecycle, as plain functions over a Session.
+
+The console's pages and JSON API and the CLI (`yuqing alerts list --json`) all
+call these, so an alert looks the same everywhere and a transition is written
+the same way (status + timestamp + Response row + AuditLog row) whoever makes it.
+
+Lifecycle::
+
+    open ──acknowledge──► acknowledged ──reply──► responded ──resolve──► resolved
+      └─────────reply (acknowledges too)────────►     ▲ reply again        │
+                                                      acknowledged ◄─reopen┘
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session, selectinload
+
+from store.models import Alert, AlertPost, AuditLog, Post, Response, Team
+from yuqing.contracts import tier_name
+
+STATUSES: tuple[str, ...] = ("open", "acknowledged", "responded", "resolved")
+ACTIVE_STATUSES: tuple[str, ...] = ("open", "acknowledged", "responded")
+STATUS_LABELS_ZH: dict[str, str] = {
+    "open": "待确认",
+    "acknowledged": "已确认",
+    "responded": "已回复",
+    "resolved": "已办结",
+}
+ACTIONS: tuple[str, ...] = ("acknowledge", "reply", "resolve", "reopen")
+ACTION_LABELS_ZH: dict[str, str] = {
+    "acknowledge": "确认",
+    "reply": "回复",
+    "resolve": "办结",
+    "reopen": "重新打开",
+}
+# Reply channels offered by the forms; the API accepts any short label.
+REPLY_CHANNELS: dict[str, str] = {
+    "online": "网上回帖",
+    "phone": "电话回访",
+    "onsite": "现场处置",
+    "notice": "发布通报",
+    "other": "其他",
+}
+# Which statuses each action may start from.
+_ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("open",),
+    "reply": ("open", "acknowledged", "responded"),
+    "resolve": ("acknowledged", "responded"),
+    "reopen": ("resolved",),
+}
+MAX_TEXT = 5000
+MAX_CHANNEL = 40
+
+
+class AlertNotFound(LookupError):
+    """No alert (or post) with that id."""
+
+
+class TransitionError(Exception):
+    """The action is not allowed from the alert's current status (HTTP 409)."""
+
+
+class InvalidInput(ValueError):
+    """The action's input is unusable, e.g. an empty reply (HTTP 400)."""
+
+
+# ------------------------------------------------------------------ reading
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def pending_deadline(alert: Alert) -> datetime | None:
+    """The next deadline someone must meet: acknowledge while open, then respond."""
+    if alert.status == "open":
+        return alert.ack_deadline
+    if alert.status != "resolved":
+        return alert.respond_deadline
+    return None
+
+
+def _deadline_sql() -> Any:
+    return case(
+        (Alert.status == "open", Alert.ack_deadline),
+        (Alert.status != "resolved", Alert.respond_deadline),
+        else_=None,
+    )
+
+
+def _statuses(status: str | Iterable[str] | None) -> tuple[str, ...]:
+    """None -> the active ones; "all" -> every status; "a,b" or a list -> those."""
+    if status is None or status == "":
+        return ACTIVE_STATUSES
+    if isinstance(status, str):
+        if status == "all":
+            return STATUSES
+        wanted = [s.strip() for s in status.split(",") if s.strip()]
+    else:
+        wanted = list(status)
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown status {', '.join(unknown)}: use {', '.join(STATUSES)} or all"
+        )
+    return tuple(wanted) or ACTIVE_STATUSES
+
+
+def alert_as_dict(alert: Alert, team_name: str | None = None) -> dict[str, Any]:
+    """The one JSON shape of an alert (times ISO 8601, UTC)."""
+    return {
+        "id": alert.id,
+        "tier": tier_name(alert.tier),
+        "severity": alert.tier,
+        "status": alert.status,
+        "team": alert.team_id,
+        "team_name": team_name if team_name is not None else alert.team.name,
+        "title": alert.title,
+        "reason": alert.reason,
+        "category": alert.category,
+        "area": alert.area,
+        "post_count": alert.post_count,
+        "opened_at": iso(alert.opened_at),
+        "deadline": iso(pending_deadline(alert)),
+        "ack_deadline": iso(alert.ack_deadline),
+        "respond_deadline": iso(alert.respond_deadline),
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "responded_at": iso(alert.responded_at),
+        "resolved_at": iso(alert.resolved_at),
+        "updated_at": iso(alert.updated_at),
+        "escalation_level": alert.escalation_level,
+        "rule": alert.rule,
+    }
+
+
+def alerts_as_dicts(
+    session: Session,
+    status: str | Iterable[str] | None = None,
+    team: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Alerts sorted by their nearest pending deadline (most serious first on ties).
+
+    ``status`` None lists the active alerts (open, acknowledged, responded);
+    "all", one status, "a,b" or a list of statuses narrow or widen that.
+    """
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1")
+    deadline = _deadline_sql()
+    stmt = (
+        select(Alert, Team.name)
+        .join(Team, Team.id == Alert.team_id)
+        .where(Alert.status.in_(_statuses(status)))
+        .order_by(deadline.asc().nulls_last(), Alert.tier.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    if team:
+        stmt = stmt.where(Alert.team_id == team)
+    return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
+
+
+def mask_post_text(text: str | None) -> str:
+    # Stored text is masked at ingest; masking again on the way out is cheap insurance
+    # against a source that slipped through (e.g. rows written before a rule existed).
+    from crawler.normalise import mask_personal_data
+
+    return mask_personal_data(text)
+
+
+def mask_author(author: str | None) -> str | None:
+    if not author:
+        return None
+    return author[0] + "*" * min(len(author) - 1, 3) if len(author) > 1 else "*"
+
+
+def post_as_dict(post: Post) -> dict[str, Any]:
+    """A post as responders see it: personal data masked, author shortened."""
+    return {
+        "id": post.id,
+        "title": mask_post_text(post.title),
+        "text": mask_post_text(post.text),
+        "source": post.source,
+        "url": post.url,
+        "author": mask_author(post.author),
+        "published_at": iso(post.published_at),
+        "fetched_at": iso(post.fetched_at),
+        "area": post.area,
+        "category": post.category,
+        "category_confidence": post.category_confidence,
+        "uncertain": post.uncertain,
+        "severity": post.severity,
+        "tier": tier_name(post.severity),
+        "reasons": list(post.reasons or []),
+        "likes": post.likes,
+        "replies": post.replies,
+        "reply_text": mask_post_text(post.reply_text) or None,
+        "reply_at": iso(post.reply_at),
+        "event_id": post.event_id,
+    }
+
+
+def response_as_dict(r: Response) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "action": r.action,
+        "actor": r.actor,
+        "text": r.text,
+        "channel": r.channel,
+        "at": iso(r.at),
+    }
+
+
+def get_post(session: Session, post_id: int) -> dict[str, Any]:
+    post = session.get(Post, post_id)
+    if post is None:
+        raise AlertNotFound(f"post {post_id} not found")
+    return post_as_dict(post)
+
+
+def _load_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id, options=[selectinload(Alert.team)])
+    if alert is None:
+        raise AlertNotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def alert_detail(session: Session, alert_id: int) -> dict[str, Any]:
+    """The alert plus the posts behind it (newest first) and its response history."""
+    alert = _load_alert(session, alert_id)
+    posts = session.scalars(
+        select(Post)
+        .join(AlertPost, AlertPost.post_id == Post.id)
+        .where(AlertPost.alert_id == alert.id)
+        .order_by(AlertPost.added_at.desc(), Post.id.desc())
+    ).all()
+    responses = session.scalars(
+        select(Response).where(Response.alert_id == alert.id).order_by(Response.at, Response.id)
+    ).all()
+    out = alert_as_dict(alert)
+    out["posts"] = [post_as_dict(p) for p in posts]
+    out["responses"] = [response_as_dict(r) for r in responses]
+    out["allowed_actions"] = allowed_actions(alert.status)
+    return out
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [a for a in ACTIONS if status in _ALLOWED_FROM[a]]
+
+
+def alerts_for_post(session: Session, post_id: int) -> list[dict[str, Any]]:
+    """Alerts that include this post, newest first."""
+    rows = session.execute(
+        select(Alert, Team.name)
+        .join(Team, Team.id == Alert.team_id)
+        .join(AlertPost, AlertPost.alert_id == Alert.id)
+        .where(AlertPost.post_id == post_id)
+        .order_by(Alert.id.desc())
+    ).all()
+    return [alert_as_dict(a, name) for a, name in rows]
+
+
+def team_choices(session: Session) -> list[tuple[str, str]]:
+    """(id, name) of active teams, for filters."""
+    rows = session.execute(
+        select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.id)
+    ).all()
+    return [(r.id, r.name) for r in rows]
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def _clean_text(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"text is too long ({len(text)} characters); the limit is {MAX_TEXT}")
+    return text or None
+
+
+def _clean_channel(channel: str | None) -> str | None:
+    if channel is None:
+        return None
+    channel = channel.strip()
+    if len(channel) > MAX_CHANNEL:
+        raise InvalidInput(f"channel is too long; the limit is {MAX_CHANNEL} characters")
+    return channel or None
+
+
+def apply_action(
+    session: Session,
+    alert_id: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    text: str | None = None,
+    channel: str | None = None,
+    respond_windows: Mapping[int, timedelta] | None = None,
+) -> Alert:
+    """Move an alert through its lifecycle and record who did what, when.
+
+    Writes one Response row and one AuditLog row. ``respond_windows`` maps a
+    tier to its time to respond (config alerts.tiers): a reopened alert gets a
+    fresh respond deadline, never an earlier one, since the matter came back.
+    Raises AlertNotFound, TransitionError or InvalidInput.
+    """
+    if action not in ACTIONS:
+        raise InvalidInput(f"unknown action {action!r}: use {', '.join(ACTIONS)}")
+    text, channel = _clean_text(text), _clean_channel(channel)
+    alert = _load_alert(session, alert_id)
+    before = alert.status
+    if before not in _ALLOWED_FROM[action]:
+        allowed = "、".join(STATUS_LABELS_ZH[s] for s in _ALLOWED_FROM[action])
+        raise TransitionError(
+            f"告警 {alert.id} 当前状态为“{STATUS_LABELS_ZH.get(before, before)}”，"
+            f"不能{ACTION_LABELS_ZH[action]}（仅限{allowed}的告警）"
+            f" / alert {alert.id} is {before}; cannot {action}"
+        )
+    if action == "reply" and not text:
+        raise InvalidInput("回复内容不能为空 / a reply needs text")
+
+    if action == "acknowledge":
+        alert.status = "acknowledged"
+        alert.acknowledged_at = now
+    elif action == "reply":
+        alert.status = "responded"
+        if alert.acknowledged_at is None:  # answering a matter acknowledges it
+            alert.acknowledged_at = now
+        if alert.responded_at is None:  # keep the first reply: time to respond counts from it
+            alert.responded_at = now
+    elif action == "resolve":
+        alert.status = "resolved"
+        alert.resolved_at = now
+    elif action == "reopen":
+        alert.status = "acknowledged"
+        alert.resolved_at = None
+        window = (respond_windows or {}).get(alert.tier)
+        if window is not None:
+            alert.respond_deadline = max(alert.respond_deadline, now + window)
+    alert.updated_at = now
+
+    session.add(
+        Response(alert_id=alert.id, action=action, actor=actor, text=text, channel=channel, at=now)
+    )
+    detail: dict[str, Any] = {"from": before, "to": alert.status}
+    if channel:
+        detail["channel"] = channel
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action=f"alert.{action}",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail=detail,
+        )
+    )
+    session.flush()
+    return alert
+
+
+def acknowledge(
+    session: Session, alert_id: int, actor: str, now: datetime, text: str | None = None
+) -> Alert:
+    return apply_action(session, alert_id, "acknowledge", actor, now, text=text)
+
+
+def reply(
+    session: Session,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    text: str,
+    channel: str | None = None,
+) -> Alert:
+    return apply_action(session, alert_id, "reply", actor, now, text=text, channel=channel)
+
+
+def resolve(
+    session: Session, alert_id: int, actor: str, now: datetime, text: str | None = None
+) -> Alert:
+    return apply_action(session, alert_id, "resolve", actor, now, text=text)
+
+
+def reopen(
+    session: Session,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    text: str | None = None,
+    respond_windows: Mapping[int, timedelta] | None = None,
+) -> Alert:
+    return apply_action(
+        session, alert_id, "reopen", actor, now, text=text, respond_windows=respond_windows
+    )
+
+
+__all__ = [
+    "ACTIONS",
+    "ACTIVE_STATUSES",
+    "STATUSES",
+    "AlertNotFound",
+    "InvalidInput",
+    "TransitionError",
+    "acknowledge",
+    "alert_as_dict",
+    "alert_detail",
+    "alerts_for_post",
+    "alerts_as_dicts",
+    "allowed_actions",
+    "apply_action",
+    "get_post",
+    "pending_deadline",
+    "post_as_dict",
+    "reopen",
+    "reply",
+    "resolve",
+    "team_choices",
+]

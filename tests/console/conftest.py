@@ -1,0 +1,91 @@
+"""A console over a real SQLite store in tmp_path, with a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alerts.engine import evaluate_new_posts
+from console.app import create_app
+from store.posts import upsert_post
+from yuqing.app import App
+from yuqing.clock import FrozenClock
+from yuqing.contracts import Classification, CrawledPost
+from yuqing.settings import load_config
+
+CONFIG_DIR = Path(__file__).parents[2] / "config"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+
+
+@dataclass
+class Console:
+    app: App
+    client: TestClient
+    clock: FrozenClock
+
+    def add_post(
+        self,
+        title: str,
+        text: str,
+        *,
+        severity: int,
+        area: str | None,
+        category: str | None = "环境保护",
+        url: str | None = None,
+        author: str | None = None,
+    ) -> int:
+        post = CrawledPost(
+            source="demo-board",
+            title=title,
+            text=text,
+            url=url or f"http://demo.yuqing.invalid/t/{abs(hash(title))}",
+            author=author,
+            published_at=self.clock.now() - timedelta(minutes=5),
+            area=area,
+        )
+        cls = Classification(category, 0.9, severity, reasons=[f"test severity {severity}"])
+        with self.app.store.session() as s:
+            return upsert_post(s, post, cls, self.clock.now()).post_id
+
+    def evaluate(self) -> None:
+        with self.app.store.session() as s:
+            evaluate_new_posts(s, self.app.config, self.app.router, self.clock.now())
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    config = load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)})
+    clock = FrozenClock(START)
+    app = App(config, clock=clock)
+    with TestClient(create_app(app)) as client:
+        yield Console(app, client, clock)
+    app.close()
+
+
+@pytest.fixture
+def three_alerts(console: Console) -> dict[str, int]:
+    """Tier I in 湖滨社区, tier II in 南门社区, tier III in 河西村; returns post ids by name."""
+    ids = {
+        "red": console.add_post(
+            "湖滨社区化工厂爆炸", "湖滨社区化工厂发生爆炸，多人受伤，联系人电话13812345678。",
+            severity=4, area="湖滨社区", category="城乡建设", author="张三丰",
+        ),
+        "orange": console.add_post(
+            "南门社区污水直排河道", "南门社区有工厂夜间直排污水，河道发黑发臭。",
+            severity=3, area="南门社区",
+        ),
+        "yellow": console.add_post(
+            "河西村养殖场臭味扰民", "河西村养殖场臭味很大，影响村民生活。",
+            severity=2, area="河西村",
+        ),
+        "quiet": console.add_post(
+            "白塔村路灯不亮", "白塔村路灯坏了好几天。", severity=1, area="白塔村",
+        ),
+    }
+    console.evaluate()
+    return ids
