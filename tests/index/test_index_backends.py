@@ -113,3 +113,26 @@ def test_snippet_window_and_marks() -> None:
     assert s.startswith("…") and s.endswith("…")
     assert highlight("AI said ai", {"ai"}) == "<mark>AI</mark> said <mark>ai</mark>"
     assert snippet("a<b>c", set()) == "a&lt;b&gt;c"
+
+
+def test_writer_in_another_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    reader = EmbeddedBackend(tmp_path / "i.sqlite", tokenize)
+    here = Path(__file__).parent
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "from index_testkit import tokenize\nfrom index_corpus import CORPUS\n"
+        "from index.embedded import EmbeddedBackend\n"
+        "b = EmbeddedBackend(sys.argv[3], tokenize)\nassert b.index(CORPUS) == []\nb.close()\n"
+    )
+    root = here.parent.parent
+    subprocess.run(
+        [sys.executable, "-c", code, str(here), str(root), str(tmp_path / "i.sqlite")],
+        check=True,
+        timeout=60,
+    )
+    assert reader.count() == len(CORPUS)
+    assert reader.search(SearchQuery(text="污水")).total == 3
+    reader.close()
