@@ -1,0 +1,1 @@
+"""The classifier stage: text -> category, severity and reasons (see classifier/model.py)."""

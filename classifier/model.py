@@ -1,0 +1,591 @@
+"""Category and severity models: training, classifying, saving and loading.
+
+Design notes
+------------
+* Texts are tokenised by :class:`classifier.text.JiebaTokenizer` *outside* the
+  scikit-learn pipelines; the pipelines see space-joined tokens and split them
+  with a plain ``token_pattern``. A custom tokenizer callable inside a pipeline
+  cannot be loaded by skops without trusting arbitrary code, and the jieba
+  dictionary does not belong in a model file. The tokeniser is rebuilt from
+  ``meta.json`` on load and must reproduce the recorded fingerprint.
+* Category: word (1-2)-gram + char_wb (1-3)-gram TF-IDF, LinearSVC with balanced
+  class weights, calibrated by CalibratedClassifierCV (sigmoid); with too few
+  examples per class, LogisticRegression gives the probabilities instead.
+  One seed example per category (name, description, keywords) keeps every
+  category alive; seeding each keyword as its own example cost ~1 point of
+  macro-F1 on the 962 gov messages, so we do not.
+* Severity: max(rubric evidence, learned model when confident), then at most
+  one tier up for very high engagement while the post is at tier IV or III.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from classifier.severity import SeverityRubric, tier_text
+from classifier.text import JiebaTokenizer, taxonomy_words
+from yuqing.contracts import Classification, CrawledPost, LabelledText
+from yuqing.settings import TaxonomyFile
+
+Progress = Callable[[str], None]
+
+META_FILE = "meta.json"
+CATEGORY_FILE = "category.skops"
+SEVERITY_FILE = "severity.skops"
+FORMAT = 1
+
+# Types skops does not trust by default that our pipelines contain. save() checks
+# the dumped file against this list, so a new scikit-learn that adds a type fails
+# loudly at training time, not silently at load time.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
+
+
+class ModelLoadError(Exception):
+    """A saved model is missing, damaged, or cannot be served by this process."""
+
+
+class ModelMismatchError(ModelLoadError):
+    """The model was trained with another segmenter, dictionary or taxonomy."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelParams:
+    """Training and decision parameters; stored with every model."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 3)
+    C: float = 1.0
+    calibration_folds: int = 5
+    seed_examples: bool = True
+    severity_min_examples: int = 8
+    # The severity model only raises a tier when it is at least this sure.
+    severity_min_confidence: float = 0.6
+    # Engagement that lifts a tier IV/III post one tier.
+    likes_high: int = 300
+    replies_high: int = 100
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelParams:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        for k in ("word_ngrams", "char_ngrams"):
+            if k in known:
+                known[k] = tuple(known[k])
+        return cls(**known)
+
+
+@dataclass(slots=True)
+class ModelMeta:
+    """Everything meta.json records about one trained model."""
+
+    version: str
+    created_at: str
+    categories: list[str]
+    severities: list[int]
+    segmenter: dict[str, str]
+    tokenizer_params: dict[str, Any]
+    data_hash: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    taxonomy: dict[str, Any]
+    environment: dict[str, str] = field(default_factory=dict)
+    format: int = FORMAT
+
+
+def _features(params: ModelParams) -> FeatureUnion:
+    # Input is space-joined jieba tokens; \S+ recovers them without a callable.
+    return FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    token_pattern=r"\S+",
+                    lowercase=False,
+                    ngram_range=params.word_ngrams,
+                    sublinear_tf=True,
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    lowercase=False,
+                    ngram_range=params.char_ngrams,
+                    sublinear_tf=True,
+                ),
+            ),
+        ]
+    )
+
+
+def _classifier(y: Sequence[Any], params: ModelParams) -> tuple[ClassifierMixin, str]:
+    """A probabilistic classifier suited to how many examples each class has."""
+    smallest = min(Counter(y).values())
+    folds = min(params.calibration_folds, smallest)
+    svc = LinearSVC(C=params.C, class_weight="balanced", random_state=0)
+    if folds >= 3:
+        # An int cv means StratifiedKFold for classifiers and keeps the saved file free
+        # of a splitter object skops would ask us to trust.
+        clf = CalibratedClassifierCV(svc, method="sigmoid", cv=folds)
+        return clf, f"linearsvc+sigmoid-cv{folds}"
+    # Too few examples to hold some out for calibration: LR's own probabilities.
+    lr = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
+    return lr, "logistic"
+
+
+def _fit(X: list[str], y: list[Any], params: ModelParams) -> tuple[Pipeline, str]:
+    clf, kind = _classifier(y, params)
+    pipe = Pipeline([("features", _features(params)), ("clf", clf)])
+    pipe.fit(X, y)
+    return pipe, kind
+
+
+def _join(title: str, text: str) -> str:
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title or text.startswith(title):
+        return text or title
+    return f"{title}\n{text}"
+
+
+def _data_hash(
+    examples: Sequence[LabelledText],
+    taxonomy: TaxonomyFile,
+    params: ModelParams,
+    fp: dict[str, str],
+) -> str:
+    h = hashlib.sha256()
+    rows = sorted((e.text, e.category or "", e.severity or 0) for e in examples)
+    for row in rows:
+        h.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    h.update(taxonomy.model_dump_json().encode("utf-8"))
+    h.update(json.dumps(asdict(params), sort_keys=True).encode("utf-8"))
+    h.update(json.dumps(fp, sort_keys=True).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _environment() -> dict[str, str]:
+    import sklearn
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class TrainedModel:
+    """A trained category + severity model ready to classify posts."""
+
+    def __init__(
+        self,
+        *,
+        meta: ModelMeta,
+        tokenizer: JiebaTokenizer,
+        category_model: Pipeline,
+        severity_model: Pipeline | None,
+        uncertain_below: float = 0.35,
+    ) -> None:
+        self.meta = meta
+        self.tokenizer = tokenizer
+        self.category_model = category_model
+        self.severity_model = severity_model
+        self.uncertain_below = uncertain_below
+        self.taxonomy = TaxonomyFile.model_validate(meta.taxonomy)
+        self.params = ModelParams.from_dict(meta.params)
+        self.rubric = SeverityRubric(self.taxonomy)
+        self._keywords = {
+            c.name: frozenset(k.lower() for k in c.keywords) for c in self.taxonomy.categories
+        }
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.meta.categories)
+
+    # --------------------------------------------------------------- predict
+    def predict_category_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Class names and calibrated probabilities (rows: texts), no thresholding."""
+        joined = self.tokenizer.transform(texts)
+        proba = self.category_model.predict_proba(joined)
+        return [str(c) for c in self.category_model.classes_], proba
+
+    def classify(
+        self, title: str, text: str, *, likes: int = 0, replies: int = 0
+    ) -> Classification:
+        return self.classify_many([title], [text], likes=[likes], replies=[replies])[0]
+
+    def classify_posts(self, posts: Sequence[CrawledPost]) -> list[Classification]:
+        return self.classify_many(
+            [p.title for p in posts],
+            [p.text for p in posts],
+            likes=[p.likes for p in posts],
+            replies=[p.replies for p in posts],
+        )
+
+    def classify_many(
+        self,
+        titles: Sequence[str],
+        texts: Sequence[str],
+        *,
+        likes: Sequence[int] | None = None,
+        replies: Sequence[int] | None = None,
+    ) -> list[Classification]:
+        if len(titles) != len(texts):
+            raise ValueError(f"{len(titles)} titles but {len(texts)} texts")
+        n = len(texts)
+        if n == 0:
+            return []
+        likes = list(likes) if likes is not None else [0] * n
+        replies = list(replies) if replies is not None else [0] * n
+        if len(likes) != n or len(replies) != n:
+            raise ValueError("likes and replies must have one value per text")
+        tk = self.tokenizer
+        normalized = [tk.normalize(_join(t, x)) for t, x in zip(titles, texts, strict=True)]
+        tokens = [tk.tokenize_normalized(s) for s in normalized]
+        joined = [" ".join(t) for t in tokens]
+        cat_classes = [str(c) for c in self.category_model.classes_]
+        cat_proba = self.category_model.predict_proba(joined)
+        sev_classes: list[int] = []
+        sev_proba: np.ndarray | None = None
+        if self.severity_model is not None:
+            sev_classes = [int(c) for c in self.severity_model.classes_]
+            sev_proba = self.severity_model.predict_proba(joined)
+        out: list[Classification] = []
+        for i in range(n):
+            reasons: list[str] = []
+            category, confidence, uncertain = self._decide_category(
+                cat_classes, cat_proba[i], tokens[i], reasons
+            )
+            sev_row = None if sev_proba is None else sev_proba[i]
+            severity = self._decide_severity(
+                normalized[i], sev_classes, sev_row, likes[i] or 0, replies[i] or 0, reasons
+            )
+            out.append(
+                Classification(
+                    category=category,
+                    category_confidence=confidence,
+                    severity=severity,
+                    reasons=reasons,
+                    model_version=self.version,
+                    uncertain=uncertain,
+                )
+            )
+        return out
+
+    def _decide_category(
+        self, classes: list[str], proba: np.ndarray, tokens: list[str], reasons: list[str]
+    ) -> tuple[str, float, bool]:
+        best = int(np.argmax(proba))
+        name, confidence = classes[best], float(proba[best])
+        if confidence < self.uncertain_below:
+            label = self.taxonomy.uncertain_label
+            reasons.append(
+                f"类别: 最可能 {name} {confidence:.2f}, 低于阈值 {self.uncertain_below:.2f}, 转{label}"
+            )
+            return label, confidence, True
+        reasons.append(f"类别: {name} {confidence:.2f}")
+        hits = [t for t in dict.fromkeys(tokens) if t in self._keywords.get(name, ())]
+        if hits:
+            reasons.append("类别关键词: " + "、".join(hits[:5]))
+        return name, confidence, False
+
+    def _decide_severity(
+        self,
+        normalized: str,
+        classes: list[int],
+        proba: np.ndarray | None,
+        likes: int,
+        replies: int,
+        reasons: list[str],
+    ) -> int:
+        p = self.params
+        rubric, rubric_reasons = self.rubric.assess(normalized)
+        reasons.extend(rubric_reasons)
+        severity = rubric or 1
+        if proba is not None:
+            best = int(np.argmax(proba))
+            model_sev, conf = classes[best], float(proba[best])
+            if conf >= p.severity_min_confidence:
+                reasons.append(f"模型: {tier_text(self.taxonomy, model_sev)} {conf:.2f}")
+                severity = max(severity, model_sev)
+            else:
+                reasons.append(
+                    f"模型: {tier_text(self.taxonomy, model_sev)} {conf:.2f}"
+                    f" (低于 {p.severity_min_confidence:.2f}, 未采用)"
+                )
+        if severity <= 2:
+            signals = []
+            if likes >= p.likes_high:
+                signals.append(f"点赞 {likes}")
+            if replies >= p.replies_high:
+                signals.append(f"回复 {replies}")
+            if signals:
+                severity += 1
+                reasons.append(
+                    f"互动: {', '.join(signals)}, 升一级至 {tier_text(self.taxonomy, severity)}"
+                )
+        if rubric is None and severity == 1 and not any(r.startswith("模型:") for r in reasons):
+            reasons.append(f"默认: {tier_text(self.taxonomy, 1)} (无更高证据)")
+        return severity
+
+    # ------------------------------------------------------------ persistence
+    def save(self, directory: Path) -> Path:
+        """Write the model files into ``directory`` (created; must be empty or new)."""
+        import skops.io as sio
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files = [(CATEGORY_FILE, self.category_model)]
+        if self.severity_model is not None:
+            files.append((SEVERITY_FILE, self.severity_model))
+        for name, est in files:
+            path = directory / name
+            sio.dump(est, path)
+            untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+            if untrusted:
+                raise RuntimeError(
+                    f"{name} contains types not on classifier.model.TRUSTED_TYPES: "
+                    f"{sorted(untrusted)}; review them and extend the list"
+                )
+        meta = json.dumps(asdict(self.meta), ensure_ascii=False, indent=2)
+        (directory / META_FILE).write_text(meta + "\n", encoding="utf-8")
+        return directory
+
+
+def load_model(
+    directory: Path,
+    *,
+    uncertain_below: float = 0.35,
+    taxonomy: TaxonomyFile | None = None,
+) -> TrainedModel:
+    """Load a model saved by :meth:`TrainedModel.save`.
+
+    Refuses (ModelMismatchError) a model whose segmenter, user dictionary or
+    tokeniser settings differ from what this process would use, and, when
+    ``taxonomy`` is given, a model trained for other categories or terms.
+    """
+    import skops.io as sio
+
+    directory = Path(directory)
+    meta_path = directory / META_FILE
+    try:
+        raw = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = ModelMeta(**raw)
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{meta_path}: missing") from exc
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{meta_path}: not a valid model description: {exc}") from exc
+    if meta.format != FORMAT:
+        raise ModelLoadError(f"{meta_path}: format {meta.format}, this version reads {FORMAT}")
+    tokenizer = JiebaTokenizer(**meta.tokenizer_params)
+    _check_segmenter(meta, tokenizer, meta_path)
+    if taxonomy is not None:
+        _check_taxonomy(meta, taxonomy, meta_path)
+    try:
+        category = sio.load(directory / CATEGORY_FILE, trusted=list(TRUSTED_TYPES))
+        severity = None
+        if (directory / SEVERITY_FILE).exists():
+            severity = sio.load(directory / SEVERITY_FILE, trusted=list(TRUSTED_TYPES))
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{directory}: missing model file {exc.filename}") from exc
+    except Exception as exc:  # skops raises several types for damaged/untrusted files
+        raise ModelLoadError(f"{directory}: cannot load model: {exc}") from exc
+    if [str(c) for c in category.classes_] != meta.categories:
+        raise ModelLoadError(f"{directory}: category model classes do not match meta.json")
+    return TrainedModel(
+        meta=meta,
+        tokenizer=tokenizer,
+        category_model=category,
+        severity_model=severity,
+        uncertain_below=uncertain_below,
+    )
+
+
+def _check_segmenter(meta: ModelMeta, tokenizer: JiebaTokenizer, where: Path) -> None:
+    saved, running = meta.segmenter, tokenizer.fingerprint()
+    problems = [
+        f"{key}: model {saved.get(key)!r}, running {running[key]!r}"
+        for key in ("name", "version", "userdict_hash", "config_hash")
+        if saved.get(key) != running[key]
+    ]
+    if problems:
+        raise ModelMismatchError(
+            f"{where}: the model was trained with a different segmenter ("
+            + "; ".join(problems)
+            + "); retrain it with this installation"
+        )
+
+
+def _check_taxonomy(meta: ModelMeta, taxonomy: TaxonomyFile, where: Path) -> None:
+    if sorted(meta.categories) != sorted(taxonomy.category_names()):
+        raise ModelMismatchError(
+            f"{where}: the model's categories {meta.categories} differ from the taxonomy's "
+            f"{taxonomy.category_names()}; retrain"
+        )
+    if JiebaTokenizer(taxonomy_words(taxonomy)).userdict_hash != meta.segmenter["userdict_hash"]:
+        raise ModelMismatchError(
+            f"{where}: the taxonomy's keywords or severity terms changed since training; retrain"
+        )
+    if TaxonomyFile.model_validate(meta.taxonomy) != taxonomy:
+        raise ModelMismatchError(f"{where}: the taxonomy changed since training; retrain")
+
+
+# --------------------------------------------------------------------- train
+
+
+def _seed_examples(taxonomy: TaxonomyFile) -> list[tuple[str, str]]:
+    return [(c.name, " ".join([c.name, c.description, *c.keywords])) for c in taxonomy.categories]
+
+
+def train(
+    examples: Sequence[LabelledText],
+    taxonomy: TaxonomyFile,
+    *,
+    progress: Progress | None = None,
+    params: ModelParams | None = None,
+    uncertain_below: float = 0.35,
+    clock: Callable[[], datetime] | None = None,
+) -> TrainedModel:
+    """Train the category and severity models on ``examples``.
+
+    Examples without a category still train severity; examples without a
+    severity still train category. Categories must be the taxonomy's.
+    """
+    params = params or ModelParams()
+    say = progress or (lambda _msg: None)
+    now = (clock or (lambda: datetime.now(UTC)))().astimezone(UTC)
+    known = set(taxonomy.category_names())
+    unknown = Counter(e.category for e in examples if e.category and e.category not in known)
+    if unknown:
+        listed = ", ".join(f"{k!r} ({v})" for k, v in unknown.most_common())
+        raise ValueError(f"examples use categories not in the taxonomy: {listed}")
+    bad_sev = {
+        e.severity for e in examples if e.severity is not None and e.severity not in (1, 2, 3, 4)
+    }
+    if bad_sev:
+        raise ValueError(f"severity must be 1-4 (4 = tier I), got {sorted(bad_sev)}")
+    if len(known) < 2:
+        raise ValueError("the taxonomy needs at least two categories to train a classifier")
+
+    tokenizer = JiebaTokenizer.from_taxonomy(taxonomy).fit()
+    fp = tokenizer.fingerprint()
+    say(f"分词: {len(examples)} 条 ({fp['name']} {fp['version']})")
+    joined = tokenizer.transform(e.text for e in examples)
+
+    X_cat = [j for j, e in zip(joined, examples, strict=True) if e.category]
+    y_cat = [e.category for e in examples if e.category]
+    n_real = len(X_cat)
+    if params.seed_examples:
+        for name, text in _seed_examples(taxonomy):
+            X_cat.append(" ".join(tokenizer.tokenize(text)))
+            y_cat.append(name)
+    missing = known - set(y_cat)
+    if missing:
+        raise ValueError(f"no examples for categories {sorted(missing)} (and seed_examples is off)")
+    say(f"训练类别模型: {n_real} 条样本 + {len(X_cat) - n_real} 条种子, {len(known)} 类")
+    category_model, cat_kind = _fit(X_cat, [str(y) for y in y_cat], params)
+
+    X_sev = [j for j, e in zip(joined, examples, strict=True) if e.severity is not None]
+    y_sev = [int(e.severity) for e in examples if e.severity is not None]
+    severity_model: Pipeline | None = None
+    sev_kind = "rubric-only"
+    if len(X_sev) >= params.severity_min_examples and len(set(y_sev)) >= 2:
+        say(f"训练严重程度模型: {len(X_sev)} 条样本")
+        severity_model, sev_kind = _fit(X_sev, y_sev, params)
+    else:
+        say("严重程度: 标注不足, 仅用规则")
+
+    data_hash = _data_hash(examples, taxonomy, params, fp)
+    version = f"v{now:%Y%m%dT%H%M%SZ}-{data_hash[:8]}"
+    cat_train_acc = (
+        float(np.mean(category_model.predict(X_cat[:n_real]) == np.array(y_cat[:n_real])))
+        if n_real
+        else None
+    )
+    metrics: dict[str, Any] = {
+        "n_examples": len(examples),
+        "n_category_examples": n_real,
+        "n_seed_examples": len(X_cat) - n_real,
+        "n_severity_examples": len(X_sev),
+        "category_counts": dict(Counter(str(y) for y in y_cat[:n_real])),
+        "severity_counts": {str(k): v for k, v in sorted(Counter(y_sev).items())},
+        "category_classifier": cat_kind,
+        "severity_classifier": sev_kind,
+        "category_train_accuracy": cat_train_acc,
+    }
+    meta = ModelMeta(
+        version=version,
+        created_at=now.isoformat(),
+        categories=[str(c) for c in category_model.classes_],
+        severities=[] if severity_model is None else [int(c) for c in severity_model.classes_],
+        segmenter=fp,
+        tokenizer_params=tokenizer.get_params(),
+        data_hash=data_hash,
+        params=asdict(params),
+        metrics=metrics,
+        taxonomy=json.loads(taxonomy.model_dump_json()),
+        environment=_environment(),
+    )
+    say(f"完成: {version}")
+    return TrainedModel(
+        meta=meta,
+        tokenizer=tokenizer,
+        category_model=category_model,
+        severity_model=severity_model,
+        uncertain_below=uncertain_below,
+    )
+
+
+def examples_from_rows(
+    rows: Iterable[dict[str, Any]], *, text: str = "text", label: str = "label"
+) -> list[LabelledText]:
+    """LabelledText from dict rows (e.g. JSON lines): ``text`` and ``label`` field names."""
+    out = []
+    for r in rows:
+        sev = r.get("severity")
+        out.append(
+            LabelledText(
+                text=str(r[text]),
+                category=r.get(label) or None,
+                severity=int(sev) if sev is not None else None,
+                id=str(r["id"]) if r.get("id") is not None else None,
+            )
+        )
+    return out
+
+
+__all__ = [
+    "ModelLoadError",
+    "ModelMismatchError",
+    "ModelMeta",
+    "ModelParams",
+    "TRUSTED_TYPES",
+    "TrainedModel",
+    "examples_from_rows",
+    "load_model",
+    "train",
+]

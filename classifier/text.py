@@ -1,0 +1,262 @@
+"""Text normalisation and jieba tokenisation shared by the models and the search index.
+
+:class:`JiebaTokenizer` is written scikit-learn style: ``__init__`` only stores
+parameters; the jieba dictionary and derived state are built lazily and end in
+``_``. It uses its own ``jieba.Tokenizer`` so that user words added here never
+leak into (or depend on) the process-wide ``jieba.dt`` other code may use.
+
+A trained model records :meth:`JiebaTokenizer.fingerprint`; a model must be
+served by a tokeniser with the same segmenter version and dictionary hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jieba
+
+    from yuqing.settings import TaxonomyFile
+
+SEGMENTER_NAME = "jieba"
+
+# Full-width ASCII (U+FF01..U+FF5E) and the ideographic space fold to half-width.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+_SPACES = re.compile(r"\s+")
+
+
+def _to_halfwidth(text: str) -> str:
+    return text.translate(_FULLWIDTH)
+
+
+@lru_cache(maxsize=1)
+def _traditional_converter() -> tuple[Any, frozenset[str]] | None:
+    """The OpenCC t2s converter and the characters that can trigger a change.
+
+    Converting is ~1 MB/s in pure Python, slower than jieba itself, and almost all
+    posts are already simplified: texts without any trigger character skip it.
+    """
+    try:
+        from opencc import OpenCC
+    except ImportError:  # optional: without it traditional text is left as is
+        return None
+    triggers: set[str] = set()
+    base = resources.files("opencc") / "dictionary"
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (base / name).read_text(encoding="utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            value = values.split(" ")[0]
+            if key == value:
+                continue
+            if len(key) == len(value):
+                triggers.update(k for k, v in zip(key, value, strict=True) if k != v)
+            else:
+                triggers.update(key)
+    return OpenCC("t2s"), frozenset(triggers)
+
+
+def traditional_folding_available() -> bool:
+    return _traditional_converter() is not None
+
+
+def normalize(text: str, *, fold_traditional: bool = True) -> str:
+    """Full-width to half-width, traditional to simplified, whitespace folded, ASCII lower-cased."""
+    text = _to_halfwidth(unicodedata.normalize("NFC", text))
+    if fold_traditional:
+        conv = _traditional_converter()
+        if conv is not None and not conv[1].isdisjoint(text):
+            text = conv[0].convert(text)
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+@lru_cache(maxsize=1)
+def default_stop_words() -> tuple[str, ...]:
+    # Next to this module, not importlib.resources: robust to namespace/editable installs.
+    raw = (Path(__file__).parent / "stopwords.txt").read_text(encoding="utf-8")
+    words = {w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#")}
+    return tuple(sorted(words))
+
+
+def taxonomy_words(taxonomy: TaxonomyFile) -> list[str]:
+    """Category names, keywords and severity terms: words that must stay whole."""
+    words: set[str] = set()
+    for cat in taxonomy.categories:
+        words.add(cat.name)
+        words.update(cat.keywords)
+    for tier in taxonomy.severity.values():
+        words.update(tier.terms)
+    return sorted(w.strip() for w in words if w.strip())
+
+
+def _is_content(token: str) -> bool:
+    # A token is kept when it has at least one letter or digit (drops punctuation).
+    return any(ch.isalnum() for ch in token)
+
+
+class JiebaTokenizer:
+    """Normalise and segment Chinese text into a list of tokens.
+
+    Parameters
+    ----------
+    user_words:
+        Words added to the private jieba dictionary so they are never split.
+    stop_words:
+        Tokens dropped from the output; ``None`` means the packaged list.
+    drop_stop_words:
+        Set False for a search index that wants every token.
+    fold_traditional:
+        Convert traditional to simplified characters (needs ``opencc``).
+    hmm:
+        jieba's HMM for unknown words (its default).
+    """
+
+    def __init__(
+        self,
+        user_words: Sequence[str] = (),
+        stop_words: Sequence[str] | None = None,
+        *,
+        drop_stop_words: bool = True,
+        fold_traditional: bool = True,
+        hmm: bool = True,
+    ) -> None:
+        self.user_words = user_words
+        self.stop_words = stop_words
+        self.drop_stop_words = drop_stop_words
+        self.fold_traditional = fold_traditional
+        self.hmm = hmm
+
+    @classmethod
+    def from_taxonomy(cls, taxonomy: TaxonomyFile, **params: Any) -> JiebaTokenizer:
+        return cls(taxonomy_words(taxonomy), **params)
+
+    # ------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "user_words": list(self.user_words),
+            "stop_words": None if self.stop_words is None else list(self.stop_words),
+            "drop_stop_words": self.drop_stop_words,
+            "fold_traditional": self.fold_traditional,
+            "hmm": self.hmm,
+        }
+
+    # ----------------------------------------------------- derived state
+    def fit(self, X: Iterable[str] | None = None, y: Any = None) -> JiebaTokenizer:
+        """Build the private jieba dictionary now (otherwise done on first use)."""
+        self._ensure_ready()
+        return self
+
+    def _ensure_ready(self) -> jieba.Tokenizer:
+        tk = getattr(self, "jieba_", None)
+        if tk is not None:
+            return tk
+        with _INIT_LOCK:
+            tk = getattr(self, "jieba_", None)
+            if tk is None:
+                self.user_words_ = sorted({w.strip() for w in self.user_words if w.strip()})
+                stop = default_stop_words() if self.stop_words is None else self.stop_words
+                self.stop_words_ = frozenset(stop) if self.drop_stop_words else frozenset()
+                tk = _new_jieba(self.user_words_)
+                self.jieba_ = tk
+        return tk
+
+    @property
+    def segmenter_name(self) -> str:
+        return SEGMENTER_NAME
+
+    @property
+    def segmenter_version(self) -> str:
+        import jieba
+
+        return str(jieba.__version__)
+
+    @property
+    def userdict_hash(self) -> str:
+        """SHA-256 of the user dictionary as loaded (sorted words, one per line)."""
+        words = sorted({w.strip() for w in self.user_words if w.strip()})
+        return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+
+    @property
+    def config_hash(self) -> str:
+        """SHA-256 over everything else that changes the tokens: stop words and options."""
+        stop = default_stop_words() if self.stop_words is None else sorted(set(self.stop_words))
+        blob = json.dumps(
+            {
+                "stop_words": list(stop) if self.drop_stop_words else [],
+                "fold_traditional": self.fold_traditional and traditional_folding_available(),
+                "hmm": self.hmm,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def fingerprint(self) -> dict[str, str]:
+        """What a model records about the segmenter that produced its training tokens."""
+        return {
+            "name": self.segmenter_name,
+            "version": self.segmenter_version,
+            "userdict_hash": self.userdict_hash,
+            "config_hash": self.config_hash,
+        }
+
+    # ------------------------------------------------------------ using
+    def normalize(self, text: str) -> str:
+        return normalize(text, fold_traditional=self.fold_traditional)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Normalised content tokens of ``text`` (punctuation and stop words removed)."""
+        return self.tokenize_normalized(self.normalize(text))
+
+    def tokenize_normalized(self, normalized: str) -> list[str]:
+        """Like :meth:`tokenize` for text already passed through :meth:`normalize`."""
+        tk = self._ensure_ready()
+        stop = self.stop_words_
+        out: list[str] = []
+        for tok in tk.cut(normalized, HMM=self.hmm):
+            tok = tok.strip()
+            if tok and tok not in stop and _is_content(tok):
+                out.append(tok)
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenize(text)
+
+    def transform(self, X: Iterable[str]) -> list[str]:
+        """Space-joined tokens per text: the input our vectorizers split on whitespace."""
+        return [" ".join(self.tokenize(x)) for x in X]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The jieba dictionary is large and rebuilt on demand; never persist it.
+        return {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+
+
+_INIT_LOCK = threading.Lock()
+
+
+def _new_jieba(user_words: Sequence[str]) -> jieba.Tokenizer:
+    import jieba
+
+    # jieba logs "Building prefix dict ..." at DEBUG to stderr; keep start-up quiet.
+    logger = jieba.default_logger
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        tk = jieba.Tokenizer()
+        tk.initialize()
+    finally:
+        logger.setLevel(level)
+    for word in user_words:
+        # freq=None lets jieba pick a frequency high enough that the word is never split.
+        tk.add_word(word)
+    return tk
