@@ -68,7 +68,10 @@ class App:
             from index.base import open_backend
 
             self._index = open_backend(
-                self.config.settings.index, self.config.index_path, self.tokenize
+                self.config.settings.index,
+                self.config.index_path,
+                self.tokenize,
+                timezone=self.config.settings.timezone,
             )
         return self._index
 

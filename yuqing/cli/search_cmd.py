@@ -50,25 +50,23 @@ def command(
         raise click.BadParameter(
             f"unknown category {category!r} (known: {known})", param_hint="--category"
         )
-    from index.base import QueryError
-    from index.query import parse_query
+    from index.base import BackendError, QueryError, SearchQuery
 
-    try:
-        q = parse_query(" ".join(query), tz=config.settings.timezone)
-    except QueryError as exc:
-        raise click.UsageError(f"query: {exc}") from None
-    q.limit, q.offset = limit, offset
-    if category:
-        q.category = category
-    if severity is not None:
-        q.severity_min = severity
-    if since_dt is not None:
-        q.since = since_dt
+    q = SearchQuery(
+        text=" ".join(query),
+        category=category,
+        severity_min=severity,
+        since=since_dt,
+        limit=limit,
+        offset=offset,
+    )
     app = state.app()
     try:
         result = app.index.search(q)
     except QueryError as exc:
         raise click.UsageError(f"query: {exc}") from None
+    except BackendError as exc:
+        raise click.ClickException(f"search index unavailable: {exc}") from None
     finally:
         app.close()
     hits = [
