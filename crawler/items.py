@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crawler.normalise import html_to_text, mask_personal_data, parse_cn_datetime, parse_count
@@ -23,20 +23,23 @@ class RawPost:
     body: str
     external_id: str | None = None
     author: str | None = None
-    time: str | datetime | None = None
+    time: str | date | None = None
     likes: str | int | None = None
     replies: str | int | None = None
     reply: str | None = None
-    reply_time: str | datetime | None = None
+    reply_time: str | date | None = None
     area: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _jsonable(value: Any) -> Any:
+    """JSON-ready, truncated and masked: dead letters are read by people too."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and len(value) > MAX_DEAD_LETTER_FIELD:
-        return value[:MAX_DEAD_LETTER_FIELD] + "…"
+    if isinstance(value, str):
+        if len(value) > MAX_DEAD_LETTER_FIELD:
+            value = value[:MAX_DEAD_LETTER_FIELD] + "…"
+        return mask_personal_data(value)
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -44,18 +47,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def dead_letter(stage: str, raw: RawPost, reason: str) -> DeadLetter:
+def dead_letter(stage: str, raw: RawPost, reason: str, **payload: Any) -> DeadLetter:
     return DeadLetter(
         stage=stage,
         source=raw.source,
         reason=reason,
-        payload=_jsonable(asdict(raw)),
+        payload=_jsonable({**asdict(raw), **payload}),
         url=raw.url,
     )
 
 
 def to_crawled_post(
-    raw: RawPost, now: datetime, tz: str, *, strict_dates: bool = False
+    raw: RawPost, now: datetime, tz: str, *, strict_dates: bool = False, stage: str = "normalise"
 ) -> CrawledPost | DeadLetter:
     """Clean, mask and date a raw post; an empty post or (when strict) a bad date
     becomes a DeadLetter.
@@ -67,14 +70,14 @@ def to_crawled_post(
     title = mask_personal_data(html_to_text(raw.title)).replace("\n", " ")
     text = mask_personal_data(html_to_text(raw.body))
     if not text:
-        return dead_letter("normalise", raw, "empty post: no text in the body")
+        return dead_letter(stage, raw, "empty post: no text in the body")
     if not title:
         title = text.split("\n", 1)[0][:40]
     extra = dict(raw.extra)
     published_at = _date(raw.time, now, tz)
     if raw.time not in (None, "") and published_at is None:
         if strict_dates:
-            return dead_letter("normalise", raw, f"unreadable date {str(raw.time)[:60]!r}")
+            return dead_letter(stage, raw, f"unreadable date {str(raw.time)[:60]!r}")
         extra["unparsed_time"] = str(raw.time)
     reply_text = mask_personal_data(html_to_text(raw.reply)) or None
     reply_at = _date(raw.reply_time, now, tz) if reply_text else None
@@ -96,7 +99,7 @@ def to_crawled_post(
     )
 
 
-def _date(value: str | datetime | None, now: datetime, tz: str) -> datetime | None:
+def _date(value: str | date | None, now: datetime, tz: str) -> datetime | None:
     if value is None or value == "":
         return None
-    return parse_cn_datetime(value if isinstance(value, datetime) else html_to_text(value), now, tz)
+    return parse_cn_datetime(value if isinstance(value, date) else html_to_text(value), now, tz)

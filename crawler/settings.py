@@ -28,6 +28,9 @@ ITEM_PIPELINES = {
 YUQING_SINK_FACTORY = "yuqing.ingest.open_sink"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# no listening consoles in a service that runs unattended
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 globals().update(scrapy_settings(CrawlerSettings()))
