@@ -79,6 +79,7 @@ def read_export(
             url=None,
             title="",
             body="",
+            area=source.area,
             extra={"file": path.name, "row": number},
         )
         if problem:
@@ -135,7 +136,7 @@ def _row_to_post(
         time=published,
         reply=get.get("reply") or None,
         reply_time=_excel_serial(get.get("reply_at")),
-        area=get.get("area") or None,
+        area=get.get("area") or base.area,
         extra=dict(base.extra),
     )
     if not str(raw.body).strip():
