@@ -260,3 +260,29 @@ def _new_jieba(user_words: Sequence[str]) -> jieba.Tokenizer:
         # freq=None lets jieba pick a frequency high enough that the word is never split.
         tk.add_word(word)
     return tk
+
+
+# ------------------------------------------------------- shared tokenisers
+
+_SHARED: dict[str, JiebaTokenizer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def tokenizer_for(taxonomy: TaxonomyFile | None = None) -> JiebaTokenizer:
+    """One shared tokeniser per user dictionary (building jieba's costs ~1 s).
+
+    Pass the deployment's taxonomy so governance terms stay whole; without it the
+    tokeniser has no user words.
+    """
+    words = taxonomy_words(taxonomy) if taxonomy is not None else []
+    key = hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+    with _SHARED_LOCK:
+        tok = _SHARED.get(key)
+        if tok is None:
+            tok = _SHARED[key] = JiebaTokenizer(words)
+    return tok
+
+
+def tokenize(text: str, taxonomy: TaxonomyFile | None = None) -> list[str]:
+    """Normalised content tokens of ``text``; see :func:`tokenizer_for`."""
+    return tokenizer_for(taxonomy).tokenize(text)
