@@ -222,8 +222,11 @@ def get_post(session: Session, post_id: int) -> dict[str, Any]:
     return post_as_dict(post)
 
 
-def _load_alert(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id, options=[selectinload(Alert.team)])
+def _load_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
+    # FOR UPDATE (PostgreSQL) stops two people from both acknowledging one open alert.
+    alert = session.get(
+        Alert, alert_id, options=[selectinload(Alert.team)], with_for_update=lock or None
+    )
     if alert is None:
         raise AlertNotFound(f"alert {alert_id} not found")
     return alert
@@ -313,7 +316,7 @@ def apply_action(
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}: use {', '.join(ACTIONS)}")
     text, channel = _clean_text(text), _clean_channel(channel)
-    alert = _load_alert(session, alert_id)
+    alert = _load_alert(session, alert_id, lock=True)
     before = alert.status
     if before not in _ALLOWED_FROM[action]:
         allowed = "、".join(STATUS_LABELS_ZH[s] for s in _ALLOWED_FROM[action])
