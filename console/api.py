@@ -28,8 +28,8 @@ Actor = Annotated[str, Depends(current_actor)]
 
 
 class ActionBody(BaseModel):
-    text: str | None = Field(None, max_length=services.MAX_TEXT)
-    channel: str | None = Field(None, max_length=services.MAX_CHANNEL)
+    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
+    channel: str | None = Field(default=None, max_length=services.MAX_CHANNEL)
 
 
 @router.get("/alerts", summary="Alerts by nearest pending deadline")

@@ -26,26 +26,8 @@ HOSTILE = [
 ]  # fmt: skip
 
 
-def _use_working_tokenizer(console: Console) -> None:
-    """App.tokenize once imported classifier.text.tokenize, which the classifier no longer
-    has; until App is fixed, give the real embedded index the classifier's jieba tokeniser."""
-    try:
-        console.app.tokenize("污水直排")
-    except ImportError:
-        from classifier.text import JiebaTokenizer
-        from index.base import open_backend
-
-        app = console.app
-        tokenize = JiebaTokenizer(drop_stop_words=False)
-        app._index = open_backend(
-            app.config.settings.index, app.config.index_path, tokenize,
-            timezone=app.config.settings.timezone,
-        )
-
-
 @pytest.fixture
 def indexed(console: Console, three_alerts: dict[str, int]) -> dict[str, int]:
-    _use_working_tokenizer(console)
     ids = dict(three_alerts)
     for i in range(25):  # enough for two pages of 20
         ids[f"lamp{i}"] = console.add_post(
