@@ -200,3 +200,16 @@ def test_cli_serialiser_is_the_api_serialiser(
     with console.app.store.session() as s:
         assert alerts_as_dicts(s) == _alerts(console)
         assert [a["team"] for a in alerts_as_dicts(s, team="hexi", status="open")] == ["hexi"]
+
+
+def test_second_reply_keeps_first_response_time(
+    console: Console, three_alerts: dict[str, int]
+) -> None:
+    alert_id = _alerts(console)[2]["id"]
+    c = console.client
+    first = c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "已受理"}).json()
+    console.clock.advance(timedelta(hours=3))
+    second = c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "已整改完毕"}).json()
+    assert second["status"] == "responded"
+    assert second["responded_at"] == first["responded_at"]
+    assert [x["text"] for x in second["responses"]] == ["已受理", "已整改完毕"]
