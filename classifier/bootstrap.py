@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +75,12 @@ def save_version(model: TrainedModel, model_dir: Path) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     final = model_dir / model.version
     if final.is_dir():
-        return final  # same version (same data, same second) already saved
+        # Same data in the same second: keep a sound copy, move a damaged one aside.
+        try:
+            load_model(final)
+            return final
+        except ModelLoadError:
+            os.rename(final, model_dir / f".{model.version}.damaged-{uuid.uuid4().hex[:8]}")
     tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=f".{model.version}-"))
     try:
         model.save(tmp)
