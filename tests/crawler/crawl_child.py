@@ -1,0 +1,44 @@
+"""Run one real crawl in a child process (the reactor cannot restart) and write
+what the sink received to a JSON file.
+
+    python crawl_child.py SPEC.json   # {config_dir, source, demo_url, seen: [[source, url]], out}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from crawler.runner import run_crawl
+from crawler.sinks import MemorySink, to_json
+from yuqing.settings import load_config
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    config = load_config(spec["config_dir"])
+    # no politeness delays against our own loopback server
+    fast = config.settings.crawler.model_copy(update={"download_delay": 0, "autothrottle": False})
+    config = dataclasses.replace(
+        config, settings=config.settings.model_copy(update={"crawler": fast})
+    )
+    sink = MemorySink(seen=[tuple(s) for s in spec.get("seen", [])])
+    stats = run_crawl(
+        config,
+        config.source(spec["source"]),
+        sink,
+        demo_url=spec["demo_url"],
+        scrapy_overrides={"LOG_LEVEL": "WARNING"},
+    )
+    out = {
+        "stats": dataclasses.asdict(stats),
+        "posts": [to_json(p) for p in sink.posts],
+        "dead_letters": [to_json(d) for d in sink.dead_letters],
+    }
+    Path(spec["out"]).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
