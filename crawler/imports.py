@@ -205,7 +205,7 @@ def _csv_rows(path: Path) -> Iterator[Row]:
         reader = csv.DictReader(fh, dialect=dialect)
         for row in reader:
             number = reader.line_num
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             if not any((v or "").strip() for v in row.values()) and not extra:
                 continue  # blank line
             problem = f"row {number}: {len(extra)} more cells than the header" if extra else None

@@ -187,8 +187,8 @@ def parse_cn_datetime(
     local_now = now.astimezone(zone)
 
     if m := _EPOCH.match(s):
-        n = int(m.group(1))
-        return datetime.fromtimestamp(n / 1000 if len(m.group(1)) == 13 else n, UTC)
+        stamp = int(m.group(1))
+        return datetime.fromtimestamp(stamp / 1000 if len(m.group(1)) == 13 else stamp, UTC)
 
     if m := _CN_FULL.search(s):
         try:
@@ -210,7 +210,7 @@ def parse_cn_datetime(
     if s in ("刚刚", "刚才", "just now"):
         return now.astimezone(UTC)
     if m := _RELATIVE.search(s):
-        n = {"半": 0.5, "一": 1, "两": 2, "几": 3}.get(m["n"]) or float(m["n"])
+        n = {"半": 0.5, "一": 1.0, "两": 2.0, "几": 3.0}.get(m["n"]) or float(m["n"])
         return (now - timedelta(seconds=n * _UNIT_SECONDS[m["unit"]])).astimezone(UTC)
     if m := _DAY_WORD.search(s):
         back = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m["w"]]
@@ -222,11 +222,9 @@ def parse_cn_datetime(
             return None
 
     try:  # RFC 822 / 2822, as RSS writes pubDate
-        value = parsedate_to_datetime(s)
+        return to_utc(parsedate_to_datetime(s), zone)
     except (TypeError, ValueError, IndexError):
-        value = None
-    if value is not None:
-        return to_utc(value, zone)
+        pass
 
     if m := _CN_NO_YEAR.search(s):
         try:

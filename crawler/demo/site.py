@@ -70,6 +70,8 @@ class DemoSite:
         if self._server is None:
             raise RuntimeError("DemoSite is not started")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> DemoSite:

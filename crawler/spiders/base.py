@@ -31,7 +31,7 @@ def canonical_url(url: str) -> str:
     return canonicalize_url(url, keep_fragments=False)
 
 
-def select(response: Response, selector: str) -> SelectorList[Any]:
+def select(response: Response, selector: str) -> SelectorList:
     """CSS, or XPath when the selector starts with '/' or '('."""
     if selector.lstrip().startswith(("/", "(")):
         return response.xpath(selector)
@@ -73,6 +73,8 @@ class SourceSpider(Spider):
     config: AppConfig
     clock: Clock
     start_url: str
+    allowed_domains: list[str]
+    _owns_sink: bool = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -116,10 +118,11 @@ class SourceSpider(Spider):
     def failed(self, failure: Failure) -> Iterator[DeadLetter]:
         """Errback: a page that could not be fetched becomes a dead letter."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
+        error = failure.value
+        if isinstance(error, HttpError):
+            reason = f"HTTP {error.response.status}"
         else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            reason = f"{type(error).__name__}: {failure.getErrorMessage()}"
         self.crawler.stats.inc_value("yuqing/errors")
         logger.warning("%s failed: %s", request.url, reason)
         yield DeadLetter(

@@ -20,7 +20,7 @@ def _entry_time(entry: Any, *keys: str) -> datetime | str | None:
     for key in keys:
         parsed = entry.get(f"{key}_parsed")
         if parsed:  # feedparser normalises to UTC
-            return datetime(*parsed[:6], tzinfo=UTC)
+            return datetime(*parsed[:6]).replace(tzinfo=UTC)
     for key in keys:
         if entry.get(key):
             return str(entry.get(key))  # let our parser try what feedparser could not
