@@ -167,7 +167,7 @@ def alerts_as_dicts(
 def mask_post_text(text: str | None) -> str:
     # Stored text is masked at ingest; masking again on the way out is cheap insurance
     # against a source that slipped through (e.g. rows written before a rule existed).
-    from crawler.normalise import mask_personal_data
+    from yuqing.privacy import mask_personal_data
 
     return mask_personal_data(text)
 

@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from crawler.normalise import html_to_text, mask_personal_data, parse_cn_datetime, parse_count
+from crawler.normalise import html_to_text, parse_cn_datetime, parse_count
 from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.privacy import mask_personal_data
 
 MAX_DEAD_LETTER_FIELD = 20_000  # keep dead letters inspectable, not a copy of a huge page
 

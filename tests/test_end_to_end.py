@@ -127,6 +127,7 @@ def _interrupt(proc: subprocess.Popen[bytes], log: Path) -> None:
     assert "stopped" in log.read_text()
 
 
+@pytest.mark.timeout(900)
 def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) -> None:
     env = _env(tmp_path)
     port = _free_port()
@@ -146,7 +147,7 @@ def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) ->
                 and json.loads(a.stdout)["alerts"] != []
             )
 
-        _wait(ready, 120, "demo posts searchable and an alert raised")
+        _wait(ready, 240, "demo posts searchable and an alert raised")
         inbox = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
         api = json.loads(
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=10).read()
@@ -154,7 +155,7 @@ def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) ->
         assert api["alerts"] and api["alerts"][0]["title"] in inbox
         _wait(
             lambda: yq_json(env, "search", "--limit", "1")["total"] >= 100,
-            120,
+            240,
             "the full demo crawl",
         )
     finally:
@@ -166,7 +167,7 @@ def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) ->
     proc = _start(env, port, log2)
     try:
         # wait until the second run has crawled both sources again
-        _wait(lambda: log2.read_text().count("crawled demo-") >= 2, 120, "the second run's crawls")
+        _wait(lambda: log2.read_text().count("crawled demo-") >= 2, 240, "the second run's crawls")
     finally:
         if proc.poll() is None:
             _interrupt(proc, log2)

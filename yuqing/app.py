@@ -58,9 +58,10 @@ class App:
         return Router(self.config.teams, self.gazetteer)
 
     def tokenize(self, text: str) -> list[str]:
+        """The classifier's jieba tokeniser with the taxonomy's words, shared by the index."""
         from classifier.text import tokenize
 
-        return tokenize(text)
+        return tokenize(text, self.config.taxonomy)
 
     @property
     def index(self) -> SearchBackend:
@@ -79,7 +80,6 @@ class App:
         """The active classifier; trained on the demo corpus at first run."""
         if self._model is None:
             from classifier.bootstrap import ensure_model
-
             from crawler.demo.corpus import labelled_examples
 
             self._model = ensure_model(

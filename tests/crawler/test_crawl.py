@@ -14,7 +14,7 @@ import pytest
 
 from crawler.demo.corpus import DemoPost, demo_corpus
 from crawler.demo.site import DemoSite, page_encoding
-from crawler.normalise import mask_personal_data
+from yuqing.privacy import mask_personal_data
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crawl_child.py")

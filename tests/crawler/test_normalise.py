@@ -6,10 +6,10 @@ from crawler.encoding import choose_encoding
 from crawler.normalise import (
     fold_text,
     html_to_text,
-    mask_personal_data,
     parse_cn_datetime,
     parse_count,
 )
+from yuqing.privacy import mask_personal_data
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 TZ = "Asia/Shanghai"
