@@ -91,13 +91,16 @@ def evaluate_new_posts(
             )
             stats.opened += 1
             continue
-        already = session.get(AlertPost, (alert.id, post.id))
-        if already is None:
+        already = session.get(AlertPost, (alert.id, post.id)) is not None
+        raised = top.tier > alert.tier
+        if already and not raised:
+            continue  # an edit or new likes on a post the alert already holds
+        if not already:
             session.add(AlertPost(alert_id=alert.id, post_id=post.id, added_at=now))
             alert.post_count += 1
-        alert.latest_post_id = post.id
+            alert.latest_post_id = post.id
         alert.updated_at = now
-        if top.tier > alert.tier:
+        if raised:
             # A raised tier tightens the deadlines; it never loosens them.
             tp = policy[top.tier]
             alert.tier = top.tier
@@ -108,7 +111,7 @@ def evaluate_new_posts(
             AuditLog(
                 at=now,
                 actor="system",
-                action="alert.grow",
+                action="alert.raise" if raised else "alert.grow",
                 target_type="alert",
                 target_id=str(alert.id),
                 detail={"post_id": post.id, "tier": alert.tier},

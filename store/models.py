@@ -119,6 +119,18 @@ class Post(Base):
     event: Mapped[Event | None] = relationship()
 
 
+class PostSighting(Base):
+    """Which sources carried a post: incremental crawling asks per source, and one
+    matter reported on the board and in the feed stays one post."""
+
+    __tablename__ = "post_sightings"
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    url_key: Mapped[str] = mapped_column(String(512), index=True)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
 class Team(Base):
     """Mirror of config/teams.yaml, synced at start so alerts can reference teams."""
 

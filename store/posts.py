@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import DeadLetterRow, Event, IndexOutbox, Post
+from store.models import DeadLetterRow, Event, IndexOutbox, Post, PostSighting
 from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc
 
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|timestamp|_t|ts)$", re.I)
@@ -128,6 +128,7 @@ def upsert_post(
     )
     new_id = session.execute(ins).scalar_one_or_none()
     if new_id is not None:
+        _sighted(session, new_id, post.source, key, now)
         event_id = _event_for(session, post, cls, now)
         session.execute(update(Post).where(Post.id == new_id).values(event_id=event_id))
         session.execute(
@@ -139,21 +140,65 @@ def upsert_post(
         return UpsertResult(new_id, created=True, changed=True)
 
     row = session.execute(
-        select(Post.id, Post.content_hash, Post.likes, Post.replies, Post.reply_text).where(
-            Post.key == key
-        )
+        select(
+            Post.id,
+            Post.source,
+            Post.text,
+            Post.content_hash,
+            Post.likes,
+            Post.replies,
+            Post.reply_text,
+        ).where(Post.key == key)
     ).one()
+    _sighted(session, row.id, post.source, key, now)
+    if row.source != post.source and len(post.text) <= len(row.text):
+        # Another source's copy (e.g. a feed's summary of a board thread): keep the
+        # fuller text and its classification, take only newer engagement figures.
+        for k in (
+            "source",
+            "text",
+            "title",
+            "content_hash",
+            "category",
+            "category_confidence",
+            "uncertain",
+            "severity",
+            "reasons",
+            "model_version",
+            "extra",
+            "author",
+            "published_at",
+            "area",
+        ):
+            values.pop(k)
+        digest = row.content_hash
+    # A feed carries no likes and no official reply: never let it erase what a
+    # board page showed. Engagement only grows in practice.
+    values["likes"] = max(post.likes, row.likes)
+    values["replies"] = max(post.replies, row.replies)
+    if not post.reply_text:
+        values.pop("reply_text")
+        values.pop("reply_at")
     changed = (row.content_hash, row.likes, row.replies, row.reply_text) != (
         digest,
-        post.likes,
-        post.replies,
-        post.reply_text,
+        values["likes"],
+        values["replies"],
+        values.get("reply_text", row.reply_text),
     )
     if changed:
         # Text changes re-open evaluation (the tier may rise); engagement alone does too.
         session.execute(update(Post).where(Post.id == row.id).values(evaluated=False, **values))
         enqueue_index(session, row.id, now)
     return UpsertResult(row.id, created=False, changed=changed)
+
+
+def _sighted(session: Session, post_id: int, source: str, key: str, now: datetime) -> None:
+    ins = _insert(session)(PostSighting).values(
+        post_id=post_id, source=source, url_key=key, first_seen=now, last_seen=now
+    )
+    session.execute(
+        ins.on_conflict_do_update(index_elements=["post_id", "source"], set_={"last_seen": now})
+    )
 
 
 def enqueue_index(session: Session, post_id: int, now: datetime, op: str = "upsert") -> None:
@@ -171,8 +216,13 @@ def enqueue_index(session: Session, post_id: int, now: datetime, op: str = "upse
 def is_seen(
     session: Session, source: str, url: str, rewrite: Callable[[str], str] | None = None
 ) -> bool:
+    """Has *this source* already carried the post at ``url``? (Per source: a feed
+    that stored the newest posts first must not stop the board's first crawl.)"""
     key = "url:" + canonical_url(rewrite(url) if rewrite else url)
-    return session.execute(select(Post.id).where(Post.key == key)).first() is not None
+    q = select(PostSighting.post_id).where(
+        PostSighting.url_key == key, PostSighting.source == source
+    )
+    return session.execute(q).first() is not None
 
 
 def add_dead_letter(session: Session, letter: DeadLetter, now: datetime) -> int:

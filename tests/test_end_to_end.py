@@ -70,6 +70,11 @@ def test_crawl_all_then_search_and_alerts(tmp_path: Path, db_url: str) -> None:
     assert all(s["ok"] for s in summary["sources"]), summary
     assert summary["indexed"] > 50
 
+    from datetime import UTC, datetime
+
+    from crawler.demo.corpus import demo_corpus
+
+    assert yq_json(env, "search", "--limit", "1")["total"] == len(demo_corpus(datetime.now(UTC)))
     found = yq_json(env, "search", "物业")
     assert found["total"] > 0
     hit = found["hits"][0]

@@ -168,3 +168,49 @@ def test_naive_datetime_is_refused(store: Store) -> None:
 def test_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="cannot reach the database"):
         Store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_seen_is_per_source(store: Store) -> None:
+    """A feed storing the newest posts first must not stop the board's first crawl."""
+    url = "http://127.0.0.1:8123/board/thread/1.html"
+    with store.session() as s:
+        upsert_post(s, _post(source="feed", url=url), CLS, NOW)
+    with store.session() as s:
+        assert is_seen(s, "feed", url) and not is_seen(s, "board", url)
+        upsert_post(s, _post(source="board", url=url), CLS, NOW)
+        assert is_seen(s, "board", url)
+        assert s.scalar(select(func.count()).select_from(Post)) == 1
+
+
+def test_other_source_keeps_the_fuller_text(store: Store) -> None:
+    url = "http://127.0.0.1:8123/board/thread/7.html"
+    full = "湖滨社区电梯坏了三个月，物业一直没人管，老人上下楼非常困难，多次反映没有回复。"
+    with store.session() as s:
+        r = upsert_post(s, _post(source="feed", url=url, text=full[:12]), CLS, NOW)
+    with store.session() as s:  # the board's detail page: longer, it wins
+        assert upsert_post(s, _post(source="board", url=url, text=full), CLS, NOW).changed
+    with store.session() as s:  # the feed's summary again: no flip-flop
+        again = upsert_post(s, _post(source="feed", url=url, text=full[:12]), CLS, NOW)
+        assert not again.changed
+        post = s.get(Post, r.post_id)
+        assert (post.text, post.source) == (full, "board")
+    with store.session() as s:  # only engagement moves
+        assert upsert_post(
+            s, _post(source="feed", url=url, text=full[:12], likes=99), CLS, NOW
+        ).changed
+        assert s.get(Post, r.post_id).likes == 99 and s.get(Post, r.post_id).text == full
+
+
+def test_feed_without_engagement_does_not_flip_a_post(store: Store) -> None:
+    url = "http://127.0.0.1:8123/board/thread/9.html"
+    with store.session() as s:
+        r = upsert_post(s, _post(source="feed", url=url), CLS, NOW)
+    with store.session() as s:
+        board = _post(source="board", url=url, likes=35, replies=4, reply_text="已转交社区处理")
+        assert upsert_post(s, board, CLS, NOW).changed
+    for _ in range(2):
+        with store.session() as s:
+            assert not upsert_post(s, _post(source="feed", url=url), CLS, NOW).changed
+    with store.session() as s:
+        post = s.get(Post, r.post_id)
+        assert (post.likes, post.replies, post.reply_text) == (35, 4, "已转交社区处理")

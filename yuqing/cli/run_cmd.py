@@ -20,8 +20,8 @@ def command(state: CliState, demo: bool, host: str | None, port: int | None) -> 
     the web console until Ctrl-C. With --demo the bundled demo site is served on
     a free loopback port and its sources are crawled, so a first run works offline."""
     import uvicorn
-    from console.app import create_app
 
+    from console.app import create_app
     from yuqing.service import Service
 
     config = state.config()

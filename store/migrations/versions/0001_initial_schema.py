@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-23 07:43:29.890498
+Revises: (none)
+Create Date: 2026-11-23 08:03:18.977893
 """
 
 from collections.abc import Sequence
@@ -187,6 +187,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("post_id", name=op.f("uq_index_outbox_post_id")),
     )
     op.create_table(
+        "post_sightings",
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=80), nullable=False),
+        sa.Column("url_key", sa.String(length=512), nullable=False),
+        sa.Column("first_seen", store.models.UTCDateTime(), nullable=False),
+        sa.Column("last_seen", store.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_post_sightings_post_id_posts")
+        ),
+        sa.PrimaryKeyConstraint("post_id", "source", name=op.f("pk_post_sightings")),
+    )
+    with op.batch_alter_table("post_sightings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_post_sightings_url_key"), ["url_key"], unique=False)
+
+    op.create_table(
         "alert_posts",
         sa.Column("alert_id", sa.Integer(), nullable=False),
         sa.Column("post_id", sa.Integer(), nullable=False),
@@ -223,6 +238,10 @@ def downgrade() -> None:
 
     op.drop_table("responses")
     op.drop_table("alert_posts")
+    with op.batch_alter_table("post_sightings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_post_sightings_url_key"))
+
+    op.drop_table("post_sightings")
     op.drop_table("index_outbox")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_status_team")
