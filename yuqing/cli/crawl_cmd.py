@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import fail
+from yuqing.cli.common import fail, progress_printer
 
 
 @click.command("crawl", short_help="Crawl a source (or --all) now.")
@@ -44,8 +49,9 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
     failed = 0
     results = []
     try:
+        app.model(progress=progress_printer())  # first run: train here, with progress, not in the child
         for name in names:
-            outcome = crawl_in_child(app, name)
+            outcome = _crawl_with_progress(app, name, crawl_in_child)
             results.append(
                 {"source": name, "ok": outcome.ok, "error": outcome.error, **outcome.stats}
             )
@@ -66,3 +72,28 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
         app.close()
     if failed:
         fail(f"{failed} of {len(names)} crawls failed")
+
+
+def _crawl_with_progress(app: Any, name: str, crawl: Callable[[Any, str], Any]) -> Any:
+    """On a terminal, show how many posts of the source are stored while it crawls."""
+    if not sys.stderr.isatty():
+        return crawl(app, name)
+    from sqlalchemy import func, select
+
+    from store.models import PostSighting
+
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(crawl(app, name)), daemon=True)
+    start = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        worker.join(1.0)
+        with app.store.session() as s:
+            n = s.scalar(
+                select(func.count()).select_from(PostSighting).where(PostSighting.source == name)
+            )
+        click.echo(
+            f"\r{name}: {n} posts stored, {time.monotonic() - start:.0f}s ", nl=False, err=True
+        )
+    click.echo("", err=True)
+    return result[0]
