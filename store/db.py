@@ -73,7 +73,8 @@ class Store:
         except OperationalError as exc:
             reason = " ".join(str(exc.orig).split())  # drivers add hint lines; keep one
             raise StoreError(f"cannot reach the database {self.safe_url}: {reason}") from exc
-        command.upgrade(_alembic_config(self.engine), "head")
+        # Stages add their tables on their own migration branches; apply them all.
+        command.upgrade(_alembic_config(self.engine), "heads")
 
     @property
     def safe_url(self) -> str:

@@ -243,3 +243,7 @@ class IndexOutbox(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Each stage keeps its own tables in its own module on the same Base (one line
+# per module below), each with its own Alembic migration branching from 0001.
