@@ -118,6 +118,26 @@ class SearchBackend(Protocol):
 
     def ping(self) -> bool: ...
 
+    def describe(self) -> dict[str, str]:
+        """Where the index lives, for ``yuqing index status`` (no secrets)."""
+        ...
+
+    def begin_rebuild(self) -> Rebuild:
+        """Start building a fresh index beside the live one, which keeps serving."""
+        ...
+
+
+@runtime_checkable
+class Rebuild(Protocol):
+    """A fresh index being built while the old one serves; ``commit`` swaps them
+    atomically (readers see the old index or the new one, never an empty one)."""
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
 
 def resolve_tz(tz: str | tzinfo) -> tzinfo:
     return ZoneInfo(tz) if isinstance(tz, str) else tz

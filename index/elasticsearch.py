@@ -156,13 +156,16 @@ class ElasticsearchBackend:
     # -- SearchBackend -----------------------------------------------------------
 
     def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        return self._bulk_index(docs, None)
+
+    def _bulk_index(self, docs: Sequence[IndexDoc], target: str | None) -> list[tuple[int, str]]:
         failures: list[tuple[int, str]] = []
         actions: list[dict[str, Any]] = []
         for doc in docs:
             reason = validate_doc(doc)
             if reason is None:
                 try:
-                    actions.append(self._action(doc))
+                    actions.append(self._action(doc, target))
                 except Exception as exc:  # a tokeniser failure concerns this document only
                     reason = f"tokenising failed: {type(exc).__name__}: {exc}"
             if reason is not None:
@@ -187,7 +190,7 @@ class ElasticsearchBackend:
             failures.append((int(item.get("_id", -1)), str(error)))
         return failures
 
-    def _action(self, doc: IndexDoc) -> dict[str, Any]:
+    def _action(self, doc: IndexDoc, target: str | None = None) -> dict[str, Any]:
         pub = doc.published_at
         if pub is not None and pub.tzinfo is None:
             pub = pub.replace(tzinfo=UTC)
@@ -195,7 +198,7 @@ class ElasticsearchBackend:
         text_tok = index_tokens(self.tokenize, doc.text)
         return {
             "_op_type": "index",  # replaces the whole document: upsert by id
-            "_index": self.alias,
+            "_index": target or self.alias,
             "_id": str(doc.id),
             "id": doc.id,
             "title_tok": " ".join(title_tok),
@@ -227,23 +230,42 @@ class ElasticsearchBackend:
     def count(self) -> int:
         return int(self._call(self.es.count, index=self.alias)["count"])
 
-    def clear(self) -> None:
-        """Start over in the next index version; the alias moves atomically."""
-        old = self.current_index()
+    def _next_index(self, old: str | None) -> str:
         version = MAPPING_VERSION
         if old is not None:
             m = re.search(r"-v(\d+)$", old)
             version = max(MAPPING_VERSION, int(m.group(1)) + 1 if m else 1)
         target = self.versioned(version)
-        if self._exists(target):
+        if self._exists(target):  # left over from an aborted rebuild
             self._call(self.es.indices.delete, index=target)
         self._create(target)
+        return target
+
+    def _swap(self, old: str | None, target: str) -> None:
+        """Move the alias in one atomic update_aliases call, then drop the old index."""
         actions: list[dict[str, Any]] = [{"add": {"index": target, "alias": self.alias}}]
         if old is not None:
             actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
         self._call(self.es.indices.update_aliases, actions=actions)
         if old is not None:
             self._call(self.es.indices.delete, index=old)
+
+    def clear(self) -> None:
+        """Start over in the next index version; the alias moves atomically."""
+        old = self.current_index()
+        self._swap(old, self._next_index(old))
+
+    def describe(self) -> dict[str, str]:
+        url = ", ".join(str(n.base_url) for n in self.es.transport.node_pool.all())
+        return {
+            "backend": "elasticsearch",
+            "location": url,
+            "alias": self.alias,
+            "index": self.current_index() or "",
+        }
+
+    def begin_rebuild(self) -> ElasticsearchRebuild:
+        return ElasticsearchRebuild(self)
 
     def close(self) -> None:
         self.es.close()
@@ -416,3 +438,24 @@ class ElasticsearchBackend:
                 day = datetime.fromtimestamp(b["key"] / 1000, UTC).astimezone(self.tz).date()
                 counts[day] = counts.get(day, 0) + int(b["doc_count"])
         return fill_histogram(counts, interval, self.tz)
+
+
+class ElasticsearchRebuild:
+    """Fills the next versioned index while the alias still serves the old one;
+    ``commit`` moves the alias in one atomic call (no downtime)."""
+
+    def __init__(self, live: ElasticsearchBackend) -> None:
+        self.live = live
+        self.old = live.current_index()
+        self.target = live._next_index(self.old)
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        return self.live._bulk_index(docs, self.target)
+
+    def commit(self) -> None:
+        self.live._call(self.live.es.indices.refresh, index=self.target)
+        # The alias may have moved since we started (another rebuild): re-read it.
+        self.live._swap(self.live.current_index(), self.target)
+
+    def abort(self) -> None:
+        self.live._call(self.live.es.indices.delete, index=self.target)

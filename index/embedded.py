@@ -8,6 +8,7 @@ lets one writer and several reader processes share the file.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -274,6 +275,12 @@ class EmbeddedBackend:
         except sqlite3.Error:
             return False
 
+    def describe(self) -> dict[str, str]:
+        return {"backend": "embedded", "location": str(self.path)}
+
+    def begin_rebuild(self) -> EmbeddedRebuild:
+        return EmbeddedRebuild(self)
+
     def search(self, q: SearchQuery) -> SearchResult:
         cq = compile_query(q, self.tokenize, self.tz)
         frm, where, params, score = self._from_where(cq)
@@ -377,6 +384,48 @@ class EmbeddedBackend:
             params,
         ).fetchall()
         return fill_histogram({date.fromisoformat(b): int(n) for b, n in rows}, interval, self.tz)
+
+
+class EmbeddedRebuild:
+    """Builds a fresh index in a new file beside the live one, then swaps it in.
+
+    The swap copies the new file into the live database with SQLite's online
+    backup API, inside one write transaction: readers in this and other
+    processes (the console) keep their snapshot of the old index until it
+    commits and never see a half-built or empty one, and nobody has to reopen
+    the file (renaming over a WAL database under open connections is unsafe).
+    """
+
+    def __init__(self, live: EmbeddedBackend) -> None:
+        self.live = live
+        self.path = live.path.with_name(f"{live.path.name}.rebuild-{os.getpid()}")
+        _remove_db(self.path)
+        self.new = EmbeddedBackend(self.path, live.tokenize, timezone=live.tz)
+        self.new._db.execute("PRAGMA synchronous=OFF")  # a crash mid-build just restarts it
+
+    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+        return self.new.index(docs)
+
+    def commit(self) -> None:
+        self.new.optimize()
+        live = self.live
+        with live._lock:
+            try:
+                self.new._db.backup(live._db)
+            except sqlite3.Error as exc:
+                raise BackendError(
+                    f"index {live.path}: swapping in the rebuild failed: {exc}"
+                ) from exc
+        self.abort()
+
+    def abort(self) -> None:
+        self.new.close()
+        _remove_db(self.path)
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        p.unlink(missing_ok=True)
 
 
 class _Txn:

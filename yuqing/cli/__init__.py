@@ -66,6 +66,7 @@ def _register() -> None:
         config_cmd,
         crawl_cmd,
         import_cmd,
+        index_cmd,
         init_cmd,
         run_cmd,
         search_cmd,
@@ -73,6 +74,7 @@ def _register() -> None:
 
     for mod in (init_cmd, run_cmd, crawl_cmd, import_cmd, search_cmd, alerts_cmd, config_cmd):
         cli.add_command(mod.command)
+    cli.add_command(index_cmd.command)
 
 
 _register()
