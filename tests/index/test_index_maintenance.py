@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from index_testkit import make_es_backend, tokenize
+from index_testkit import tokenize
 
 from index.base import SearchBackend, SearchQuery
 from index.embedded import EmbeddedBackend
@@ -53,16 +53,6 @@ def app(db_url: str, config_dir: Path, tmp_path: Path) -> Iterator[App]:
     a = App(load_config(config_dir, env), clock=FrozenClock(T0))
     yield a
     a.close()
-
-
-@pytest.fixture(params=["embedded", "elasticsearch"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
-    if request.param == "embedded":
-        b: SearchBackend = EmbeddedBackend(tmp_path / "index.sqlite", tokenize)
-    else:
-        b = make_es_backend(request.getfixturevalue("es_url"))
-    yield b
-    b.close()
 
 
 def all_ids(b: SearchBackend) -> list[int]:
