@@ -1,4 +1,10 @@
-"""Turn newly stored posts into alerts: one alert per event that grows, never one per post."""
+"""Turn newly stored posts into alerts: one alert per event that grows, never one per post.
+
+Opening or raising an alert queues its notifications in the same transaction
+(alerts/outbox.py); a matching silence (alerts/silences.py) keeps an alert from
+opening and is written to the audit log instead. Deadlines count wall-clock time
+for tiers I-II and the team's working time for III-IV (alerts/worktime.py).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.outbox import notify_alert
 from alerts.routing import Router
-from alerts.rules import evaluate_post
+from alerts.rules import evaluate_event, evaluate_post
+from alerts.silences import matching_silence
+from alerts.spike import Spike, detect_spike
+from alerts.worktime import deadlines
 from store.models import Alert, AlertPost, AuditLog, Post
 from store.models import Team as TeamRow
-from yuqing.settings import AppConfig
+from yuqing.settings import AppConfig, Rule
 
 
 @dataclass(slots=True)
@@ -20,6 +30,8 @@ class EvaluationStats:
     posts: int = 0
     opened: int = 0
     grown: int = 0
+    silenced: int = 0
+    spikes: int = 0
 
 
 def sync_teams(session: Session, config: AppConfig) -> None:
@@ -44,20 +56,39 @@ def evaluate_new_posts(
     posts = session.scalars(
         select(Post).where(Post.evaluated.is_(False)).order_by(Post.id).limit(limit)
     ).all()
-    policy = config.alerts.tiers
+    rules = list(config.alerts.rules)
+    touched: set[tuple[str, str]] = set()
     for post in posts:
         stats.posts += 1
         post.evaluated = True
-        findings = evaluate_post(list(config.alerts.rules), post)
+        if post.area and post.category:
+            touched.add((post.area, post.category))
+        findings = evaluate_post(rules, post) + evaluate_event(session, rules, post, now)
         if not findings:
             continue
         top = max(findings, key=lambda f: f.tier)
         dedup_key = f"event:{post.event_id}" if post.event_id else f"post:{post.id}"
         alert = session.scalars(select(Alert).where(Alert.dedup_key == dedup_key)).first()
         reason = "；".join(f.reason for f in findings)
+        silence = matching_silence(
+            session, now, rule=top.rule, areas=router.areas(post.area), event_id=post.event_id
+        )
+        if alert is None and silence is not None:
+            session.add(
+                AuditLog(
+                    at=now,
+                    actor="system",
+                    action="alert.silenced",
+                    target_type="post",
+                    target_id=str(post.id),
+                    detail={"silence_id": silence.id, "rule": top.rule, "tier": top.tier},
+                )
+            )
+            stats.silenced += 1
+            continue
         if alert is None:
             team = router.route(post.area, post.category, post.uncertain)
-            tp = policy[top.tier]
+            ack_by, respond_by = deadlines(config, team, top.tier, now)
             alert = Alert(
                 dedup_key=dedup_key,
                 rule=top.rule,
@@ -73,8 +104,8 @@ def evaluate_new_posts(
                 latest_post_id=post.id,
                 opened_at=now,
                 updated_at=now,
-                ack_deadline=now + tp.acknowledge,
-                respond_deadline=now + tp.respond,
+                ack_deadline=ack_by,
+                respond_deadline=respond_by,
             )
             session.add(alert)
             session.flush()
@@ -89,6 +120,7 @@ def evaluate_new_posts(
                     detail={"post_id": post.id, "tier": top.tier, "team": team, "rule": top.rule},
                 )
             )
+            notify_alert(session, config, alert, "open", now)
             stats.opened += 1
             continue
         already = session.get(AlertPost, (alert.id, post.id)) is not None
@@ -102,11 +134,11 @@ def evaluate_new_posts(
         alert.updated_at = now
         if raised:
             # A raised tier tightens the deadlines; it never loosens them.
-            tp = policy[top.tier]
+            ack_by, respond_by = deadlines(config, alert.team_id, top.tier, now)
             alert.tier = top.tier
             alert.reason = reason
-            alert.ack_deadline = min(alert.ack_deadline, now + tp.acknowledge)
-            alert.respond_deadline = min(alert.respond_deadline, now + tp.respond)
+            alert.ack_deadline = min(alert.ack_deadline, ack_by)
+            alert.respond_deadline = min(alert.respond_deadline, respond_by)
         session.add(
             AuditLog(
                 at=now,
@@ -117,5 +149,90 @@ def evaluate_new_posts(
                 detail={"post_id": post.id, "tier": alert.tier},
             )
         )
+        if raised and silence is None and alert.status != "resolved":
+            notify_alert(session, config, alert, "raise", now, key=str(alert.tier))
         stats.grown += 1
+    for area, category in sorted(touched):
+        stats.spikes += _spikes(session, config, router, area, category, now)
     return stats
+
+
+def _spikes(
+    session: Session, config: AppConfig, router: Router, area: str, category: str, now: datetime
+) -> int:
+    """Open a spike alert for the pair unless one is still active (a spike fires once)."""
+    opened = 0
+    for rule in config.alerts.rules:
+        if not rule.enabled or rule.kind != "spike":
+            continue
+        active = session.scalar(
+            select(Alert.id).where(
+                Alert.rule == rule.name,
+                Alert.area == area,
+                Alert.category == category,
+                Alert.status != "resolved",
+            )
+        )
+        if active is not None:
+            continue
+        spike = detect_spike(session, rule, area, category, now)
+        if spike is None:
+            continue
+        if matching_silence(session, now, rule=rule.name, areas=router.areas(area), event_id=None):
+            continue
+        _open_spike(session, config, router, rule.tier or 2, spike, rule, now)
+        opened += 1
+    return opened
+
+
+def _open_spike(
+    session: Session,
+    config: AppConfig,
+    router: Router,
+    tier: int,
+    spike: Spike,
+    rule: Rule,
+    now: datetime,
+) -> None:
+    team = router.route(spike.area, spike.category)
+    ack_by, respond_by = deadlines(config, team, tier, now)
+    alert = Alert(
+        dedup_key=f"spike:{rule.name}:{spike.area}:{spike.category}:{now.isoformat()}"[:200],
+        rule=rule.name,
+        tier=tier,
+        status="open",
+        team_id=team,
+        event_id=None,
+        title=f"{spike.area}「{spike.category}」类诉求激增",
+        reason=spike.reason(rule),
+        category=spike.category,
+        area=spike.area,
+        post_count=spike.count,
+        latest_post_id=spike.post_ids[-1],
+        opened_at=now,
+        updated_at=now,
+        ack_deadline=ack_by,
+        respond_deadline=respond_by,
+    )
+    session.add(alert)
+    session.flush()
+    for pid in spike.post_ids:
+        session.add(AlertPost(alert_id=alert.id, post_id=pid, added_at=now))
+    session.add(
+        AuditLog(
+            at=now,
+            actor="system",
+            action="alert.open",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail={
+                "rule": rule.name,
+                "tier": tier,
+                "team": team,
+                "count": spike.count,
+                "expected": round(spike.expected, 4),
+                "p": spike.p,
+            },
+        )
+    )
+    notify_alert(session, config, alert, "open", now)

@@ -11,6 +11,10 @@ class Router:
         self._teams = teams
         self._gazetteer = gazetteer
 
+    def areas(self, area: str | None) -> list[str]:
+        """The area and every area containing it (for silences on a street or township)."""
+        return self._gazetteer.ancestors(area) if area else []
+
     def route(self, area: str | None, category: str | None, uncertain: bool = False) -> str:
         """The most local team covering the area whose categories admit the post."""
         if uncertain or area is None:

@@ -1,8 +1,17 @@
-"""Alert rules from config/alerts.yaml. Each rule yields a tier and a reason, or nothing."""
+"""Alert rules from config/alerts.yaml. Each rule yields a tier and a reason, or nothing.
+
+``single_post`` and ``keyword`` look at one post; ``growing_event`` counts the
+distinct authors of the post's event within a window; ``spike`` (alerts/spike.py)
+compares one category in one area against its own baseline.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from store.models import Post
 from yuqing.contracts import TIER_LABELS_ZH, tier_name
@@ -14,6 +23,11 @@ class Finding:
     rule: str
     tier: int
     reason: str
+
+
+def post_time() -> object:
+    """When a post happened: published, else when we first fetched it."""
+    return func.coalesce(Post.published_at, Post.fetched_at)
 
 
 def evaluate_post(rules: list[Rule], post: Post) -> list[Finding]:
@@ -35,4 +49,30 @@ def evaluate_post(rules: list[Rule], post: Post) -> list[Finding]:
                 out.append(
                     Finding(rule.name, max(tier, post.severity), "关注词命中：" + "、".join(hits))
                 )
+    return out
+
+
+def evaluate_event(session: Session, rules: list[Rule], post: Post, now: datetime) -> list[Finding]:
+    """growing_event: one matter posted by at least ``min_authors`` distinct people."""
+    out: list[Finding] = []
+    if post.event_id is None:
+        return out
+    for rule in rules:
+        if not rule.enabled or rule.kind != "growing_event":
+            continue
+        at = post_time()
+        authors = session.scalar(
+            select(func.count(func.distinct(Post.author))).where(
+                Post.event_id == post.event_id,
+                Post.author.is_not(None),
+                at > now - rule.window,  # type: ignore[operator]
+                at <= now,  # type: ignore[operator]
+            )
+        )
+        if authors and authors >= rule.min_authors:
+            hours = rule.window.total_seconds() / 3600
+            tier = max(rule.tier or 2, post.severity)
+            out.append(
+                Finding(rule.name, tier, f"事件扩散：{hours:g} 小时内 {authors} 位不同作者发帖")
+            )
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -271,6 +271,25 @@ class AreasFile(_Model):
 # ------------------------------------------------------------------- teams.yaml
 
 
+class WorkingTime(_Model):
+    """When a team works: tier III-IV deadlines count only this time, and their
+    notifications wait for it (quiet hours). Weekdays are ISO (1 = Monday)."""
+
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    start: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field("17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    holidays: list[date] = Field(default_factory=list)  # days off that are weekdays
+    workdays: list[date] = Field(default_factory=list)  # make-up days (调休) on weekends
+
+    @model_validator(mode="after")
+    def _span(self) -> WorkingTime:
+        if not self.days or any(d < 1 or d > 7 for d in self.days):
+            raise ValueError("days must be ISO weekdays 1 (Monday) .. 7 (Sunday)")
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
 class Team(_Model):
     id: Name
     name: str
@@ -279,6 +298,7 @@ class Team(_Model):
     categories: list[str] = Field(default_factory=list)  # empty: every category
     parent: str | None = None  # next level up the escalation chain
     channels: list[str] = Field(default_factory=list)
+    working_time: WorkingTime | None = None  # default: alerts.yaml working_time
 
 
 class TeamsFile(_Model):
@@ -317,6 +337,8 @@ class TeamsFile(_Model):
 class TierPolicy(_Model):
     acknowledge: Duration
     respond: Duration
+    # Count the team's working time only (1d = one working day); else wall-clock time.
+    working_time: bool = False
 
 
 class Channel(_Model):
@@ -324,15 +346,32 @@ class Channel(_Model):
     url: str | None = None
     secret: str | None = None
     recipients: list[str] = Field(default_factory=list)
+    sender: str | None = None  # smtp: the From address
+    starttls: bool = False  # smtp
+    timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _required_options(self) -> Channel:
+        from alerts.channels import check_options  # each channel class names its options
+
+        check_options(self)
+        return self
 
 
 class Rule(_Model):
     name: Name
-    kind: Literal["single_post", "keyword"]
+    kind: Literal["single_post", "keyword", "spike", "growing_event"]
     min_tier: Severity = 3
     keywords: list[str] = Field(default_factory=list)
-    tier: Severity | None = None  # keyword rule: tier it raises
+    tier: Severity | None = None  # keyword, spike, growing_event: tier it raises
     enabled: bool = True
+    # spike: posts of one category in one area per window vs that pair's own baseline
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(days=7)
+    min_count: int = Field(5, ge=1)
+    p_value: float = Field(0.001, gt=0, lt=1)  # Poisson upper-tail probability to fire
+    # growing_event: distinct authors on one event within the window
+    min_authors: int = Field(3, ge=2)
 
     @model_validator(mode="after")
     def _kw(self) -> Rule:
@@ -341,10 +380,33 @@ class Rule(_Model):
         return self
 
 
+class Notify(_Model):
+    """The notification outbox: retries with exponential backoff, digest, batching."""
+
+    default_channels: list[str] = Field(default_factory=list)  # for teams that list none
+    max_attempts: int = Field(20, ge=1)
+    backoff_base: Duration = timedelta(seconds=15)
+    backoff_max: Duration = timedelta(minutes=10)
+    digest_time: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # tier IV, local
+    batch_quiet: bool = True  # tier III-IV held over quiet hours go out as one message
+
+
+class AlertJobs(_Model):
+    """How often the scheduler runs the alert jobs, and the scheduler lock's lease."""
+
+    deadlines: Duration = timedelta(seconds=30)
+    outbox: Duration = timedelta(seconds=5)
+    digest: Duration = timedelta(minutes=5)
+    lock_ttl: Duration = timedelta(seconds=60)
+
+
 class AlertsFile(_Model):
     tiers: dict[Severity, TierPolicy]
     rules: list[Rule] = Field(default_factory=list)
     channels: dict[str, Channel] = Field(default_factory=dict)
+    working_time: WorkingTime = WorkingTime()
+    notify: Notify = Notify()
+    jobs: AlertJobs = AlertJobs()
 
     @field_validator("tiers")
     @classmethod
@@ -521,4 +583,7 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
         for ch in t.channels:
             if ch not in channels:
                 out.append(Problem("teams.yaml", f"teams.{i}.channels", f"unknown channel {ch!r}"))
+    for ch in p["alerts"].notify.default_channels:
+        if ch not in channels:
+            out.append(Problem("alerts.yaml", "notify.default_channels", f"unknown channel {ch!r}"))
     return out

@@ -1,0 +1,225 @@
+"""Real local receivers for the alert channel tests (loopback only).
+
+``Receiver`` is an http.server that plays the generic webhook, the WeCom robot,
+the DingTalk robot (verifying its timestamp+sign query parameters) and the Feishu
+bot (verifying the signature in the body). ``SmtpSink`` is an aiosmtpd server.
+Both can be stopped and restarted on the same port to play an outage.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from store.db import Store
+from store.posts import upsert_post
+from yuqing.contracts import Classification, CrawledPost
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = ROOT / "config"
+DING_SECRET = "SEC-ding-test-secret"
+FEISHU_SECRET = "feishu-test-secret"
+
+
+@dataclass
+class Hit:
+    path: str
+    body: dict[str, Any]
+    query: dict[str, str]
+
+
+@dataclass
+class Receiver:
+    """One HTTP server on 127.0.0.1 playing every robot; ``now`` is the pinned clock."""
+
+    now: Callable[[], datetime]
+    hits: list[Hit] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        recv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                u = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(u.query).items()}
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self._reply(400, {"error": "not JSON"})
+                problem = recv.verify(u.path, body, query)
+                if problem:
+                    recv.rejected.append((u.path, problem))
+                    code = {"/feishu": {"code": 19021, "msg": problem}}.get(
+                        u.path, {"errcode": 310000, "errmsg": problem}
+                    )
+                    return self._reply(200, code)
+                recv.hits.append(Hit(u.path, body, query))
+                if u.path == "/feishu":
+                    return self._reply(200, {"code": 0, "msg": "success"})
+                return self._reply(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _reply(self, status: int, obj: dict[str, Any]) -> None:
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def verify(self, path: str, body: dict[str, Any], query: dict[str, str]) -> str | None:
+        now = self.now()
+        if path == "/dingtalk":
+            ts = query.get("timestamp", "")
+            if not ts.isdigit() or abs(int(ts) - now.timestamp() * 1000) > 3600_000:
+                return "bad timestamp"
+            want = base64.b64encode(
+                hmac.new(
+                    DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256
+                ).digest()
+            ).decode()
+            return None if query.get("sign") == want else "sign not match"
+        if path == "/feishu":
+            ts = str(body.get("timestamp", ""))
+            if not ts.isdigit() or abs(int(ts) - now.timestamp()) > 3600:
+                return "bad timestamp"
+            key = f"{ts}\n{FEISHU_SECRET}".encode()
+            want = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+            return None if body.get("sign") == want else "sign match fail"
+        return None
+
+    def at(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 keeping every message it accepts."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self._controller: Any = None
+
+    def start(self) -> SmtpSink:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        if not self.port:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                sink.messages.append(msg)  # type: ignore[arg-type]
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+
+def write_config(
+    dst: Path,
+    *,
+    channels: dict[str, dict[str, Any]] | None = None,
+    team_channels: dict[str, list[str]] | None = None,
+    default_channels: list[str] | None = None,
+    alerts: dict[str, Any] | None = None,
+) -> Path:
+    """A copy of the bundled config with these channels and alert settings."""
+    shutil.copytree(CONFIG_DIR, dst, dirs_exist_ok=True)
+    a = yaml.safe_load((dst / "alerts.yaml").read_text(encoding="utf-8"))
+    if channels is not None:
+        a["channels"] = {"log": {"kind": "log"}, **channels}
+    if default_channels is not None:
+        a.setdefault("notify", {})["default_channels"] = default_channels
+    for k, v in (alerts or {}).items():
+        a[k] = v
+    (dst / "alerts.yaml").write_text(yaml.safe_dump(a, allow_unicode=True), encoding="utf-8")
+    if team_channels is not None:
+        t = yaml.safe_load((dst / "teams.yaml").read_text(encoding="utf-8"))
+        for team in t["teams"]:
+            team["channels"] = team_channels.get(team["id"], [])
+        (dst / "teams.yaml").write_text(yaml.safe_dump(t, allow_unicode=True), encoding="utf-8")
+    return dst
+
+
+_n = [0]
+
+
+def add_post(
+    store: Store,
+    now: datetime,
+    title: str,
+    *,
+    severity: int = 2,
+    area: str | None = "湖滨社区",
+    category: str = "城乡建设",
+    author: str | None = None,
+    text: str | None = None,
+    published_at: datetime | None = None,
+) -> int:
+    _n[0] += 1
+    n = _n[0]
+    cls = Classification(category, 0.9, severity, [f"规则: 测试{severity}"], "v-test")
+    post = CrawledPost(
+        source="test",
+        title=title,
+        text=text or f"{title}（第{n}帖）",
+        url=f"http://127.0.0.1/t/{n}",
+        author=author or f"user{n}",
+        area=area,
+        published_at=published_at or now,
+    )
+    with store.session() as s:
+        return upsert_post(s, post, cls, now).post_id

@@ -1,0 +1,50 @@
+"""Fixtures for the alerts tests: a pinned clock, a store, config copies, receivers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alerts_testkit import CONFIG_DIR, Receiver, SmtpSink
+
+from alerts.engine import sync_teams
+from store.db import Store
+from yuqing.clock import FrozenClock
+from yuqing.settings import AppConfig, load_config
+
+# Friday 2026-11-20 10:00 in Asia/Shanghai: working hours.
+START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def config() -> AppConfig:
+    return load_config(CONFIG_DIR)
+
+
+@pytest.fixture
+def store(db_url: str, config: AppConfig) -> Iterator[Store]:
+    s = Store(db_url)
+    with s.session() as sess:
+        sync_teams(sess, config)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def receiver(clock: FrozenClock) -> Iterator[Receiver]:
+    r = Receiver(now=clock.now).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    s = SmtpSink().start()
+    yield s
+    s.stop()
