@@ -29,18 +29,28 @@ class CrawlStats:
     pages: int = 0  # responses parsed: list, detail and feed pages
     items_accepted: int = 0  # posts the sink took
     items_new: int = 0  # ... of which new or changed
+    items_duplicate: int = 0  # ... already stored unchanged
+    not_modified: int = 0  # feeds that answered a conditional request with 304
     dead_letters: int = 0  # pages and posts sent to sink.reject
     errors: int = 0  # failed requests and parser/sink exceptions
+    duration_s: float = 0.0
+    finish_reason: str = ""
 
     @classmethod
     def from_scrapy(cls, stats: dict[str, Any]) -> CrawlStats:
         exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+        accepted = stats.get("yuqing/accepted", 0)
+        new = stats.get("yuqing/new", 0)
         return cls(
             pages=stats.get("yuqing/pages", 0),
-            items_accepted=stats.get("yuqing/accepted", 0),
-            items_new=stats.get("yuqing/new", 0),
+            items_accepted=accepted,
+            items_new=new,
+            items_duplicate=accepted - new,
+            not_modified=stats.get("yuqing/not_modified", 0),
             dead_letters=stats.get("yuqing/dead_letters", 0),
             errors=stats.get("yuqing/errors", 0) + exceptions,
+            duration_s=round(float(stats.get("elapsed_time_seconds", 0.0)), 3),
+            finish_reason=str(stats.get("finish_reason", "")),
         )
 
 

@@ -14,7 +14,10 @@ from yuqing.settings import AppConfig
 class MemorySink:
     """Keeps what it is given. ``seen`` knows the URLs it was seeded with and accepted."""
 
-    def __init__(self, seen: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, seen: Iterable[tuple[str, str]] = (), state: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        self.state: dict[str, dict[str, Any]] = dict(state or {})  # crawl state per source
         self.posts: list[CrawledPost] = []
         self.dead_letters: list[DeadLetter] = []
         self._seen: set[tuple[str, str]] = set(seen)
@@ -36,6 +39,12 @@ class MemorySink:
 
     def seen(self, source: str, url: str) -> bool:
         return (source, url) in self._seen
+
+    def load_state(self, source: str) -> dict[str, Any]:
+        return dict(self.state.get(source, {}))
+
+    def save_state(self, source: str, state: dict[str, Any]) -> None:
+        self.state[source] = dict(state)
 
     def close(self) -> None:
         self.closed = True

@@ -248,3 +248,4 @@ def utcnow() -> datetime:
 # Each stage keeps its own tables in its own module on the same Base (one line
 # per module below), each with its own Alembic migration branching from 0001.
 from store import alerting_models  # noqa: E402,F401  (alerts: outbox, escalations, silences, lock)
+from store import crawl_models  # noqa: E402,F401  (crawler: crawl_runs)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from store.posts import add_dead_letter, is_seen, upsert_post
 from yuqing.app import App
@@ -47,8 +52,36 @@ class Ingestor:
         with self.app.store.session() as s:
             return is_seen(s, source, url, self.rewrite)
 
+    def load_state(self, source: str) -> dict[str, Any]:
+        """The source's crawl state (crawler.state), kept in ``sources.state``."""
+        from store.models import SourceRow
+
+        with self.app.store.session() as s:
+            row = s.scalars(select(SourceRow).where(SourceRow.name == source)).first()
+            return dict(row.state or {}) if row is not None else {}
+
+    def save_state(self, source: str, state: dict[str, Any]) -> None:
+        with self.app.store.session() as s:
+            row = source_row(s, self.app.config, source)
+            row.state = dict(state)
+
     def close(self) -> None:
         self.app.close()
+
+
+def source_row(session: Session, config: AppConfig, name: str) -> Any:
+    """The ``sources`` row of ``name``, created when missing (locked on PostgreSQL)."""
+    from store.models import SourceRow
+
+    row = session.scalars(select(SourceRow).where(SourceRow.name == name).with_for_update()).first()
+    if row is None:
+        kind = "?"
+        with contextlib.suppress(KeyError):
+            kind = config.source(name).kind
+        row = SourceRow(name=name, kind=kind, state={}, crawls=0, items_total=0)
+        session.add(row)
+        session.flush()
+    return row
 
 
 def open_sink(config: AppConfig | None = None, demo_url: str | None = None) -> Ingestor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -10,9 +9,8 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from yuqing.app import App
 
@@ -38,6 +36,7 @@ class CrawlOutcome:
     ok: bool
     stats: dict[str, Any]
     error: str | None = None
+    started_at: datetime | None = None
 
 
 def child_env(app: App) -> dict[str, str]:
@@ -55,6 +54,7 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
     cmd = [sys.executable, "-m", "yuqing.crawl_child", "--source", source]
     if app.demo_url:
         cmd += ["--demo-url", app.demo_url]
+    started = app.now()
     proc = subprocess.Popen(
         cmd, env=child_env(app), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -65,7 +65,7 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        outcome = CrawlOutcome(source, False, {}, f"crawl timed out after {timeout:.0f}s")
+        outcome = CrawlOutcome(source, False, {}, f"crawl timed out after {timeout:.0f}s", started)
     else:
         stats: dict[str, Any] = {}
         for line in reversed(out.splitlines()):
@@ -76,10 +76,10 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
                 except json.JSONDecodeError:
                     continue
         if proc.returncode == 0:
-            outcome = CrawlOutcome(source, True, stats)
+            outcome = CrawlOutcome(source, True, stats, None, started)
         else:
             tail = (err.strip().splitlines() or ["(no output)"])[-1]
-            outcome = CrawlOutcome(source, False, stats, f"exit {proc.returncode}: {tail}")
+            outcome = CrawlOutcome(source, False, stats, f"exit {proc.returncode}: {tail}", started)
     finally:
         with _children_lock:
             _children.discard(proc)
@@ -88,25 +88,40 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
 
 
 def record_crawl(app: App, outcome: CrawlOutcome) -> None:
-    from store.models import SourceRow
+    """Keep the crawl's statistics (a ``crawl_runs`` row) and update its source's row."""
+    from store.crawl_models import CrawlRun
+    from yuqing.ingest import source_row
 
     now = app.now()
-    kind = "?"
-    with contextlib.suppress(KeyError):
-        kind = app.config.source(outcome.source).kind
+    st = outcome.stats
+    started = outcome.started_at or now
     with app.store.session() as s:
-        row = s.scalars(select(SourceRow).where(SourceRow.name == outcome.source)).first()
-        if row is None:
-            row = SourceRow(name=outcome.source, kind=kind, state={}, crawls=0, items_total=0)
-            s.add(row)
+        row = source_row(s, app.config, outcome.source)
         row.crawls += 1
         row.last_crawl_at = now
         if outcome.ok:
             row.last_ok_at = now
             row.last_error = None
-            row.items_total += int(outcome.stats.get("items_new", 0))
+            row.items_total += int(st.get("items_new", 0))
         else:
             row.last_error = outcome.error
+        s.add(
+            CrawlRun(
+                source=outcome.source,
+                started_at=started,
+                finished_at=now,
+                duration_s=float(st.get("duration_s") or (now - started).total_seconds()),
+                ok=outcome.ok,
+                pages=int(st.get("pages", 0)),
+                items=int(st.get("items_accepted", 0)),
+                new=int(st.get("items_new", 0)),
+                duplicate=int(st.get("items_duplicate", 0)),
+                not_modified=int(st.get("not_modified", 0)),
+                dead_letters=int(st.get("dead_letters", 0)),
+                errors=int(st.get("errors", 0)),
+                error=outcome.error,
+            )
+        )
     if not outcome.ok:
         log.error("crawl of %s failed: %s", outcome.source, outcome.error)
 

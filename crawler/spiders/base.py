@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from crawler.config import config_from_environment, open_sink, scrapy_settings, source_url
+from crawler.state import CrawlStateStore, state_store
 from yuqing.clock import Clock, SystemClock
 from yuqing.contracts import DeadLetter, PostSink
 from yuqing.settings import AppConfig, Source
@@ -74,6 +75,9 @@ class SourceSpider(Spider):
     clock: Clock
     start_url: str
     allowed_domains: list[str]
+    crawl_state: dict[str, Any]  # this source's state from the last crawl (crawler.state)
+    resuming: bool  # the last crawl did not finish: walk everything again
+    _state_store: CrawlStateStore
     _owns_sink: bool = False
 
     @classmethod
@@ -105,15 +109,55 @@ class SourceSpider(Spider):
         spider.start_url = source_url(source, kwargs.get("demo_url"))
         spider.allowed_domains = []
         spider._owns_sink = owns_sink
-        crawler.signals.connect(spider._close_sink, signal=signals.spider_closed)
+        spider._state_store = state_store(sink)
+        spider.crawl_state = dict(spider._state_store.load_state(source.name))
+        spider.resuming = bool(spider.crawl_state.get("running"))
+        if spider.resuming:
+            logger.warning("%s: the last crawl did not finish; walking every page", source.name)
+        spider.crawl_state["running"] = True
+        spider._state_store.save_state(source.name, spider.crawl_state)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
 
-    def _close_sink(self, spider: Spider) -> None:
-        if self._owns_sink:
-            self.sink.close()
+    def _closed(self, spider: Spider, reason: str) -> None:
+        try:
+            if reason == "finished":
+                self.finish_state(self.crawl_state)
+                self.crawl_state["running"] = False
+            self._state_store.save_state(self.source.name, self.crawl_state)
+        finally:
+            if self._owns_sink:
+                self.sink.close()
+
+    def finish_state(self, state: dict[str, Any]) -> None:
+        """Update the crawl state after a clean finish (subclasses add their keys)."""
+        productive = self.crawler.stats.get_value("yuqing/productive", 0)
+        state["empty_runs"] = 0 if productive else int(state.get("empty_runs", 0)) + 1
+        misses = self.crawler.stats.get_value("yuqing/selector_miss", 0)
+        state["selector_miss"] = bool(misses)
 
     def count_page(self) -> None:
         self.crawler.stats.inc_value("yuqing/pages")
+
+    def count(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"yuqing/{key}")
+
+    def miss(self, response: Response, what: str, **payload: Any) -> DeadLetter:
+        """A page that came back 200 but where the configured selectors found nothing:
+        the site changed, or we are looking at a login or block page."""
+        self.count("selector_miss")
+        return DeadLetter(
+            stage="crawl",
+            source=self.source.name,
+            reason=what,
+            payload={
+                "url": response.url,
+                "status": response.status,
+                **payload,
+                "body": _text_of(response)[:20_000],
+            },
+            url=response.url,
+        )
 
     def failed(self, failure: Failure) -> Iterator[DeadLetter]:
         """Errback: a page that could not be fetched becomes a dead letter."""
@@ -133,6 +177,18 @@ class SourceSpider(Spider):
             url=request.url,
         )
 
+    def empty(self, response: Response) -> DeadLetter:
+        """A 200 answer with no body at all."""
+        self.count("errors")
+        logger.warning("%s: empty body", response.url)
+        return DeadLetter(
+            stage="crawl",
+            source=self.source.name,
+            reason=f"empty response body (HTTP {response.status})",
+            payload={"url": response.url, "status": response.status},
+            url=response.url,
+        )
+
     def broken(self, response: Response, exc: Exception) -> DeadLetter:
         """A page we fetched but could not read."""
         logger.exception("parsing %s failed", response.url)
@@ -144,7 +200,13 @@ class SourceSpider(Spider):
             payload={
                 "url": response.url,
                 "status": response.status,
-                "html": response.text[:20_000],
+                "html": _text_of(response)[:20_000],
             },
             url=response.url,
         )
+
+
+def _text_of(response: Response) -> str:
+    """The body as text, also for responses Scrapy did not take for text (no Content-Type)."""
+    text = getattr(response, "text", None)  # plain Response.text raises AttributeError
+    return text if isinstance(text, str) else response.body.decode("utf-8", "replace")

@@ -16,14 +16,14 @@ from crawler.spiders.base import (
     extract_text,
     select,
 )
-from yuqing.contracts import DeadLetter
 
 
 class BoardSpider(SourceSpider):
     """Walk list pages (newest first) and read each unseen thread.
 
     Incremental: a list page whose every thread the sink has already seen ends
-    the paging, so a regular crawl costs one or two list pages.
+    the paging, so a regular crawl costs one or two list pages. After a crawl
+    that did not finish (killed), every list page is walked once more.
     """
 
     name = "board"
@@ -38,6 +38,9 @@ class BoardSpider(SourceSpider):
         self.count_page()
         sel = self.source.selectors
         assert sel is not None  # Source validation guarantees it for boards
+        if not response.body:
+            yield self.empty(response)
+            return
         try:
             hrefs = select(response, sel.item_link).getall()
             next_href = extract_text(response, sel.next_page)
@@ -48,18 +51,16 @@ class BoardSpider(SourceSpider):
             dict.fromkeys(canonical_url(response.urljoin(h.strip())) for h in hrefs if h.strip())
         )
         if not links:
-            yield DeadLetter(
-                stage="crawl",
-                source=self.source.name,
-                reason=f"list page {page} has no links for item_link {sel.item_link!r} (site changed?)",
-                payload={"url": response.url, "html": response.text[:20_000]},
-                url=response.url,
+            yield self.miss(
+                response,
+                f"list page {page} has no links for item_link {sel.item_link!r} (site changed?)",
             )
             return
+        self.count("productive")
         fresh = [u for u in links if not self.sink.seen(self.source.name, u)]
         for url in fresh:
             yield Request(url, callback=self.parse_detail, errback=self.failed)
-        if not fresh:
+        if not fresh and not self.resuming:
             self.logger.info(
                 "list page %d: all %d threads already seen, stop paging", page, len(links)
             )
@@ -77,6 +78,9 @@ class BoardSpider(SourceSpider):
         self.count_page()
         sel = self.source.selectors
         assert sel is not None
+        if not response.body:
+            yield self.empty(response)
+            return
         try:
             item = RawPost(
                 source=self.source.name,
@@ -95,4 +99,10 @@ class BoardSpider(SourceSpider):
         except Exception as exc:
             yield self.broken(response, exc)
             return
+        if not item.title.strip() and not item.body.strip():
+            yield self.miss(
+                response, f"detail page: title {sel.title!r} and body {sel.body!r} match nothing"
+            )
+            return
+        self.count("productive")
         yield item

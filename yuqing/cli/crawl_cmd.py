@@ -49,22 +49,23 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
     failed = 0
     results = []
     try:
-        app.model(progress=progress_printer())  # first run: train here, with progress, not in the child
+        app.model(
+            progress=progress_printer()
+        )  # first run: train here, with progress, not in the child
         for name in names:
             outcome = _crawl_with_progress(app, name, crawl_in_child)
             results.append(
                 {"source": name, "ok": outcome.ok, "error": outcome.error, **outcome.stats}
             )
             failed += not outcome.ok
-            if not as_json:
-                msg = outcome.stats if outcome.ok else outcome.error
-                click.echo(f"{name}: {'ok' if outcome.ok else 'FAILED'} {msg}")
         run = drain_index(app)
         stats = evaluate_alerts(app)
         summary = {"sources": results, "indexed": run.indexed, "alerts_opened": stats.opened}
         if as_json:
             click.echo(json.dumps(summary, ensure_ascii=False, default=str))
         else:
+            for r in results:
+                click.echo(stats_line(r))
             click.echo(f"indexed {run.indexed} posts; {stats.opened} new alerts")
     finally:
         if site is not None:
@@ -72,6 +73,19 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
         app.close()
     if failed:
         fail(f"{failed} of {len(names)} crawls failed")
+
+
+def stats_line(r: dict[str, Any]) -> str:
+    """One crawl's statistics (as kept in crawl_runs) on one line."""
+    head = f"{r['source']}: {'ok' if r['ok'] else 'FAILED'}"
+    body = (
+        f"{r.get('pages', 0)} pages, {r.get('items_accepted', 0)} items "
+        f"({r.get('items_new', 0)} new, {r.get('items_duplicate', 0)} duplicate), "
+        f"{r.get('not_modified', 0)} not modified, {r.get('dead_letters', 0)} dead letters, "
+        f"{r.get('errors', 0)} errors, {float(r.get('duration_s', 0.0)):.1f}s"
+    )
+    tail = f" - {r['error']}" if r.get("error") else ""
+    return f"{head} - {body}{tail}"
 
 
 def _crawl_with_progress(app: Any, name: str, crawl: Callable[[Any, str], Any]) -> Any:

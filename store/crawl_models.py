@@ -1,0 +1,36 @@
+"""The crawler's tables: one row per crawl run with its statistics.
+
+A source's incremental state (feed validators, an unfinished crawl, health)
+lives in ``sources.state`` (JSON), so it survives restarts without a table of
+its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models import Base
+
+
+class CrawlRun(Base):
+    """What one crawl of one source did (``yuqing crawl`` prints it at the end)."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    pages: Mapped[int] = mapped_column(default=0)  # responses parsed
+    items: Mapped[int] = mapped_column(default=0)  # posts the sink accepted
+    new: Mapped[int] = mapped_column(default=0)  # ... new or changed
+    duplicate: Mapped[int] = mapped_column(default=0)  # ... already stored unchanged
+    not_modified: Mapped[int] = mapped_column(default=0)  # 304 answers to conditional requests
+    dead_letters: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # why the crawl itself failed

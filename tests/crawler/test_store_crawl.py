@@ -1,0 +1,162 @@
+"""Crawls through the whole pipeline (child process -> Ingestor -> store), on SQLite and
+PostgreSQL: statistics kept in crawl_runs, re-runs add nothing, a crawl killed with
+SIGKILL and run again loses nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from store.crawl_models import CrawlRun
+from store.models import DeadLetterRow, Post, PostSighting, SourceRow
+from tests.crawler.robust_site import FLAKY, GOOD, THREADS, RobustSite, sources_yaml
+from yuqing.app import App
+from yuqing.cli.crawl_cmd import stats_line
+from yuqing.pipeline import child_env, crawl_in_child
+from yuqing.settings import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+BOARD_PATHS = {f"/board/t/{t.id}.html" for t in [*THREADS, FLAKY]}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[RobustSite]:
+    with RobustSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One var dir (and so one trained model) for the module's tests."""
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture
+def app(tmp_path: Path, site: RobustSite, shared_var: Path, db_url: str) -> Iterator[App]:
+    directory = tmp_path / "config"
+    shutil.copytree(REPO / "config", directory)
+    (directory / "sources.yaml").write_text(sources_yaml(site.url), encoding="utf-8")
+    settings_path = directory / "settings.yaml"
+    settings = yaml.safe_load(settings_path.read_text(encoding="utf-8")) or {}
+    settings["crawler"] = {
+        **(settings.get("crawler") or {}),
+        "download_delay": 0,
+        "autothrottle": False,
+        "timeout_seconds": 1,
+        "retry_times": 1,
+        "concurrent_requests_per_domain": 1,
+    }
+    settings_path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    config = load_config(
+        directory, {"YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
+    )
+    running = App(config)
+    running.model()  # train once here, not in every child
+    yield running
+    running.close()
+
+
+def board_posts(app: App) -> list[str]:
+    with app.store.session() as s:
+        urls = s.scalars(
+            select(Post.url)
+            .join(PostSighting, PostSighting.post_id == Post.id)
+            .where(PostSighting.source == "robust-board")
+        ).all()
+    return [urlsplit(u).path for u in urls if u]
+
+
+def runs(app: App, source: str) -> list[CrawlRun]:
+    with app.store.session() as s:
+        return list(
+            s.scalars(select(CrawlRun).where(CrawlRun.source == source).order_by(CrawlRun.id))
+        )
+
+
+def test_crawl_stats_are_kept_and_rerun_adds_nothing(app: App) -> None:
+    first = crawl_in_child(app, "robust-board", timeout=180)
+    assert first.ok, first.error
+    assert sorted(board_posts(app)) == sorted(BOARD_PATHS)
+    [run] = runs(app, "robust-board")
+    assert (run.ok, run.items, run.new, run.duplicate, run.dead_letters) == (True, 11, 11, 0, 4)
+    assert run.pages == 15 and run.errors >= 4 and run.duration_s > 0
+    assert run.finished_at >= run.started_at
+    line = stats_line({"source": "robust-board", "ok": True, "error": None, **first.stats})
+    assert "15 pages, 11 items (11 new, 0 duplicate)" in line and "4 dead letters" in line
+
+    again = crawl_in_child(app, "robust-board", timeout=180)
+    assert again.ok, again.error
+    assert sorted(board_posts(app)) == sorted(BOARD_PATHS)
+    second = runs(app, "robust-board")[-1]
+    assert second.new == 0 and second.pages == 1  # the first list page is all seen: stop
+    with app.store.session() as s:
+        row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-board")).one()
+        assert row.crawls == 2 and row.items_total == 11
+        assert row.state["running"] is False
+
+    # a feed re-run is a conditional request answered 304
+    for _ in range(2):
+        assert crawl_in_child(app, "robust-rss", timeout=120).ok
+    rss = runs(app, "robust-rss")
+    assert (rss[0].new, rss[1].new, rss[1].not_modified) == (3, 0, 1)
+
+
+def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(
+    app: App, site: RobustSite
+) -> None:
+    site.detail_delay = 0.4  # slow enough to be killed halfway through
+    try:
+        env = child_env(app)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yuqing.crawl_child", "--source", "robust-board"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        stored: list[str] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            stored = board_posts(app)
+            if len(stored) >= 3:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the crawl finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        partial = board_posts(app)
+        assert 3 <= len(partial) < len(BOARD_PATHS)
+        with app.store.session() as s:
+            row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-board")).one()
+            assert row.state["running"] is True  # the next crawl knows this one died
+    finally:
+        site.detail_delay = 0.0
+
+    outcome = crawl_in_child(app, "robust-board", timeout=180)
+    assert outcome.ok, outcome.error
+    final = board_posts(app)
+    assert sorted(final) == sorted(BOARD_PATHS)  # nothing lost, nothing twice
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == len(BOARD_PATHS)
+        texts = {urlsplit(p.url).path: p.title for p in s.scalars(select(Post))}
+        dead = s.scalars(select(DeadLetterRow.url)).all()
+    for path, title in texts.items():
+        assert GOOD[path][0] == title
+    assert dead  # the bad pages are recorded (again, by the second crawl)
+    last: Any = runs(app, "robust-board")[-1]
+    assert last.new == len(BOARD_PATHS) - len(partial)
