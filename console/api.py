@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from console import services
-from console.deps import current_actor, get_yuqing
+from console.accounts import Principal
+from console.deps import Who, csrf_protect, get_yuqing, require
 from console.searching import (
     SearchParams,
     SearchUnavailable,
@@ -21,10 +22,12 @@ from index.base import QueryError, SearchHit
 from yuqing.app import App
 from yuqing.contracts import tier_name
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+# Authentication happens in console.deps.AuthMiddleware before any route runs.
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
 
 Yuqing = Annotated[App, Depends(get_yuqing)]
-Actor = Annotated[str, Depends(current_actor)]
+Actor = Annotated[Principal, Depends(require("act"))]
+Searcher = Annotated[Principal, Depends(require("search"))]
 
 
 class ActionBody(BaseModel):
@@ -32,9 +35,23 @@ class ActionBody(BaseModel):
     channel: str | None = Field(default=None, max_length=services.MAX_CHANNEL)
 
 
-@router.get("/alerts", summary="Alerts by nearest pending deadline")
+@router.get("/me", summary="The caller: user, role, team and scope")
+def me(who: Who) -> dict[str, Any]:
+    return {
+        "username": who.username,
+        "display_name": who.display_name,
+        "role": who.role,
+        "team": who.team_id,
+        "teams": None if who.scope.teams is None else sorted(who.scope.teams),
+        "via": who.via,
+        "csrf_token": who.csrf_token,
+    }
+
+
+@router.get("/alerts", summary="Alerts by nearest pending deadline (within the caller's scope)")
 def list_alerts(
     yq: Yuqing,
+    who: Who,
     status: Annotated[
         str | None, Query(description="open, acknowledged, responded, resolved, all or a,b")
     ] = None,
@@ -43,33 +60,42 @@ def list_alerts(
 ) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            alerts = services.alerts_as_dicts(s, status=status, team=team or None, limit=limit)
+            alerts = services.alerts_as_dicts(
+                s, status=status, team=team or None, limit=limit, teams=who.scope.teams
+            )
     except services.InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     return {"alerts": alerts}
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its posts and responses")
-def get_alert(alert_id: int, yq: Yuqing) -> dict[str, Any]:
+def get_alert(alert_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return services.alert_detail(s, alert_id)
+            return services.alert_detail(s, alert_id, teams=who.scope.teams)
     except services.AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 def _act(
-    yq: App, alert_id: int, action: str, actor: str, body: ActionBody | None
+    yq: App, alert_id: int, action: str, actor: Principal, body: ActionBody | None
 ) -> dict[str, Any]:
     body = body or ActionBody()
     windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
     try:
         with yq.store.session() as s:
             services.apply_action(
-                s, alert_id, action, actor, yq.now(), text=body.text, channel=body.channel,
+                s,
+                alert_id,
+                action,
+                actor.username,
+                yq.now(),
+                text=body.text,
+                channel=body.channel,
                 respond_windows=windows,
+                teams=actor.scope.teams,
             )
-            return services.alert_detail(s, alert_id)
+            return services.alert_detail(s, alert_id, teams=actor.scope.teams)
     except services.AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except services.TransitionError as exc:
@@ -126,6 +152,7 @@ def hit_as_dict(h: SearchHit) -> dict[str, Any]:
 @router.get("/search", summary="Search posts (query language of index.query)")
 def search(
     yq: Yuqing,
+    who: Searcher,
     q: Annotated[str, Query(max_length=2000)] = "",
     category: str | None = None,
     severity: Annotated[str | None, Query(description="exact tier: I..IV or 1..4")] = None,
@@ -163,9 +190,9 @@ def search(
 
 
 @router.get("/posts/{post_id}", summary="One post, personal data masked")
-def get_post(post_id: int, yq: Yuqing) -> dict[str, Any]:
+def get_post(post_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return services.get_post(s, post_id)
+            return services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
     except services.AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None

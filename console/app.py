@@ -10,14 +10,21 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
-from console import api, pages, services
+from console import api, auth_pages, pages, services
+from console.deps import CSRF_FIELD, AuthMiddleware
 from yuqing.app import App
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
 
@@ -51,12 +58,21 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+@pass_context
+def csrf_field(ctx: Any) -> Markup:
+    """The hidden CSRF input every state-changing form carries."""
+    me = ctx.get("me")
+    token = getattr(me, "csrf_token", None) or ""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+
+
 def build_templates(app: App) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.filters["local"] = local_time_filter(ZoneInfo(app.config.settings.timezone))
     env.filters["snippet"] = safe_snippet
     env.filters["safe_url"] = safe_url
+    env.globals["csrf_field"] = csrf_field
     env.globals.update(
         TIER_NAMES=TIER_NAMES,
         TIER_LABELS_ZH=TIER_LABELS_ZH,
@@ -87,6 +103,18 @@ def create_app(app: App) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    web.add_middleware(AuthMiddleware)
+
+    @web.exception_handler(HTTPException)
+    async def html_errors(request: Request, exc: FastAPIHTTPException) -> Response:
+        # Pages answer people with a page; the API and machines get JSON.
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return await http_exception_handler(request, exc)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
     web.include_router(api.router)
+    web.include_router(auth_pages.router)
     web.include_router(pages.router)
     return web

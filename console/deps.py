@@ -1,10 +1,36 @@
-"""Request-scoped dependencies: the one place to swap in accounts and roles later."""
+"""Who is asking, and may they: the auth middleware, CSRF and role checks.
+
+Every request is authenticated in :class:`AuthMiddleware` before routing, so a
+route added later is closed by default; only :data:`PUBLIC_PATHS` and static
+files answer anonymous requests. Browsers carry a session cookie (server-side
+session, HttpOnly, SameSite=Lax) and must echo its CSRF token on every state
+change; machines send ``Authorization: Bearer <token>`` and need no CSRF token
+(a browser never adds that header by itself).
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from urllib.parse import quote, urlsplit
 
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import Response
+
+from console import accounts
+from console.accounts import Principal
 from yuqing.app import App
+
+SESSION_COOKIE = "yuqing_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PUBLIC_PREFIXES = ("/static/",)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_yuqing(request: Request) -> App:
@@ -12,7 +38,109 @@ def get_yuqing(request: Request) -> App:
     return app
 
 
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _resolve(request: Request) -> Principal | None:
+    yq = get_yuqing(request)
+    auth = request.headers.get("authorization", "")
+    scheme, _, credential = auth.partition(" ")
+    with yq.store.session() as s:
+        if scheme.lower() == "bearer" and credential.strip():
+            return accounts.principal_from_token(s, yq.config, credential.strip(), yq.now())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return accounts.principal_from_session(s, yq.config, cookie, yq.now())
+    return None
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def _cross_origin(request: Request) -> bool:
+    """An unsafe request whose Origin names another host (login CSRF, old browsers)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc != request.headers.get("host", "")
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method not in SAFE_METHODS and _cross_origin(request):
+            return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+        path = request.url.path
+        principal = None
+        if not path.startswith(PUBLIC_PREFIXES) and path != "/healthz":  # no DB for those
+            principal = await run_in_threadpool(_resolve, request)
+        request.state.principal = principal
+        if principal is None and not is_public(path):
+            if request.method in ("GET", "HEAD") and not _wants_json(request):
+                target = path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            return JSONResponse(
+                {"detail": "authentication required: log in or send Authorization: Bearer"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await call_next(request)
+
+
+def optional_principal(request: Request) -> Principal | None:
+    p: Principal | None = getattr(request.state, "principal", None)
+    return p
+
+
+def current_principal(request: Request) -> Principal:
+    p = optional_principal(request)
+    if p is None:  # only reachable if the middleware is missing
+        raise HTTPException(401, "authentication required")
+    return p
+
+
 def current_actor(request: Request) -> str:
-    """Who is acting. Until logins exist every console user is "console";
-    replace this one function (or override it in ``app.dependency_overrides``)."""
-    return "console"
+    """The acting user's name, as written to responses and the audit log."""
+    p = optional_principal(request)
+    return p.username if p is not None else "anonymous"
+
+
+async def csrf_protect(request: Request) -> None:
+    """State changes from a browser session must carry the session's CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    p = optional_principal(request)
+    if p is None or p.via != "session":
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()  # FastAPI reuses the parsed form for Form() params
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not p.csrf_token or not secrets.compare_digest(sent, p.csrf_token):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
+
+
+def require(permission: str) -> Callable[[Request], Principal]:
+    """A dependency refusing (403) users whose role lacks ``permission``."""
+
+    def check(request: Request) -> Principal:
+        p = current_principal(request)
+        if not p.can(permission):
+            raise HTTPException(403, f"your role ({p.role}) may not do this ({permission})")
+        return p
+
+    return check
+
+
+Who = Annotated[Principal, Depends(current_principal)]

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from console import services
-from console.deps import current_actor, get_yuqing
+from console.accounts import Principal
+from console.deps import Who, csrf_protect, current_actor, get_yuqing, optional_principal, require
 from console.searching import (
     MAX_OFFSET,
     SearchParams,
@@ -24,10 +25,12 @@ from console.searching import (
 from index.base import QueryError, SearchResult
 from yuqing.app import App
 
-router = APIRouter(include_in_schema=False)
+# Authentication happens in console.deps.AuthMiddleware before any route runs.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 Yuqing = Annotated[App, Depends(get_yuqing)]
-Actor = Annotated[str, Depends(current_actor)]
+Actor = Annotated[Principal, Depends(require("act"))]
+Searcher = Annotated[Principal, Depends(require("search"))]
 PAGE_SIZE = 20
 INBOX_LIMIT = 200
 STATUS_FILTERS: dict[str, str] = {
@@ -49,6 +52,7 @@ def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     context.setdefault("actor", current_actor(request))
+    context.setdefault("me", optional_principal(request))
     return _templates(request).TemplateResponse(request, name, context, status_code=status_code)
 
 
@@ -66,14 +70,18 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox(request: Request, yq: Yuqing, team: str = "", status: str = "") -> HTMLResponse:
+def inbox(request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "") -> HTMLResponse:
     now = yq.now()
     try:
         with yq.store.session() as s:
             alerts = services.alerts_as_dicts(
-                s, status=status or None, team=team or None, limit=INBOX_LIMIT
+                s,
+                status=status or None,
+                team=team or None,
+                limit=INBOX_LIMIT,
+                teams=who.scope.teams,
             )
-            teams = services.team_choices(s)
+            teams = services.team_choices(s, teams=who.scope.teams)
     except services.InvalidInput as exc:
         return error_page(request, 400, str(exc))
     return render(
@@ -94,6 +102,7 @@ def _alert_page(
     request: Request,
     yq: App,
     alert_id: int,
+    who: Principal,
     *,
     error: str | None = None,
     done: str | None = None,
@@ -102,7 +111,7 @@ def _alert_page(
 ) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            alert = services.alert_detail(s, alert_id)
+            alert = services.alert_detail(s, alert_id, teams=who.scope.teams)
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
     return render(
@@ -119,8 +128,10 @@ def _alert_page(
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: int, yq: Yuqing, done: str = "") -> HTMLResponse:
-    return _alert_page(request, yq, alert_id, done=done)
+def alert_page(
+    request: Request, alert_id: int, yq: Yuqing, who: Who, done: str = ""
+) -> HTMLResponse:
+    return _alert_page(request, yq, alert_id, who, done=done)
 
 
 @router.post("/alerts/{alert_id}/{action}", response_model=None)
@@ -139,16 +150,23 @@ def alert_action(
     try:
         with yq.store.session() as s:
             services.apply_action(
-                s, alert_id, action, actor, yq.now(), text=text, channel=channel,
+                s,
+                alert_id,
+                action,
+                actor.username,
+                yq.now(),
+                text=text,
+                channel=channel,
                 respond_windows=windows,
+                teams=actor.scope.teams,
             )
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
     except services.TransitionError as exc:
-        return _alert_page(request, yq, alert_id, error=str(exc), status_code=409)
+        return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=409)
     except services.InvalidInput as exc:
         form = {"action": action, "text": text, "channel": channel}
-        return _alert_page(request, yq, alert_id, error=str(exc), status_code=400, form=form)
+        return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=400, form=form)
     # Post/redirect/get: a reload must not repeat the action.
     return RedirectResponse(f"/alerts/{alert_id}?done={action}", status_code=303)
 
@@ -164,6 +182,7 @@ def _search_url(current: dict[str, str], **changes: str | int | None) -> str:
 def search_page(
     request: Request,
     yq: Yuqing,
+    who: Searcher,
     q: str = "",
     category: str = "",
     tier: str = "",
@@ -217,11 +236,11 @@ def search_page(
 
 
 @router.get("/posts/{post_id}", response_class=HTMLResponse)
-def post_page(request: Request, post_id: int, yq: Yuqing) -> HTMLResponse:
+def post_page(request: Request, post_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            post = services.get_post(s, post_id)
-            alerts = services.alerts_for_post(s, post_id)
+            post = services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
+            alerts = services.alerts_for_post(s, post_id, teams=who.scope.teams)
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到帖子 {post_id}")
     return render(request, "post.html", {"p": post, "alerts": alerts})

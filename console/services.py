@@ -13,7 +13,7 @@ Lifecycle::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,9 +105,7 @@ def _statuses(status: str | Iterable[str] | None) -> tuple[str, ...]:
         wanted = list(status)
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
-        raise InvalidInput(
-            f"unknown status {', '.join(unknown)}: use {', '.join(STATUSES)} or all"
-        )
+        raise InvalidInput(f"unknown status {', '.join(unknown)}: use {', '.join(STATUSES)} or all")
     return tuple(wanted) or ACTIVE_STATUSES
 
 
@@ -143,11 +141,14 @@ def alerts_as_dicts(
     status: str | Iterable[str] | None = None,
     team: str | None = None,
     limit: int = 100,
+    *,
+    teams: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Alerts sorted by their nearest pending deadline (most serious first on ties).
 
     ``status`` None lists the active alerts (open, acknowledged, responded);
     "all", one status, "a,b" or a list of statuses narrow or widen that.
+    ``teams`` (a user's scope) keeps only alerts of those teams; None keeps all.
     """
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
@@ -161,6 +162,8 @@ def alerts_as_dicts(
     )
     if team:
         stmt = stmt.where(Alert.team_id == team)
+    if teams is not None:
+        stmt = stmt.where(Alert.team_id.in_(sorted(teams)))
     return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
 
 
@@ -215,26 +218,61 @@ def response_as_dict(r: Response) -> dict[str, Any]:
     }
 
 
-def get_post(session: Session, post_id: int) -> dict[str, Any]:
+def post_in_scope(
+    session: Session, post: Post, teams: Collection[str] | None, areas: Collection[str] | None
+) -> bool:
+    """A scoped user sees a post in their areas or behind an alert of their teams."""
+    if teams is None:
+        return True
+    if areas is not None and post.area is not None and post.area in areas:
+        return True
+    if not teams:
+        return False
+    hit = session.scalar(
+        select(AlertPost.alert_id)
+        .join(Alert, Alert.id == AlertPost.alert_id)
+        .where(AlertPost.post_id == post.id, Alert.team_id.in_(sorted(teams)))
+        .limit(1)
+    )
+    return hit is not None
+
+
+def get_post(
+    session: Session,
+    post_id: int,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """One post; out of the caller's scope (``teams``/``areas``) it does not exist."""
     post = session.get(Post, post_id)
-    if post is None:
+    if post is None or not post_in_scope(session, post, teams, areas):
         raise AlertNotFound(f"post {post_id} not found")
     return post_as_dict(post)
 
 
-def _load_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
+def _load_alert(
+    session: Session,
+    alert_id: int,
+    *,
+    lock: bool = False,
+    teams: Collection[str] | None = None,
+) -> Alert:
     # FOR UPDATE (PostgreSQL) stops two people from both acknowledging one open alert.
     alert = session.get(
         Alert, alert_id, options=[selectinload(Alert.team)], with_for_update=lock or None
     )
-    if alert is None:
+    # Out of scope looks exactly like missing: ids must not reveal other grids' alerts.
+    if alert is None or (teams is not None and alert.team_id not in teams):
         raise AlertNotFound(f"alert {alert_id} not found")
     return alert
 
 
-def alert_detail(session: Session, alert_id: int) -> dict[str, Any]:
+def alert_detail(
+    session: Session, alert_id: int, *, teams: Collection[str] | None = None
+) -> dict[str, Any]:
     """The alert plus the posts behind it (newest first) and its response history."""
-    alert = _load_alert(session, alert_id)
+    alert = _load_alert(session, alert_id, teams=teams)
     posts = session.scalars(
         select(Post)
         .join(AlertPost, AlertPost.post_id == Post.id)
@@ -255,24 +293,30 @@ def allowed_actions(status: str) -> list[str]:
     return [a for a in ACTIONS if status in _ALLOWED_FROM[a]]
 
 
-def alerts_for_post(session: Session, post_id: int) -> list[dict[str, Any]]:
-    """Alerts that include this post, newest first."""
-    rows = session.execute(
+def alerts_for_post(
+    session: Session, post_id: int, *, teams: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Alerts that include this post, newest first (only ``teams``' when given)."""
+    stmt = (
         select(Alert, Team.name)
         .join(Team, Team.id == Alert.team_id)
         .join(AlertPost, AlertPost.alert_id == Alert.id)
         .where(AlertPost.post_id == post_id)
         .order_by(Alert.id.desc())
-    ).all()
-    return [alert_as_dict(a, name) for a, name in rows]
+    )
+    if teams is not None:
+        stmt = stmt.where(Alert.team_id.in_(sorted(teams)))
+    return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
 
 
-def team_choices(session: Session) -> list[tuple[str, str]]:
-    """(id, name) of active teams, for filters."""
-    rows = session.execute(
-        select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.id)
-    ).all()
-    return [(r.id, r.name) for r in rows]
+def team_choices(
+    session: Session, *, teams: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(id, name) of active teams, for filters (only ``teams`` when given)."""
+    stmt = select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.id)
+    if teams is not None:
+        stmt = stmt.where(Team.id.in_(sorted(teams)))
+    return [(r.id, r.name) for r in session.execute(stmt).all()]
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -305,18 +349,21 @@ def apply_action(
     text: str | None = None,
     channel: str | None = None,
     respond_windows: Mapping[int, timedelta] | None = None,
+    *,
+    teams: Collection[str] | None = None,
 ) -> Alert:
     """Move an alert through its lifecycle and record who did what, when.
 
     Writes one Response row and one AuditLog row. ``respond_windows`` maps a
     tier to its time to respond (config alerts.tiers): a reopened alert gets a
     fresh respond deadline, never an earlier one, since the matter came back.
+    ``teams`` (the actor's scope) makes other teams' alerts AlertNotFound.
     Raises AlertNotFound, TransitionError or InvalidInput.
     """
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}: use {', '.join(ACTIONS)}")
     text, channel = _clean_text(text), _clean_channel(channel)
-    alert = _load_alert(session, alert_id, lock=True)
+    alert = _load_alert(session, alert_id, lock=True, teams=teams)
     before = alert.status
     if before not in _ALLOWED_FROM[action]:
         allowed = "、".join(STATUS_LABELS_ZH[s] for s in _ALLOWED_FROM[action])
@@ -421,6 +468,7 @@ __all__ = [
     "get_post",
     "pending_deadline",
     "post_as_dict",
+    "post_in_scope",
     "reopen",
     "reply",
     "resolve",

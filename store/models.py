@@ -249,3 +249,4 @@ def utcnow() -> datetime:
 # per module below), each with its own Alembic migration branching from 0001.
 from store import alerting_models  # noqa: E402,F401  (alerts: outbox, escalations, silences, lock)
 from store import crawl_models  # noqa: E402,F401  (crawler: crawl_runs)
+from store import console_models  # noqa: E402,F401  (console: sessions, API tokens, logins)

@@ -35,6 +35,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "YUQING_DATABASE_URL": "settings.database_url: the store (SQLAlchemy URL)",
     "YUQING_ES_URL": "settings.index.es_url, and selects the Elasticsearch backend",
     "YUQING_VAR_DIR": "settings.var_dir: runtime files (database, index, models)",
+    "YUQING_ADMIN_PASSWORD": "settings.console.admin_password: the first admin `yuqing init` creates",
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
@@ -87,6 +88,13 @@ class IndexSettings(_Model):
 class ConsoleSettings(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # Accounts: the first admin (`yuqing init`; printed once when unset), logins, lockout.
+    admin_user: str = "admin"
+    admin_password: str | None = Field(None, min_length=8)
+    session_ttl: Duration = timedelta(hours=12)
+    login_max_failures: int = Field(5, ge=1, le=1000)  # per username+IP within login_window
+    login_window: Duration = timedelta(minutes=15)
+    secure_cookies: bool = False  # set true behind HTTPS
 
 
 class ClassifierSettings(_Model):
@@ -517,6 +525,10 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
         raw["var_dir"] = env["YUQING_VAR_DIR"]
     if env.get("YUQING_DATABASE_URL"):
         raw["database_url"] = env["YUQING_DATABASE_URL"]
+    if env.get("YUQING_ADMIN_PASSWORD"):
+        console = dict(raw.get("console") or {})
+        console["admin_password"] = env["YUQING_ADMIN_PASSWORD"]
+        raw["console"] = console
     if env.get("YUQING_ES_URL"):
         index = dict(raw.get("index") or {})
         index["backend"] = "elasticsearch"

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import evaluate_new_posts
+from console import accounts
 from console.app import create_app
 from store.posts import upsert_post
 from yuqing.app import App
@@ -20,6 +21,16 @@ from yuqing.settings import load_config
 
 CONFIG_DIR = Path(__file__).parents[2] / "config"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+PASSWORD = "correct horse battery"
+# username -> (role, team): one of each role, two responders at different levels.
+USERS: dict[str, tuple[str, str | None]] = {
+    "admin": ("admin", None),
+    "sup": ("supervisor", None),
+    "ana": ("analyst", None),
+    "hubin": ("responder", "donghu-hubin"),  # a community grid
+    "donghu": ("responder", "donghu"),  # the street above 湖滨 and 东湖新村
+    "hexi": ("responder", "hexi"),
+}
 
 
 @dataclass
@@ -52,6 +63,27 @@ class Console:
         with self.app.store.session() as s:
             return upsert_post(s, post, cls, self.clock.now()).post_id
 
+    def token(self, username: str) -> str:
+        with self.app.store.session() as s:
+            return accounts.create_token(s, username, self.clock.now(), name="test")
+
+    def as_user(self, username: str) -> TestClient:
+        """A client acting as ``username`` through an API token (no CSRF needed)."""
+        return TestClient(
+            self.client.app, headers={"Authorization": f"Bearer {self.token(username)}"}
+        )
+
+    def browser(self, username: str, password: str = PASSWORD) -> TestClient:
+        """A client logged in through the login form (session cookie, CSRF applies)."""
+        c = TestClient(self.client.app)
+        r = c.post("/login", data={"username": username, "password": password})
+        assert r.status_code in (200, 303), r.text
+        assert "yuqing_session" in c.cookies
+        return c
+
+    def anonymous(self) -> TestClient:
+        return TestClient(self.client.app)
+
     def evaluate(self) -> None:
         with self.app.store.session() as s:
             evaluate_new_posts(s, self.app.config, self.app.router, self.clock.now())
@@ -62,7 +94,14 @@ def console(tmp_path: Path) -> Iterator[Console]:
     config = load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)})
     clock = FrozenClock(START)
     app = App(config, clock=clock)
-    with TestClient(create_app(app)) as client:
+    with app.store.session() as s:
+        for name, (role, team) in USERS.items():
+            accounts.add_user(s, config, name, PASSWORD, role, START, team_id=team)
+    web = create_app(app)
+    with TestClient(web) as client:
+        # The default client is a supervisor's machine token: sees and may do everything.
+        with app.store.session() as s:
+            client.headers["Authorization"] = "Bearer " + accounts.create_token(s, "sup", START)
         yield Console(app, client, clock)
     app.close()
 
@@ -72,19 +111,30 @@ def three_alerts(console: Console) -> dict[str, int]:
     """Tier I in 湖滨社区, tier II in 南门社区, tier III in 河西村; returns post ids by name."""
     ids = {
         "red": console.add_post(
-            "湖滨社区化工厂爆炸", "湖滨社区化工厂发生爆炸，多人受伤，联系人电话13812345678。",
-            severity=4, area="湖滨社区", category="城乡建设", author="张三丰",
+            "湖滨社区化工厂爆炸",
+            "湖滨社区化工厂发生爆炸，多人受伤，联系人电话13812345678。",
+            severity=4,
+            area="湖滨社区",
+            category="城乡建设",
+            author="张三丰",
         ),
         "orange": console.add_post(
-            "南门社区污水直排河道", "南门社区有工厂夜间直排污水，河道发黑发臭。",
-            severity=3, area="南门社区",
+            "南门社区污水直排河道",
+            "南门社区有工厂夜间直排污水，河道发黑发臭。",
+            severity=3,
+            area="南门社区",
         ),
         "yellow": console.add_post(
-            "河西村养殖场臭味扰民", "河西村养殖场臭味很大，影响村民生活。",
-            severity=2, area="河西村",
+            "河西村养殖场臭味扰民",
+            "河西村养殖场臭味很大，影响村民生活。",
+            severity=2,
+            area="河西村",
         ),
         "quiet": console.add_post(
-            "白塔村路灯不亮", "白塔村路灯坏了好几天。", severity=1, area="白塔村",
+            "白塔村路灯不亮",
+            "白塔村路灯坏了好几天。",
+            severity=1,
+            area="白塔村",
         ),
     }
     console.evaluate()

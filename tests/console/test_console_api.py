@@ -100,7 +100,7 @@ def test_lifecycle_through_the_api(console: Console, three_alerts: dict[str, int
     assert datetime.fromisoformat(detail["resolved_at"]) == START + timedelta(minutes=125)
     assert [x["action"] for x in detail["responses"]] == ["acknowledge", "reply", "resolve"]
     assert detail["responses"][1]["channel"] == "notice"
-    assert {x["actor"] for x in detail["responses"]} == {"console"}
+    assert {x["actor"] for x in detail["responses"]} == {"sup"}
 
     # Resolved alerts leave the default (active) list.
     assert alert_id not in [a["id"] for a in _alerts(console)]
@@ -111,9 +111,12 @@ def test_lifecycle_through_the_api(console: Console, three_alerts: dict[str, int
             select(AuditLog).where(AuditLog.target_id == str(alert_id)).order_by(AuditLog.id)
         ).all()
         assert [a.action for a in audit] == [
-            "alert.open", "alert.acknowledge", "alert.reply", "alert.resolve"
+            "alert.open",
+            "alert.acknowledge",
+            "alert.reply",
+            "alert.resolve",
         ]
-        assert audit[1].actor == "console"
+        assert audit[1].actor == "sup"
         assert audit[1].detail == {"from": "open", "to": "acknowledged"}
         assert s.scalars(select(Response).where(Response.alert_id == alert_id)).all()
 
@@ -164,7 +167,9 @@ def test_reply_from_open_acknowledges_and_needs_text(
     r = c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "   "})
     assert r.status_code == 400
     assert "回复" in r.json()["detail"]
-    r = c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "已安排环保部门检查", "channel": "online"})
+    r = c.post(
+        f"/api/v1/alerts/{alert_id}/reply", json={"text": "已安排环保部门检查", "channel": "online"}
+    )
     assert r.status_code == 200
     assert r.json()["acknowledged_at"] == r.json()["responded_at"]
     assert c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "x" * 6000}).status_code == 422

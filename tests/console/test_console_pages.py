@@ -105,7 +105,10 @@ def test_work_an_alert_through_the_forms(console: Console, three_alerts: dict[st
 
     detail = c.get(f"/api/v1/alerts/{alert_id}").json()
     assert [x["action"] for x in detail["responses"]] == [
-        "acknowledge", "reply", "resolve", "reopen"
+        "acknowledge",
+        "reply",
+        "resolve",
+        "reopen",
     ]
     assert detail["responses"][1]["channel"] == "onsite"
 
@@ -133,9 +136,7 @@ def test_post_page_is_masked(console: Console, three_alerts: dict[str, int]) -> 
 
 
 def test_post_page_links_only_http_urls(console: Console) -> None:
-    pid = console.add_post(
-        "<b>标题</b>", "正文", severity=1, area=None, url="javascript:alert(1)"
-    )
+    pid = console.add_post("<b>标题</b>", "正文", severity=1, area=None, url="javascript:alert(1)")
     html = console.client.get(f"/posts/{pid}").text
     assert "javascript:" not in html
     assert "<b>标题</b>" not in html and "&lt;b&gt;标题&lt;/b&gt;" in html

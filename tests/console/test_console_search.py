@@ -31,12 +31,17 @@ def indexed(console: Console, three_alerts: dict[str, int]) -> dict[str, int]:
     ids = dict(three_alerts)
     for i in range(25):  # enough for two pages of 20
         ids[f"lamp{i}"] = console.add_post(
-            f"文昌社区路灯不亮第{i}号", f"文昌社区第{i}号路灯坏了，晚上出行不便。",
-            severity=1, area="文昌社区", category="城乡建设",
+            f"文昌社区路灯不亮第{i}号",
+            f"文昌社区第{i}号路灯坏了，晚上出行不便。",
+            severity=1,
+            area="文昌社区",
+            category="城乡建设",
         )
     ids["xss"] = console.add_post(
-        "<script>alert(1)</script>污水", "污水<img src=x onerror=alert(1)>横流",
-        severity=1, area=None,
+        "<script>alert(1)</script>污水",
+        "污水<img src=x onerror=alert(1)>横流",
+        severity=1,
+        area=None,
     )
     console.clock.advance(timedelta(minutes=1))
     with console.app.store.session() as s:

@@ -75,6 +75,9 @@ def _register() -> None:
     for mod in (init_cmd, run_cmd, crawl_cmd, import_cmd, search_cmd, alerts_cmd, config_cmd):
         cli.add_command(mod.command)
     cli.add_command(index_cmd.command)
+    from yuqing.cli import users_cmd  # console accounts
+
+    cli.add_command(users_cmd.command)
 
 
 _register()
