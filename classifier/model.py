@@ -45,6 +45,10 @@ from yuqing.settings import TaxonomyFile
 
 Progress = Callable[[str], None]
 
+# Texts are cut to this many characters before tokenising: a 1 MB "post" is not a
+# message, and jieba would spend seconds on it (the reasons say when it happened).
+MAX_TEXT_CHARS = 20_000
+
 META_FILE = "meta.json"
 CATEGORY_FILE = "category.skops"
 SEVERITY_FILE = "severity.skops"
@@ -108,6 +112,8 @@ class ModelMeta:
     taxonomy: dict[str, Any]
     environment: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT
+    # SHA-256 of each model file: an edited or swapped file is refused on load.
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def _features(params: ModelParams) -> FeatureUnion:
@@ -264,7 +270,9 @@ class TrainedModel:
         if len(likes) != n or len(replies) != n:
             raise ValueError("likes and replies must have one value per text")
         tk = self.tokenizer
-        normalized = [tk.normalize(_join(t, x)) for t, x in zip(titles, texts, strict=True)]
+        raw = [_join(t, x) for t, x in zip(titles, texts, strict=True)]
+        cut = [len(r) > MAX_TEXT_CHARS for r in raw]
+        normalized = [tk.normalize(r[:MAX_TEXT_CHARS]) for r in raw]
         tokens = [tk.tokenize_normalized(s) for s in normalized]
         joined = [" ".join(t) for t in tokens]
         cat_classes = [str(c) for c in self.category_model.classes_]
@@ -277,9 +285,15 @@ class TrainedModel:
         out: list[Classification] = []
         for i in range(n):
             reasons: list[str] = []
-            category, confidence, uncertain = self._decide_category(
-                cat_classes, cat_proba[i], tokens[i], reasons
-            )
+            if cut[i]:
+                reasons.append(f"文本过长, 只分析前 {MAX_TEXT_CHARS} 字")
+            if tokens[i]:
+                category, confidence, uncertain = self._decide_category(
+                    cat_classes, cat_proba[i], tokens[i], reasons
+                )
+            else:
+                category, confidence, uncertain = self.taxonomy.uncertain_label, 0.0, True
+                reasons.append(f"类别: 文本为空或无可识别词语, 转{category}")
             sev_row = None if sev_proba is None else sev_proba[i]
             severity = self._decide_severity(
                 normalized[i], sev_classes, sev_row, likes[i] or 0, replies[i] or 0, reasons
@@ -371,6 +385,7 @@ class TrainedModel:
                     f"{name} contains types not on classifier.model.TRUSTED_TYPES: "
                     f"{sorted(untrusted)}; review them and extend the list"
                 )
+            self.meta.files[name] = _sha256(path)
         meta = json.dumps(asdict(self.meta), ensure_ascii=False, indent=2)
         (directory / META_FILE).write_text(meta + "\n", encoding="utf-8")
         return directory
@@ -401,10 +416,27 @@ def load_model(
         raise ModelLoadError(f"{meta_path}: not a valid model description: {exc}") from exc
     if meta.format != FORMAT:
         raise ModelLoadError(f"{meta_path}: format {meta.format}, this version reads {FORMAT}")
-    tokenizer = JiebaTokenizer(**meta.tokenizer_params)
+    if not all(isinstance(v, dict) for v in (meta.files, meta.tokenizer_params, meta.segmenter)):
+        raise ModelLoadError(f"{meta_path}: not a valid model description (field types)")
+    try:
+        tokenizer = JiebaTokenizer(**meta.tokenizer_params)
+    except TypeError as exc:
+        raise ModelLoadError(f"{meta_path}: bad tokenizer_params: {exc}") from None
     _check_segmenter(meta, tokenizer, meta_path)
     if taxonomy is not None:
         _check_taxonomy(meta, taxonomy, meta_path)
+    for name, digest in meta.files.items():
+        if name not in (CATEGORY_FILE, SEVERITY_FILE):
+            raise ModelLoadError(f"{meta_path}: unexpected file entry {name!r}")
+        try:
+            actual = _sha256(directory / name)
+        except FileNotFoundError:
+            raise ModelLoadError(f"{directory}: missing model file {name}") from None
+        if actual != digest:
+            raise ModelLoadError(
+                f"{directory / name}: checksum differs from meta.json: "
+                "the file was changed after training; refusing to load it"
+            )
     try:
         category = sio.load(directory / CATEGORY_FILE, trusted=list(TRUSTED_TYPES))
         severity = None
@@ -423,6 +455,14 @@ def load_model(
         severity_model=severity,
         uncertain_below=uncertain_below,
     )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _check_segmenter(meta: ModelMeta, tokenizer: JiebaTokenizer, where: Path) -> None:

@@ -250,3 +250,4 @@ def utcnow() -> datetime:
 from store import alerting_models  # noqa: E402,F401  (alerts: outbox, escalations, silences, lock)
 from store import crawl_models  # noqa: E402,F401  (crawler: crawl_runs)
 from store import console_models  # noqa: E402,F401  (console: sessions, API tokens, logins)
+from store import classifier_models  # noqa: E402,F401  (classifier: registry, corrections)

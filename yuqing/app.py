@@ -77,17 +77,25 @@ class App:
         return self._index
 
     def model(self, progress: Callable[[str], None] | None = None) -> Any:
-        """The active classifier; trained on the demo corpus at first run."""
+        """The active classifier; trained on the demo corpus at first run.
+
+        A ServingModel: it follows `yuqing classifier promote/rollback` while running.
+        """
         if self._model is None:
             from classifier.bootstrap import ensure_model
+            from classifier.registry import ServingModel
             from crawler.demo.corpus import labelled_examples
 
-            self._model = ensure_model(
+            uncertain = self.config.settings.classifier.uncertain_below
+            model = ensure_model(
                 self.config.model_dir,
                 self.config.taxonomy,
                 labelled_examples,
-                self.config.settings.classifier.uncertain_below,
+                uncertain,
                 progress=progress,
+            )
+            self._model = ServingModel(
+                model, self.config.model_dir, self.config.taxonomy, uncertain
             )
         return self._model
 

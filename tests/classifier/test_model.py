@@ -126,6 +126,12 @@ def test_load_reports_missing_or_damaged_files(saved: Path, tmp_path: Path) -> N
         load_model(tmp_path / "nothing")
     copy = shutil.copytree(saved, tmp_path / "m")
     (copy / "category.skops").write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="checksum differs"):
+        load_model(copy)
+    # A model saved without checksums still fails cleanly on a damaged file.
+    meta = json.loads((copy / "meta.json").read_text("utf-8"))
+    meta["files"] = {}
+    (copy / "meta.json").write_text(json.dumps(meta), "utf-8")
     with pytest.raises(ModelLoadError, match="cannot load"):
         load_model(copy)
 

@@ -63,6 +63,7 @@ def cli(ctx: click.Context, config_dir: Path | None) -> None:
 def _register() -> None:
     from yuqing.cli import (
         alerts_cmd,
+        classifier_cmd,
         config_cmd,
         crawl_cmd,
         import_cmd,
@@ -74,6 +75,7 @@ def _register() -> None:
 
     for mod in (init_cmd, run_cmd, crawl_cmd, import_cmd, search_cmd, alerts_cmd, config_cmd):
         cli.add_command(mod.command)
+    cli.add_command(classifier_cmd.command)
     cli.add_command(index_cmd.command)
     from yuqing.cli import users_cmd  # console accounts
 
