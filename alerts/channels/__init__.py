@@ -75,10 +75,10 @@ class Channel:
     ) -> Any:
         import httpx
 
+        # Merge, don't replace: a robot URL carries its own token in the query.
+        target = httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
         try:
-            r = httpx.post(
-                url, json=body, params=params, timeout=self.options.timeout.total_seconds()
-            )
+            r = httpx.post(target, json=body, timeout=self.options.timeout.total_seconds())
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code >= 300:

@@ -18,7 +18,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +33,8 @@ from yuqing.contracts import Classification, CrawledPost
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
+# Friday 2026-11-20 10:00 in Asia/Shanghai: working hours.
+START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 DING_SECRET = "SEC-ding-test-secret"
 FEISHU_SECRET = "feishu-test-secret"
 
@@ -223,3 +225,35 @@ def add_post(
     )
     with store.session() as s:
         return upsert_post(s, post, cls, now).post_id
+
+
+def receivers_config(dst: Path, receiver: Receiver, smtp: SmtpSink, **alerts: Any) -> Path:
+    """Config whose teams notify the local receivers: the hubin grid by webhook and
+    e-mail, the donghu street by DingTalk, the county centre by Feishu and WeCom."""
+    return write_config(
+        dst,
+        channels={
+            "hook": {"kind": "webhook", "url": receiver.url + "/hook"},
+            "ding": {
+                "kind": "dingtalk",
+                "url": receiver.url + "/dingtalk?access_token=t",
+                "secret": DING_SECRET,
+            },
+            "feishu": {"kind": "feishu", "url": receiver.url + "/feishu", "secret": FEISHU_SECRET},
+            "wecom": {"kind": "wecom", "url": receiver.url + "/wecom?key=k"},
+            "mail": {
+                "kind": "smtp",
+                "url": smtp.url,
+                "sender": "yuqing@county.example",
+                "recipients": ["hubin@example.org"],
+                "timeout": "5s",
+            },
+        },
+        team_channels={
+            "donghu-hubin": ["hook", "mail"],
+            "donghu": ["ding"],
+            "county-centre": ["feishu", "wecom"],
+        },
+        default_channels=["log"],
+        alerts=alerts,
+    )

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from alerts_testkit import CONFIG_DIR, Receiver, SmtpSink
+from alerts_testkit import CONFIG_DIR, START, Receiver, SmtpSink
 
 from alerts.engine import sync_teams
 from store.db import Store
 from yuqing.clock import FrozenClock
 from yuqing.settings import AppConfig, load_config
-
-# Friday 2026-11-20 10:00 in Asia/Shanghai: working hours.
-START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture

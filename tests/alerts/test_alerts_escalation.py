@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alerts_testkit import add_post
-from conftest import START
+from alerts_testkit import START, add_post
 from sqlalchemy import select
 
 from alerts.engine import evaluate_new_posts
