@@ -1,0 +1,180 @@
+"""Spike and growing-event rules, silences."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alerts_testkit import START, add_post, write_config
+from sqlalchemy import select
+
+from alerts.engine import evaluate_new_posts
+from alerts.routing import Router
+from alerts.silences import SilenceError, add_silence
+from alerts.spike import poisson_sf
+from store.alerting_models import NotificationOutbox
+from store.db import Store
+from store.models import Alert, AuditLog
+from yuqing.gazetteer import Gazetteer
+from yuqing.settings import AppConfig, load_config
+
+
+def _eval(store: Store, config: AppConfig, now=START):  # type: ignore[no-untyped-def]
+    with store.session() as s:
+        return evaluate_new_posts(s, config, Router(config.teams, Gazetteer(config.areas)), now)
+
+
+def test_poisson_tail() -> None:
+    assert poisson_sf(0, 3.0) == 1.0
+    assert poisson_sf(1, 2.0) == pytest.approx(1 - 2.718281828**-2)
+    assert poisson_sf(5, 1 / 168) < 1e-12
+    assert poisson_sf(3, 3.0) > 0.5
+
+
+def test_spike_fires_once_against_its_own_baseline(store: Store, config: AppConfig) -> None:
+    # A steady baseline elsewhere: 河西镇 has 10 环境保护 posts a day all week.
+    for d in range(1, 8):
+        for i in range(10):
+            add_post(
+                store,
+                START,
+                f"河西镇排污{d}-{i}",
+                severity=1,
+                area="河西镇",
+                category="环境保护",
+                published_at=START - timedelta(days=d, minutes=7 * i),
+            )
+    _eval(store, config)
+    # Six 交通运输 posts in 湖滨社区 within the hour (no history): a spike.
+    for i in range(6):
+        add_post(
+            store,
+            START,
+            f"湖滨路口拥堵{i}",
+            severity=1,
+            category="交通运输",
+            published_at=START - timedelta(minutes=5 * i),
+        )
+    stats = _eval(store, config)
+    assert stats.spikes == 1
+    # Four more in 湖滨社区 do not open a second spike alert while that one is active,
+    # and one post in 河西镇 is nothing against its own busy baseline.
+    add_post(store, START, "河西镇排污今天", severity=1, area="河西镇", category="环境保护")
+    for i in range(4):
+        add_post(store, START, f"湖滨路口又堵{i}", severity=1, category="交通运输")
+    assert _eval(store, config, START + timedelta(minutes=10)).spikes == 0
+    with store.session() as s:
+        (alert,) = s.scalars(select(Alert).where(Alert.rule == "spike")).all()
+        assert (alert.area, alert.category, alert.tier, alert.team_id) == (
+            "湖滨社区",
+            "交通运输",
+            2,
+            "donghu-hubin",
+        )
+        assert alert.post_count == 6 and "泊松" in alert.reason
+
+
+def test_no_spike_at_the_usual_rate(store: Store, tmp_path: Path) -> None:
+    rules = [
+        {
+            "name": "spike",
+            "kind": "spike",
+            "window": "1h",
+            "baseline": "1d",
+            "min_count": 5,
+            "tier": "III",
+        }
+    ]
+    config = load_config(write_config(tmp_path / "c", alerts={"rules": rules}))
+    for h in range(26):  # five posts an hour for a day and more
+        for i in range(5 if h else 6):
+            add_post(
+                store,
+                START,
+                f"河西镇排污{h}-{i}",
+                severity=1,
+                area="河西镇",
+                category="环境保护",
+                published_at=START - timedelta(hours=h, minutes=i),
+            )
+    assert _eval(store, config).spikes == 0  # six in the last hour is the usual rate here
+
+
+def test_growing_event_by_distinct_authors(store: Store, config: AppConfig) -> None:
+    add_post(store, START, "小区停水", severity=1, author="甲")
+    add_post(store, START, "小区停水", severity=1, author="甲", text="又停水了")
+    add_post(store, START, "小区停水", severity=1, author="乙")
+    assert _eval(store, config).opened == 0  # two people so far, tier IV posts
+    add_post(store, START, "小区停水", severity=1, author="丙")
+    stats = _eval(store, config, START + timedelta(minutes=5))
+    assert stats.opened == 1
+    with store.session() as s:
+        alert = s.scalars(select(Alert)).one()
+        assert (alert.rule, alert.tier) == ("growing-event", 2)
+        assert "3 位不同作者" in alert.reason
+
+
+def test_silence_by_area_suppresses_then_expires(store: Store, config: AppConfig) -> None:
+    with store.session() as s:
+        sil = add_silence(
+            s,
+            now=START,
+            until=START + timedelta(hours=2),
+            created_by="li",
+            reason="东湖街道已现场处置，避免重复告警",
+            area="东湖街道",
+        )
+        sid = sil.id
+    add_post(store, START, "工地坍塌", severity=4, area="湖滨社区")
+    stats = _eval(store, config)
+    assert (stats.opened, stats.silenced) == (0, 1)
+    with store.session() as s:
+        assert s.scalars(select(Alert)).all() == []
+        assert s.scalars(select(NotificationOutbox)).all() == []
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "alert.silenced")).one()
+        assert audit.detail["silence_id"] == sid
+        added = s.scalars(select(AuditLog).where(AuditLog.action == "silence.add")).one()
+        assert added.actor == "li" and added.detail["reason"].startswith("东湖街道")
+    # Another area is not muted; after the silence ends the matter alerts again.
+    add_post(store, START, "河西镇山体滑坡", severity=4, area="河西镇")
+    assert _eval(store, config).opened == 1
+    add_post(store, START, "工地坍塌", severity=4, area="湖滨社区", text="工地坍塌后续")
+    assert _eval(store, config, START + timedelta(hours=2, minutes=1)).opened == 1
+
+
+def test_silence_by_rule_and_event(store: Store, config: AppConfig) -> None:
+    pid = add_post(store, START, "讨薪", severity=1, area="河西镇", category="劳动和社会保障")
+    with store.session() as s:
+        from store.models import Post
+
+        event_id = s.get(Post, pid).event_id
+        add_silence(
+            s,
+            now=START,
+            until=START + timedelta(days=1),
+            created_by="li",
+            reason="已立案",
+            rule="watch-list",
+            event_id=event_id,
+        )
+    assert _eval(store, config).silenced == 1
+    add_post(store, START, "另一处讨薪", severity=1, area="河西镇", category="劳动和社会保障")
+    assert _eval(store, config).opened == 1  # another event: not muted
+
+
+def test_silence_needs_scope_reason_and_future_end(store: Store) -> None:
+    with store.session() as s:
+        with pytest.raises(SilenceError, match="rule, an area or an event"):
+            add_silence(s, now=START, until=START + timedelta(hours=1), created_by="a", reason="x")
+        with pytest.raises(SilenceError, match="future"):
+            add_silence(s, now=START, until=START, created_by="a", reason="x", area="河西镇")
+        with pytest.raises(SilenceError, match="reason"):
+            add_silence(
+                s,
+                now=START,
+                until=START + timedelta(hours=1),
+                created_by="a",
+                reason=" ",
+                area="河西镇",
+            )
