@@ -14,6 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.config import source_url
+from crawler.spiders.api import API_FIELDS, ApiSpider
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.board import BoardSpider
 from crawler.spiders.feed import FeedSpider
@@ -21,7 +22,11 @@ from yuqing.clock import Clock
 from yuqing.contracts import PostSink
 from yuqing.settings import AppConfig, Source
 
-SPIDERS: dict[str, type[SourceSpider]] = {"board": BoardSpider, "feed": FeedSpider}
+SPIDERS: dict[str, type[SourceSpider]] = {
+    "board": BoardSpider,
+    "feed": FeedSpider,
+    "api": ApiSpider,
+}
 
 
 @dataclass(slots=True)
@@ -55,6 +60,13 @@ class CrawlStats:
 
 
 def spider_for(source: Source) -> type[SourceSpider]:
+    if source.kind == "api":
+        unknown = set(source.fields) - set(API_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"source {source.name!r}: unknown fields {sorted(unknown)} "
+                f"(known: {', '.join(API_FIELDS)})"
+            )
     try:
         return SPIDERS[source.kind]
     except KeyError:

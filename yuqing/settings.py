@@ -112,6 +112,16 @@ class CrawlerSettings(_Model):
     autothrottle: bool = True
     retry_times: int = Field(2, ge=0, le=10)
     http_cache: bool = False
+    # source health: this many crawls in a row that yield nothing flag the source
+    unhealthy_after_empty_runs: int = Field(3, ge=1, le=1000)
+
+
+class PrivacySettings(_Model):
+    """Keys for authors' pseudonyms and the encrypted raw text. Unset: generated
+    into <var_dir> at first run (keep that directory private and backed up)."""
+
+    author_secret: str | None = Field(None, min_length=16)  # HMAC-SHA256 key
+    raw_text_key: str | None = None  # Fernet key (urlsafe base64, 32 bytes)
 
 
 class SchedulerSettings(_Model):
@@ -128,6 +138,7 @@ class Settings(_Model):
     classifier: ClassifierSettings = ClassifierSettings()
     crawler: CrawlerSettings = CrawlerSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @field_validator("timezone")
     @classmethod
@@ -159,6 +170,33 @@ class BoardSelectors(_Model):
     reply_time: str | None = None
 
 
+class ApiPagination(_Model):
+    """How an api source pages: a cursor read from each response, or page numbers."""
+
+    kind: Literal["cursor", "page"]
+    param: str = "page"  # query parameter that carries the cursor or page number
+    cursor_path: str | None = None  # cursor: dotted path of the next cursor in a response
+    start: int = 1  # page: the first page number
+    size_param: str | None = None
+    size: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _cursor_needs_path(self) -> ApiPagination:
+        if self.kind == "cursor" and not self.cursor_path:
+            raise ValueError("cursor pagination needs cursor_path")
+        return self
+
+
+class ApiSpec(_Model):
+    """A JSON endpoint. ``items`` is the dotted path of the list of posts ('' when
+    the response is the list); header and cookie values may be ``${ENV_NAME}``."""
+
+    items: str = ""
+    pagination: ApiPagination | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: dict[str, str] = Field(default_factory=dict)
+
+
 class Source(_Model):
     name: Name
     kind: Literal["feed", "board", "api", "file"]
@@ -171,6 +209,14 @@ class Source(_Model):
     encoding: str | None = None  # force a page encoding when a site lies about it
     selectors: BoardSelectors | None = None
     fields: dict[str, str] = Field(default_factory=dict)  # api/file: our field -> theirs
+    api: ApiSpec | None = None  # kind api: the endpoint's shape
+    owner_team: str | None = None  # team told when the source stops yielding
+
+    @model_validator(mode="after")
+    def _api_needs(self) -> Source:
+        if self.kind == "api" and (self.api is None or not self.fields):
+            raise ValueError("an api source needs api (items, pagination) and fields")
+        return self
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Source:
@@ -537,6 +583,44 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
     return raw
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _resolve_env_refs(
+    raw: dict[str, Any], env: Mapping[str, str], problems: list[Problem]
+) -> dict[str, Any]:
+    """``${NAME}`` in an api source's headers and cookies, from the environment (so
+    tokens stay out of the YAML). The variables read are the ones the file names."""
+    sources = raw.get("sources")
+    if not isinstance(sources, list):
+        return raw
+    out = []
+    for i, src in enumerate(sources):
+        api = src.get("api") if isinstance(src, dict) else None
+        if isinstance(api, dict):
+            api = dict(api)
+            for part in ("headers", "cookies"):
+                values = api.get(part)
+                if not isinstance(values, dict):
+                    continue
+                resolved = {}
+                for k, v in values.items():
+                    for name in _ENV_REF.findall(str(v)):
+                        if name not in env:
+                            problems.append(
+                                Problem(
+                                    "sources.yaml",
+                                    f"sources.{i}.api.{part}.{k}",
+                                    f"environment variable {name} is not set",
+                                )
+                            )
+                    resolved[k] = _ENV_REF.sub(lambda m: env.get(m[1], ""), str(v))
+                api[part] = resolved
+            src = {**src, "api": api}
+        out.append(src)
+    return {**raw, "sources": out}
+
+
 def resolve_config_dir(explicit: str | Path | None, env: Mapping[str, str]) -> Path:
     if explicit:
         return Path(explicit)
@@ -560,6 +644,8 @@ def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> 
             continue
         if stem == "settings":
             raw = _apply_overrides(raw, env)
+        if stem == "sources":
+            raw = _resolve_env_refs(raw, env, problems)
         try:
             parsed[stem] = _MODELS[stem].model_validate(raw)
         except ValidationError as exc:
@@ -583,6 +669,10 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
     for i, s in enumerate(p["sources"].sources):
         if s.area is not None and s.area not in known_areas:
             out.append(Problem("sources.yaml", f"sources.{i}.area", f"unknown area {s.area!r}"))
+        if s.owner_team is not None and s.owner_team not in p["teams"].by_id():
+            out.append(
+                Problem("sources.yaml", f"sources.{i}.owner_team", f"unknown team {s.owner_team!r}")
+            )
     for i, t in enumerate(p["teams"].teams):
         for a in t.areas:
             if a not in known_areas:

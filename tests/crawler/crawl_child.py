@@ -3,7 +3,7 @@ what the sink received to a JSON file.
 
     python crawl_child.py SPEC.json
 
-SPEC: ``{config_dir, source, demo_url?, seen?: [[source, url]], state?: {source: {...}},
+SPEC: ``{config_dir, env?, source, demo_url?, seen?: [[source, url]], state?: {source: {...}},
 crawler?: {setting: value}, out}``; the output holds stats, posts, dead letters and
 the crawl state the sink was left with.
 """
@@ -22,7 +22,7 @@ from yuqing.settings import load_config
 
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    config = load_config(spec["config_dir"])
+    config = load_config(spec["config_dir"], spec.get("env") or {})
     # no politeness delays against our own loopback server
     overrides = {"download_delay": 0, "autothrottle": False, **spec.get("crawler", {})}
     fast = config.settings.crawler.model_copy(update=overrides)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import threading
 import time
 from collections import Counter
@@ -126,11 +127,39 @@ ATOM_ITEMS = [
     (203, "农贸市场价格公示", "农贸市场蔬菜价格公示牌长期不更新。"),
 ]
 
+API_TOKEN = "s3cret-token"
+API_SESSION = "abc123"
+API_ENV = {"ROBUST_API_TOKEN": API_TOKEN, "ROBUST_SESSION": API_SESSION}
+# three pages of a forum's JSON API; one item on page 2 is not an object
+API_PAGES: list[list[Any]] = [
+    [
+        {"id": 301, "subject": "东湖街道广场舞扰民", "content": {"html": "<p>每晚广场舞音响太大，影响休息。</p>"},
+         "user": {"nick": "夜猫子"}, "created": 1795140000, "stats": {"likes": 12}, "link": "/forum/301"},
+        {"id": 302, "subject": "西园小区电梯停运", "content": {"html": "<p>电梯停运一周，老人上下楼困难。</p>"},
+         "user": {"nick": "老住户"}, "created": 1795143600000, "stats": {"likes": 30}, "link": "/forum/302"},
+    ],
+    [
+        "这不是一个帖子",
+        {"id": 303, "subject": "𠮷祥路井盖缺失", "content": {"html": "<p>𠮷祥路口井盖缺失，夜间很危险。</p>"},
+         "user": {"nick": "路人"}, "created": "2026年11月20日 10:05", "stats": {"likes": 3}, "link": "/forum/303"},
+    ],
+    [
+        {"id": 304, "subject": "农村公路坑洼", "content": {"html": "<p>村道坑洼不平，雨天积水。</p>"},
+         "user": {"nick": "村民"}, "created": 1795147200, "stats": {}, "link": "/forum/304"},
+    ],
+]  # fmt: skip
+
 # Every post a crawl of the robust-* sources must deliver, by URL path.
 GOOD: dict[str, tuple[str, str]] = {
     **{f"/board/t/{t.id}.html": (t.title, t.body) for t in [*THREADS, FLAKY]},
     **{f"/news/{i}.html": (title, body) for i, title, body in RSS_ITEMS},
     **{f"/news/{i}.html": (title, body) for i, title, body in ATOM_ITEMS},
+    **{
+        f"/forum/{item['id']}": (item["subject"], item["content"]["html"][3:-4])
+        for page in API_PAGES
+        for item in page
+        if isinstance(item, dict)
+    },
 }
 BAD = {
     "/board/t/slow.html": "timeout",
@@ -139,6 +168,8 @@ BAD = {
     "/board/t/empty.html": "empty",
     "/feed/bad.xml": "well-formed",
     "/feed/empty.xml": "empty",
+    "/api/posts?cursor=c2": "item 0 on page 2",
+    "/api/broken": "not json",
 }
 
 LIST_PAGES = [
@@ -184,6 +215,28 @@ def sources_yaml(base: str) -> str:
   - name: robust-emptyfeed
     kind: feed
     url: "{base}/feed/empty.xml"
+  - name: robust-api
+    kind: api
+    url: "{base}/api/posts"
+    api:
+      items: data.list
+      pagination: {{kind: cursor, param: cursor, cursor_path: data.next}}
+      headers: {{X-Token: "${{ROBUST_API_TOKEN}}"}}
+      cookies: {{session: "${{ROBUST_SESSION}}"}}
+    fields: {{url: link, external_id: id, title: subject, text: content.html,
+             author: user.nick, published_at: created, likes: stats.likes}}
+  - name: robust-api-paged
+    kind: api
+    url: "{base}/api/paged"
+    api:
+      items: ""
+      pagination: {{kind: page, param: p, start: 0}}
+    fields: {{url: link, title: subject, text: content.html}}
+  - name: robust-badapi
+    kind: api
+    url: "{base}/api/broken"
+    api: {{items: data}}
+    fields: {{title: subject}}
 """
 
 
@@ -266,6 +319,15 @@ class RobustSite:
                     if self.detail_delay:
                         time.sleep(self.detail_delay)
                     return self._detail(h, t)
+        if path == "/api/posts":
+            return self._api(h)
+        if path == "/api/paged":
+            page = int(h.path.split("p=", 1)[1].split("&")[0]) if "p=" in h.path else 0
+            items = API_PAGES[page] if page < len(API_PAGES) else []
+            good = [i for i in items if isinstance(i, dict)]
+            return self._send(h, 200, "application/json", json.dumps(good).encode())
+        if path == "/api/broken":
+            return self._send(h, 200, "text/html; charset=utf-8", "<h1>系统维护中</h1>".encode())
         if path == "/feed/rss.xml":
             return self._rss(h)
         if path == "/feed/atom.xml":
@@ -284,6 +346,17 @@ class RobustSite:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+    def _api(self, h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("X-Token") != API_TOKEN or f"session={API_SESSION}" not in (
+            h.headers.get("Cookie") or ""
+        ):
+            return self._send(h, 401, "application/json", b'{"code": 401, "msg": "login"}')
+        cursor = h.path.split("cursor=", 1)[1].split("&")[0] if "cursor=" in h.path else "c1"
+        page = int(cursor[1:])
+        nxt = f"c{page + 1}" if page < len(API_PAGES) else None
+        body = {"code": 0, "data": {"list": API_PAGES[page - 1], "next": nxt}}
+        return self._send(h, 200, "application/json", json.dumps(body, ensure_ascii=False).encode())
 
     def _list(self, page: int) -> bytes:
         ids = list(LIST_PAGES[page - 1])

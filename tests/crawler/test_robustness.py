@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.crawler.robust_site import BAD, GOOD, RobustSite, sources_yaml
+from tests.crawler.robust_site import API_ENV, BAD, GOOD, RobustSite, sources_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crawl_child.py")
@@ -44,6 +44,7 @@ def crawl(
     n = len(list(tmp_path.glob("spec-*")))
     spec = {
         "config_dir": str(config_dir),
+        "env": API_ENV,  # the api source's ${ROBUST_API_TOKEN} and ${ROBUST_SESSION}
         "source": source,
         "state": state or {},
         # a short timeout so the slow page fails fast; one retry for the 500
@@ -65,7 +66,8 @@ def crawl(
 
 
 def path_of(url: str) -> str:
-    return urlsplit(url).path
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def test_every_good_post_once_every_bad_page_recorded(
@@ -73,7 +75,8 @@ def test_every_good_post_once_every_bad_page_recorded(
 ) -> None:
     results = {
         name: crawl(tmp_path, robust_config, name)
-        for name in ("robust-board", "robust-rss", "robust-atom", "robust-badfeed", "robust-emptyfeed")
+        for name in ("robust-board", "robust-rss", "robust-atom", "robust-badfeed",
+                     "robust-emptyfeed", "robust-api", "robust-badapi")
     }  # fmt: skip
     posts = [p for r in results.values() for p in r["posts"]]
     dead = [d for r in results.values() for d in r["dead_letters"]]
@@ -136,3 +139,62 @@ def test_conditional_feed_request_after_restart(
     assert second["stats"]["not_modified"] == 1
     assert second["state"]["robust-rss"]["etag"] == '"rss-v1"'
     assert second["state"]["robust-rss"]["empty_runs"] == 0  # a 304 is a healthy answer
+
+
+def test_api_cursor_pagination_with_headers_and_cookies_from_env(
+    tmp_path: Path, site: RobustSite, robust_config: Path
+) -> None:
+    before = site.hits["/api/posts"]
+    result = crawl(tmp_path, robust_config, "robust-api")
+    by_path = {path_of(p["url"]): p for p in result["posts"]}
+    assert sorted(by_path) == ["/forum/301", "/forum/302", "/forum/303", "/forum/304"]
+    assert len(result["posts"]) == 4
+    assert site.hits["/api/posts"] - before == 3  # c1, c2, c3; no cursor after the last page
+    first = by_path["/forum/301"]
+    assert (first["author"], first["likes"], first["external_id"]) == ("夜猫子", 12, "301")
+    # epoch seconds, epoch milliseconds and a Chinese date all become aware UTC
+    assert first["published_at"] == "2026-11-20T02:00:00+00:00"
+    assert by_path["/forum/302"]["published_at"] == "2026-11-20T03:00:00+00:00"
+    assert by_path["/forum/303"]["published_at"] == "2026-11-20T02:05:00+00:00"
+    assert by_path["/forum/303"]["text"] == "𠮷祥路口井盖缺失，夜间很危险。"
+    [bad] = result["dead_letters"]
+    assert "item 0 on page 2" in bad["reason"] and bad["payload"]["item"] == "这不是一个帖子"
+
+    # without the token the API answers 401: recorded, not a crash, nothing stored
+    no_token = dict(API_ENV, ROBUST_API_TOKEN="wrong")
+    spec_env = tmp_path / "wrong"
+    spec_env.mkdir()
+    result = crawl_with_env(spec_env, robust_config, "robust-api", no_token)
+    assert result["posts"] == []
+    assert [d["reason"] for d in result["dead_letters"]] == ["HTTP 401"]
+
+
+def test_api_page_numbers(tmp_path: Path, site: RobustSite, robust_config: Path) -> None:
+    result = crawl(tmp_path, robust_config, "robust-api-paged")
+    assert sorted(path_of(p["url"]) for p in result["posts"]) == [
+        "/forum/301", "/forum/302", "/forum/303", "/forum/304"
+    ]  # fmt: skip
+    assert result["stats"]["pages"] == 4  # p=0..2, and p=3 is empty: the end
+
+
+def crawl_with_env(
+    tmp_path: Path, config_dir: Path, source: str, env: dict[str, str]
+) -> dict[str, Any]:
+    spec = {
+        "config_dir": str(config_dir),
+        "env": env,
+        "source": source,
+        "crawler": {"timeout_seconds": 1, "retry_times": 0},
+        "out": str(tmp_path / "out.json"),
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(CHILD), str(tmp_path / "spec.json")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result: dict[str, Any] = json.loads(Path(spec["out"]).read_text(encoding="utf-8"))
+    return result
