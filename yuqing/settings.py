@@ -85,6 +85,21 @@ class IndexSettings(_Model):
         return self
 
 
+class EfficiencyTerm(_Model):
+    """One activity k of the governance-efficiency index E = Σ αₖ·Aₖ/Tₖ."""
+
+    activity: Literal["ack_on_time", "respond_on_time", "resolved", "responded"]
+    weight: float = Field(gt=0, le=1)  # αₖ; the weights must sum to 1
+    target: float = Field(gt=0, le=1)  # Tₖ, the share to achieve
+
+
+_EFFICIENCY_DEFAULT = (
+    EfficiencyTerm(activity="ack_on_time", weight=0.3, target=0.95),
+    EfficiencyTerm(activity="respond_on_time", weight=0.4, target=0.9),
+    EfficiencyTerm(activity="resolved", weight=0.3, target=0.8),
+)
+
+
 class ConsoleSettings(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -95,6 +110,18 @@ class ConsoleSettings(_Model):
     login_max_failures: int = Field(5, ge=1, le=1000)  # per username+IP within login_window
     login_window: Duration = timedelta(minutes=15)
     secure_cookies: bool = False  # set true behind HTTPS
+    # Supervisor dashboard: the governance-efficiency index's activities, weights, targets.
+    efficiency: tuple[EfficiencyTerm, ...] = _EFFICIENCY_DEFAULT
+
+    @field_validator("efficiency")
+    @classmethod
+    def _weights_sum_to_one(cls, v: tuple[EfficiencyTerm, ...]) -> tuple[EfficiencyTerm, ...]:
+        total = sum(t.weight for t in v)
+        if v and abs(total - 1.0) > 1e-6:
+            raise ValueError(f"efficiency weights must sum to 1, got {total:g}")
+        if len({t.activity for t in v}) != len(v):
+            raise ValueError("efficiency lists an activity twice")
+        return v
 
 
 class ClassifierSettings(_Model):

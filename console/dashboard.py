@@ -1,0 +1,211 @@
+"""The supervisor dashboard: page, JSON under /api/v1/stats, CSV and XLSX export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from console import charts, stats
+from console.accounts import Principal
+from console.deps import csrf_protect, get_yuqing, require
+from console.pages import error_page, render
+from yuqing.app import App
+from yuqing.contracts import parse_tier
+
+Yuqing = Annotated[App, Depends(get_yuqing)]
+Supervisor = Annotated[Principal, Depends(require("dashboard"))]
+
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+api = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
+
+
+def _query(
+    yq: App,
+    who: Principal,
+    by: str,
+    since: str,
+    until: str,
+    team: str,
+    tier: str,
+    category: str,
+    area: str,
+) -> stats.StatsQuery:
+    try:
+        severity = parse_tier(tier) if tier else None
+    except ValueError as exc:
+        raise stats.StatsInputError(str(exc)) from None
+    start, end = stats.period(
+        yq.now(), yq.config.settings.timezone, 7, since or None, until or None
+    )
+    return stats.StatsQuery(
+        since=start,
+        until=end,
+        by=by or "team",
+        team=team or None,
+        tier=severity,
+        category=category or None,
+        area=area or None,
+        teams=who.scope.teams,
+    )
+
+
+def _run(yq: App, q: stats.StatsQuery) -> stats.Dashboard:
+    with yq.store.session() as s:
+        return stats.dashboard(
+            s, q, yq.now(), yq.config.settings.console.efficiency, yq.config.settings.timezone
+        )
+
+
+def build(
+    yq: App,
+    who: Principal,
+    by: str = "team",
+    since: str = "",
+    until: str = "",
+    team: str = "",
+    tier: str = "",
+    category: str = "",
+    area: str = "",
+) -> stats.Dashboard:
+    return _run(yq, _query(yq, who, by, since, until, team, tier, category, area))
+
+
+def dashboard_charts(d: stats.Dashboard) -> list[Markup]:
+    labels = [g.label for g in d.groups]
+    out = [
+        charts.bar_chart(
+            "确认与办结用时（中位数，分钟）",
+            labels,
+            [
+                ("确认用时", [g.tta_median for g in d.groups]),
+                ("办结用时", [g.ttr_median for g in d.groups]),
+            ],
+            unit="分",
+        ),
+        charts.bar_chart(
+            "按时率（%）",
+            labels,
+            [
+                ("按时确认", [_pct(g.ack_on_time) for g in d.groups]),
+                ("按时回复", [_pct(g.respond_on_time) for g in d.groups]),
+            ],
+            unit="%",
+            max_value=100,
+        ),
+        charts.bar_chart(
+            "积压与超时（条）",
+            labels,
+            [("积压", [g.backlog for g in d.groups]), ("超时", [g.overdue for g in d.groups])],
+        ),
+    ]
+    return out
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else v * 100
+
+
+Filters = dict[str, str]
+
+
+@pages.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    yq: Yuqing,
+    who: Supervisor,
+    by: str = "team",
+    since: str = "",
+    until: str = "",
+    team: str = "",
+    tier: str = "",
+    category: str = "",
+    area: str = "",
+) -> HTMLResponse:
+    f: Filters = {
+        "by": by, "since": since, "until": until, "team": team, "tier": tier,
+        "category": category, "area": area,
+    }  # fmt: skip
+    try:
+        d = build(yq, who, **f)
+    except stats.StatsInputError as exc:
+        return error_page(request, 400, str(exc))
+    from urllib.parse import urlencode
+
+    qs = urlencode({k: v for k, v in f.items() if v})
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "d": d,
+            "f": f,
+            "qs": qs,
+            "charts": dashboard_charts(d),
+            "dimensions": stats.DIMENSIONS,
+            "activity_labels": stats.ACTIVITY_LABELS_ZH,
+            "categories": yq.config.taxonomy.category_names(),
+            "team_list": [(t.id, t.name) for t in yq.config.teams.teams],
+            "tz": yq.config.settings.timezone,
+        },
+    )
+
+
+def _export(yq: App, who: Principal, fmt: str, f: Filters) -> Response:
+    try:
+        d = build(yq, who, **f)
+    except stats.StatsInputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    name = f"yuqing-stats-{d.query.by}-{d.query.since:%Y%m%d}-{d.query.until:%Y%m%d}"
+    if fmt == "csv":
+        return Response(
+            stats.to_csv(d),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        stats.to_xlsx(d),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@pages.get("/dashboard/export.{fmt}")
+def dashboard_export(
+    yq: Yuqing,
+    who: Supervisor,
+    fmt: str,
+    by: str = "team",
+    since: str = "",
+    until: str = "",
+    team: str = "",
+    tier: str = "",
+    category: str = "",
+    area: str = "",
+) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        raise HTTPException(404, "export as csv or xlsx")
+    f: Filters = {
+        "by": by, "since": since, "until": until, "team": team, "tier": tier,
+        "category": category, "area": area,
+    }  # fmt: skip
+    return _export(yq, who, fmt, f)
+
+
+@api.get("/stats", summary="Response-time figures by team, tier, category, area, day or week")
+def stats_api(
+    yq: Yuqing,
+    who: Supervisor,
+    by: str = "team",
+    since: str = "",
+    until: str = "",
+    team: str = "",
+    tier: str = "",
+    category: str = "",
+    area: str = "",
+) -> dict[str, Any]:
+    try:
+        return build(yq, who, by, since, until, team, tier, category, area).as_dict()
+    except stats.StatsInputError as exc:
+        raise HTTPException(400, str(exc)) from None
