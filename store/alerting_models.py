@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    Unicode,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base
@@ -70,3 +80,13 @@ class SchedulerLock(Base):
     holder: Mapped[str] = mapped_column(String(120))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class SchedulerJob(Base):
+    """APScheduler's SQLAlchemy job store table (created here so migrations own it;
+    the columns are the ones apscheduler.jobstores.sqlalchemy defines)."""
+
+    __tablename__ = "scheduler_jobs"
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,10 +1,19 @@
-"""`yuqing run`: the scheduler, the stages and the console in one process."""
+"""`yuqing run`: the scheduler, the stages and the console in one process.
+
+APScheduler 3.x with its SQLAlchemy job store in the store's own database
+(table ``scheduler_jobs``): crawls per source on their intervals, the pipeline
+tick (index + rule evaluation), the deadline/escalation check, notification
+delivery and the tier IV digest. Every job has a stable id, coalesces missed
+runs and never overlaps itself (max_instances=1). Only the process holding the
+store lock (alerts/lock.py) runs the scheduler; another waits as a standby and
+takes over when the lease expires. A job that raises is logged, never fatal.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from yuqing.app import App
@@ -12,13 +21,37 @@ from yuqing.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_c
 
 log = logging.getLogger("yuqing.service")
 
+LOCK_NAME = "scheduler"
+JOBS_TABLE = "scheduler_jobs"
+
+# The running service: persistent jobs refer to run_job by name, so they find it here.
+_current: Service | None = None
+
+
+def run_job(name: str, *args: Any) -> None:
+    """Entry point of every scheduled job (picklable by reference)."""
+    svc = _current
+    if svc is None:
+        log.warning("job %s fired with no service running", name)
+        return
+    svc.run(name, *args)
+
 
 class Service:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, holder: str | None = None) -> None:
+        from alerts.lock import StoreLock, new_holder
+
         self.app = app
         self._tick_lock = threading.Lock()
         self.scheduler: Any = None
+        self.lock = StoreLock(
+            app.store, LOCK_NAME, holder or new_holder(), app.config.alerts.jobs.lock_ttl
+        )
+        self._stop = threading.Event()
+        self._lease_thread: threading.Thread | None = None
+        self.errors = 0
 
+    # ---------------------------------------------------------------- jobs
     def sources(self) -> list[str]:
         """Enabled sources; demo sources only when the demo site runs."""
         return [
@@ -27,13 +60,51 @@ class Service:
             if s.enabled and s.kind != "file" and (not s.demo or self.app.demo_url)
         ]
 
+    def run(self, name: str, *args: Any) -> None:
+        """Run one job by name if this process holds the lock; never raise."""
+        try:
+            if not self.lock.holds(self.app.now()):
+                log.info("job %s skipped: another process holds the scheduler lock", name)
+                return
+            getattr(self, f"job_{name}")(*args)
+        except Exception:  # a crashing job must never stop the scheduler
+            self.errors += 1
+            log.exception("job %s failed", name)
+
+    def job_crawl(self, source: str) -> None:
+        outcome = crawl_in_child(self.app, source)
+        log.info("crawled %s: %s", source, outcome.stats if outcome.ok else outcome.error)
+        self.tick()
+
+    def job_tick(self) -> None:
+        self.tick()
+
+    def job_deadlines(self) -> None:
+        from alerts.escalation import check_deadlines
+
+        with self.app.store.session() as s:
+            stats = check_deadlines(s, self.app.config, self.app.now())
+        if stats.escalated:
+            log.warning("alerts: %d escalation steps", stats.escalated)
+
+    def job_outbox(self) -> None:
+        from alerts.outbox import deliver_due
+
+        stats = deliver_due(self.app.store, self.app.config, self.app.clock)
+        if stats.sent or stats.failed:
+            log.info("notifications: %d sent, %d failed attempts", stats.sent, stats.failed)
+
+    def job_digest(self) -> None:
+        from alerts.outbox import enqueue_digests
+
+        with self.app.store.session() as s:
+            enqueue_digests(s, self.app.config, self.app.now())
+
     def crawl(self, source: str) -> None:
         try:
-            outcome = crawl_in_child(self.app, source)
-            log.info("crawled %s: %s", source, outcome.stats if outcome.ok else outcome.error)
+            self.job_crawl(source)
         except Exception:  # a crawl must never stop the scheduler
             log.exception("crawl of %s crashed", source)
-        self.tick()
 
     def tick(self) -> None:
         """Index what is queued and evaluate alert rules on new posts."""
@@ -51,37 +122,116 @@ class Service:
         finally:
             self._tick_lock.release()
 
-    def start(self) -> None:
+    # ------------------------------------------------------------ scheduler
+    def job_specs(self) -> list[dict[str, Any]]:
+        """Every job with its stable id and interval (seconds)."""
+        cfg = self.app.config
+        jobs = cfg.alerts.jobs
+        specs: list[dict[str, Any]] = []
+        for i, name in enumerate(self.sources()):
+            src = cfg.source(name)
+            secs = src.interval.total_seconds()
+            specs.append(
+                dict(
+                    id=f"crawl:{name}",
+                    args=["crawl", name],
+                    seconds=secs,
+                    first=1 + 2 * i,
+                    jitter=min(30, int(secs // 10)),
+                )
+            )
+        tick = cfg.settings.scheduler.pipeline_interval.total_seconds()
+        specs.append(dict(id="pipeline:tick", args=["tick"], seconds=tick, first=1))
+        specs.append(
+            dict(
+                id="alerts:deadlines",
+                args=["deadlines"],
+                seconds=jobs.deadlines.total_seconds(),
+                first=2,
+            )
+        )
+        specs.append(
+            dict(id="alerts:outbox", args=["outbox"], seconds=jobs.outbox.total_seconds(), first=2)
+        )
+        specs.append(
+            dict(id="alerts:digest", args=["digest"], seconds=jobs.digest.total_seconds(), first=3)
+        )
+        return specs
+
+    def _start_scheduler(self) -> None:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        store = SQLAlchemyJobStore(engine=self.app.store.engine, tablename=JOBS_TABLE)
         sched = BackgroundScheduler(
+            jobstores={"default": store},
             timezone=self.app.config.settings.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
-        now = self.app.now()
-        for i, name in enumerate(self.sources()):
-            src = self.app.config.source(name)
+        sched.start(paused=True)
+        now = datetime.now(UTC)  # APScheduler runs on real time; jobs read the app's clock
+        wanted = set()
+        for spec in self.job_specs():
+            wanted.add(spec["id"])
             sched.add_job(
-                self.crawl,
+                run_job,
                 "interval",
-                args=[name],
-                id=f"crawl:{name}",
-                seconds=src.interval.total_seconds(),
-                next_run_time=now + timedelta(seconds=1 + 2 * i),
-                jitter=min(30, int(src.interval.total_seconds() // 10)),
+                args=spec["args"],
+                id=spec["id"],
+                name=spec["id"],
+                seconds=spec["seconds"],
+                jitter=spec.get("jitter"),
+                next_run_time=now + timedelta(seconds=spec["first"]),
+                replace_existing=True,
             )
-        sched.add_job(
-            self.tick,
-            "interval",
-            id="pipeline:tick",
-            seconds=self.app.config.settings.scheduler.pipeline_interval.total_seconds(),
-            next_run_time=now + timedelta(seconds=1),
-        )
-        sched.start()
+        for job in sched.get_jobs():
+            if job.id not in wanted:  # a source removed from the config
+                job.remove()
+        global _current
+        _current = self
+        sched.resume()
         self.scheduler = sched
+        log.info("scheduler running (%s): %s", self.lock.holder, ", ".join(sorted(wanted)))
+
+    def _stop_scheduler(self, wait: bool = False) -> None:
+        global _current
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=wait)
+            self.scheduler = None
+        if _current is self:
+            _current = None
+
+    def lease_once(self) -> bool:
+        """Renew or take the lock and start or stop the scheduler to match."""
+        held = self.lock.acquire(self.app.now())
+        if held and self.scheduler is None:
+            self._start_scheduler()
+        elif not held and self.scheduler is not None:
+            log.warning("scheduler lock lost to another process; standing by")
+            self._stop_scheduler()
+        return held
+
+    def _lease_loop(self) -> None:
+        every = max(self.app.config.alerts.jobs.lock_ttl.total_seconds() / 3, 0.2)
+        while not self._stop.wait(every):
+            try:
+                self.lease_once()
+            except Exception:
+                log.exception("scheduler lock renewal failed")
+
+    def start(self) -> None:
+        if not self.lease_once():
+            log.info("another process runs the scheduler; this one stands by")
+        self._lease_thread = threading.Thread(target=self._lease_loop, daemon=True)
+        self._lease_thread.start()
 
     def stop(self) -> None:
+        self._stop.set()
         stop_children()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-            self.scheduler = None
+        if self._lease_thread is not None:
+            self._lease_thread.join(timeout=10)
+        self._stop_scheduler(wait=True)
+        try:
+            self.lock.release()
+        except Exception:
+            log.exception("could not release the scheduler lock")

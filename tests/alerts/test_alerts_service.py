@@ -1,0 +1,103 @@
+"""The scheduler service: persistent jobs with stable ids, one active scheduler
+among several processes (the store lock), a crashing job is not fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alerts_testkit import START, write_config
+from sqlalchemy import select
+
+from alerts.lock import StoreLock
+from store.alerting_models import SchedulerJob, SchedulerLock
+from store.db import Store
+from yuqing.app import App
+from yuqing.clock import FrozenClock
+from yuqing.service import Service
+from yuqing.settings import load_config
+
+JOB_IDS = {"pipeline:tick", "alerts:deadlines", "alerts:outbox", "alerts:digest"}
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, db_url: str) -> Iterator[object]:
+    cfg = write_config(tmp_path / "cfg", alerts={"jobs": {"lock_ttl": "2s", "outbox": "1h"}})
+    (cfg / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    env = {"YUQING_DATABASE_URL": db_url, "YUQING_VAR_DIR": str(tmp_path / "var")}
+    config = load_config(cfg, env)
+    clock = FrozenClock(START)
+    apps: list[App] = []
+
+    def make() -> App:
+        app = App(config, clock=clock)
+        apps.append(app)
+        return app
+
+    yield make, clock
+    for a in apps:
+        a.close()
+
+
+def test_lock_is_a_lease(db_url: str) -> None:
+    store = Store(db_url)
+    a = StoreLock(store, "x", "a", timedelta(seconds=60))
+    b = StoreLock(store, "x", "b", timedelta(seconds=60))
+    assert a.acquire(START) and a.holds(START)
+    assert not b.acquire(START + timedelta(seconds=30))
+    assert a.acquire(START + timedelta(seconds=50))  # renewed to +110 s
+    assert not b.acquire(START + timedelta(seconds=100))
+    assert b.acquire(START + timedelta(seconds=111))  # a stopped renewing
+    assert not a.holds(START + timedelta(seconds=112))
+    b.release()
+    assert a.acquire(START + timedelta(seconds=113))
+    store.close()
+
+
+def test_one_scheduler_acts_and_a_standby_takes_over(app_factory: object) -> None:
+    make, clock = app_factory  # type: ignore[misc]
+    first, second = Service(make(), holder="first"), Service(make(), holder="second")
+    try:
+        first.start()
+        second.start()
+        assert first.scheduler is not None and second.scheduler is None
+        with first.app.store.session() as s:
+            assert set(s.scalars(select(SchedulerJob.id))) == JOB_IDS
+            assert s.get(SchedulerLock, "scheduler").holder == "first"
+        job = first.scheduler.get_job("alerts:deadlines")
+        assert job.coalesce and job.max_instances == 1
+        # The standby's jobs do nothing while it does not hold the lock.
+        second.run("deadlines")
+        assert second.errors == 0
+        first.stop()  # releases the lock
+        assert second.lease_once()
+        assert second.scheduler is not None
+        with second.app.store.session() as s:
+            assert set(s.scalars(select(SchedulerJob.id))) == JOB_IDS  # same ids, replaced
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_crashing_job_is_logged_not_fatal(
+    app_factory: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    make, clock = app_factory  # type: ignore[misc]
+    svc = Service(make(), holder="only")
+    try:
+        svc.start()
+
+        def boom() -> None:
+            raise RuntimeError("channel exploded")
+
+        svc.job_deadlines = boom  # type: ignore[method-assign]
+        svc.run("deadlines")
+        svc.run("deadlines")
+        assert svc.errors == 2 and "channel exploded" in caplog.text
+        assert svc.scheduler is not None and svc.scheduler.running
+        svc.run("outbox")  # the other jobs still run
+        assert svc.errors == 2
+    finally:
+        svc.stop()
