@@ -1,17 +1,49 @@
-"""yuqing alerts: the alert list."""
+"""yuqing alerts: list, show, acknowledge, respond, resolve, silence."""
 
 from __future__ import annotations
 
+import getpass
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from yuqing.cli import CliState, pass_state
 
 
-@click.group("alerts", short_help="List alerts.")
+@click.group("alerts", short_help="List and act on alerts; silences.")
 def command() -> None:
-    """Alerts raised from posts: tier, team, status and deadlines."""
+    """Alerts raised from posts: tier, team, status, deadlines and escalation."""
+
+
+def _emit(obj: dict[str, Any], as_json: bool, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    else:
+        text()
+
+
+def _default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (e.g. a container without passwd entry)
+        return "cli"
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+by_option = click.option(
+    "--by", "actor", default=None, help="Who acts (kept in the audit log; default cli:<login>)."
+)
+
+
+def _local(state: CliState, iso: str | None) -> str:
+    if not iso:
+        return "-"
+    zone = ZoneInfo(state.config().settings.timezone)
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 @command.command("list", short_help="List alerts, nearest deadline first.")
@@ -23,7 +55,7 @@ def command() -> None:
 )
 @click.option("--team", help="Only this team id.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @pass_state
 def list_(state: CliState, status: str | None, team: str | None, limit: int, as_json: bool) -> None:
     from console.services import alerts_as_dicts
@@ -43,6 +75,302 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
     click.echo(f"{len(alerts)} alerts")
     for a in alerts:
         deadline = (a.get("deadline") or "-")[:16].replace("T", " ")
+        esc = f" ↑{a['escalation_level']}" if a.get("escalation_level") else ""
         click.echo(
-            f"#{a['id']} [{a['tier']:>3}] {a['status']:<12} {a['team']:<20} due {deadline}  {a['title']}"
+            f"#{a['id']} [{a['tier']:>3}] {a['status']:<12} {a['team']:<20} "
+            f"due {deadline}{esc}  {a['title']}"
         )
+
+
+def _detail(session: Any, alert_id: int) -> dict[str, Any]:
+    from alerts.escalation import escalations
+    from alerts.outbox import outbox_rows
+    from console.services import alert_detail
+
+    out = alert_detail(session, alert_id)
+    out["escalations"] = [
+        {"level": e.level, "team": e.team_id, "deadline": e.deadline, "at": e.at.isoformat()}
+        for e in escalations(session, alert_id)
+    ]
+    out["notifications"] = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "team": r.team_id,
+            "channel": r.channel,
+            "status": r.status,
+            "attempts": r.attempts,
+            "created_at": r.created_at.isoformat(),
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            "next_attempt_at": r.next_attempt_at.isoformat(),
+            "last_error": r.last_error,
+        }
+        for r in outbox_rows(session, alert_id)
+    ]
+    return out
+
+
+@command.command("show", short_help="One alert: posts, history, escalation, notifications.")
+@click.argument("alert_id", type=int)
+@json_option
+@pass_state
+def show(state: CliState, alert_id: int, as_json: bool) -> None:
+    from console.services import AlertNotFound
+
+    app = state.app()
+    try:
+        with app.store.session() as s:
+            d = _detail(s, alert_id)
+    except AlertNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+
+    def text() -> None:
+        click.echo(f"#{d['id']} [{d['tier']}] {d['status']}  {d['title']}")
+        click.echo(
+            f"  team {d['team']} ({d['team_name']})  rule {d['rule']}  posts {d['post_count']}"
+        )
+        click.echo(f"  reason: {d['reason']}")
+        click.echo(
+            f"  acknowledge by {_local(state, d['ack_deadline'])}, "
+            f"respond by {_local(state, d['respond_deadline'])}"
+        )
+        for e in d["escalations"]:
+            click.echo(
+                f"  escalated L{e['level']} to {e['team']} ({e['deadline']}) {_local(state, e['at'])}"
+            )
+        for r in d["responses"]:
+            click.echo(f"  {_local(state, r['at'])} {r['actor']} {r['action']} {r['text'] or ''}")
+        for n in d["notifications"]:
+            err = f"  {n['last_error']}" if n["last_error"] else ""
+            click.echo(
+                f"  notify {n['kind']:<9} {n['channel']:<10} {n['status']:<8} x{n['attempts']}{err}"
+            )
+
+    _emit(d, as_json, text)
+
+
+def _act(
+    state: CliState,
+    alert_id: int,
+    action: str,
+    actor: str | None,
+    as_json: bool,
+    text: str | None = None,
+    channel: str | None = None,
+) -> None:
+    from console.services import (
+        AlertNotFound,
+        InvalidInput,
+        TransitionError,
+        alert_as_dict,
+        apply_action,
+    )
+
+    app = state.app()
+    windows = {t: p.respond for t, p in app.config.alerts.tiers.items()}
+    try:
+        with app.store.session() as s:
+            alert = apply_action(
+                s,
+                alert_id,
+                action,
+                actor or _default_actor(),
+                app.now(),
+                text=text,
+                channel=channel,
+                respond_windows=windows,
+            )
+            d = alert_as_dict(alert)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc)) from None
+    except (AlertNotFound, TransitionError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    _emit({"alert": d}, as_json, lambda: click.echo(f"#{d['id']} {d['status']}"))
+
+
+@command.command("ack", short_help="Acknowledge an open alert.")
+@click.argument("alert_id", type=int)
+@click.option("--note", default=None, help="A note kept with the acknowledgement.")
+@by_option
+@json_option
+@pass_state
+def ack(state: CliState, alert_id: int, note: str | None, actor: str | None, as_json: bool) -> None:
+    _act(state, alert_id, "acknowledge", actor, as_json, text=note)
+
+
+@command.command("respond", short_help="Record the reply given to the public.")
+@click.argument("alert_id", type=int)
+@click.option("--text", required=True, help="The reply text.")
+@click.option("--channel", default=None, help="Where it was given: online, phone, onsite, notice…")
+@by_option
+@json_option
+@pass_state
+def respond(
+    state: CliState,
+    alert_id: int,
+    text: str,
+    channel: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    _act(state, alert_id, "reply", actor, as_json, text=text, channel=channel)
+
+
+@command.command("resolve", short_help="Close an acknowledged or answered alert.")
+@click.argument("alert_id", type=int)
+@click.option("--note", default=None)
+@by_option
+@json_option
+@pass_state
+def resolve(
+    state: CliState, alert_id: int, note: str | None, actor: str | None, as_json: bool
+) -> None:
+    _act(state, alert_id, "resolve", actor, as_json, text=note)
+
+
+@command.command("silence", short_help="Mute a rule, area or event for a while.")
+@click.option("--rule", default=None, help="Rule name from alerts.yaml.")
+@click.option("--area", default=None, help="Area name (covers the places inside it).")
+@click.option("--event", "event_id", type=int, default=None, help="Event id.")
+@click.option("--for", "duration", default=None, help="How long, e.g. 2h or 1d.")
+@click.option("--until", default=None, help="Until this local time (YYYY-MM-DD[THH:MM]).")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@by_option
+@json_option
+@pass_state
+def silence(
+    state: CliState,
+    rule: str | None,
+    area: str | None,
+    event_id: int | None,
+    duration: str | None,
+    until: str | None,
+    reason: str,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    from alerts.silences import SilenceError, add_silence, silence_as_dict
+    from yuqing.settings import parse_duration
+
+    config = state.config()
+    if rule is not None and rule not in {r.name for r in config.alerts.rules}:
+        raise click.BadParameter(f"unknown rule {rule!r}", param_hint="--rule")
+    if area is not None and area not in config.areas.all():
+        raise click.BadParameter(f"unknown area {area!r}", param_hint="--area")
+    if (duration is None) == (until is None):
+        raise click.UsageError("give exactly one of --for and --until")
+    app = state.app()
+    try:
+        now = app.now()
+        if duration is not None:
+            try:
+                end = now + parse_duration(duration)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--for") from None
+        else:
+            try:
+                dt = datetime.fromisoformat(until or "")
+            except ValueError:
+                raise click.BadParameter(f"{until!r} is not a time", param_hint="--until") from None
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=ZoneInfo(config.settings.timezone))
+            end = dt.astimezone(UTC)
+        with app.store.session() as s:
+            try:
+                row = add_silence(
+                    s,
+                    now=now,
+                    until=end,
+                    created_by=actor or _default_actor(),
+                    reason=reason,
+                    rule=rule,
+                    area=area,
+                    event_id=event_id,
+                )
+            except SilenceError as exc:
+                raise click.UsageError(str(exc)) from None
+            d = silence_as_dict(row)
+    finally:
+        app.close()
+    _emit(
+        {"silence": d},
+        as_json,
+        lambda: click.echo(f"silence #{d['id']} until {_local(state, d['until'])}"),
+    )
+
+
+@command.command("silences", short_help="List active silences.")
+@json_option
+@pass_state
+def silences(state: CliState, as_json: bool) -> None:
+    from alerts.silences import active_silences, silence_as_dict
+
+    app = state.app()
+    try:
+        with app.store.session() as s:
+            rows = [silence_as_dict(x) for x in active_silences(s, app.now())]
+    finally:
+        app.close()
+
+    def text() -> None:
+        click.echo(f"{len(rows)} silences")
+        for r in rows:
+            scope = " ".join(f"{k}={r[k]}" for k in ("rule", "area", "event_id") if r[k])
+            click.echo(
+                f"#{r['id']} {scope} until {_local(state, r['until'])} by {r['created_by']}: {r['reason']}"
+            )
+
+    _emit({"silences": rows}, as_json, text)
+
+
+@command.command("outbox", short_help="Notifications waiting or failed.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "failed", "sent", "all"]),
+    default="pending",
+    show_default=True,
+)
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@json_option
+@pass_state
+def outbox(state: CliState, status: str, limit: int, as_json: bool) -> None:
+    from sqlalchemy import select
+
+    from store.alerting_models import NotificationOutbox as N
+
+    app = state.app()
+    try:
+        with app.store.session() as s:
+            stmt = select(N).order_by(N.id.desc()).limit(limit)
+            if status != "all":
+                stmt = stmt.where(N.status == status)
+            rows = [
+                {
+                    "id": r.id,
+                    "alert_id": r.alert_id,
+                    "kind": r.kind,
+                    "team": r.team_id,
+                    "channel": r.channel,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "next_attempt_at": r.next_attempt_at.isoformat(),
+                    "last_error": r.last_error,
+                }
+                for r in s.scalars(stmt)
+            ]
+    finally:
+        app.close()
+
+    def text() -> None:
+        click.echo(f"{len(rows)} notifications")
+        for r in rows:
+            click.echo(
+                f"#{r['id']} alert {r['alert_id']} {r['kind']:<9} {r['channel']:<10} "
+                f"{r['status']:<8} x{r['attempts']} {r['last_error'] or ''}"
+            )
+
+    _emit({"notifications": rows}, as_json, text)
