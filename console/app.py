@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from console import api, auth_pages, dashboard, pages, services
+from console import api, auth_pages, briefs, dashboard, pages, services
 from console.deps import CSRF_FIELD, AuthMiddleware
 from yuqing.app import App
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
@@ -116,7 +116,9 @@ def create_app(app: App) -> FastAPI:
 
     web.include_router(api.router)
     web.include_router(dashboard.api)
+    web.include_router(briefs.api)
     web.include_router(auth_pages.router)
     web.include_router(dashboard.pages)
+    web.include_router(briefs.pages)
     web.include_router(pages.router)
     return web

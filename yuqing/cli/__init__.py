@@ -77,9 +77,10 @@ def _register() -> None:
         cli.add_command(mod.command)
     cli.add_command(classifier_cmd.command)
     cli.add_command(index_cmd.command)
-    from yuqing.cli import users_cmd  # console accounts
+    from yuqing.cli import report_cmd, users_cmd  # console accounts and briefs
 
     cli.add_command(users_cmd.command)
+    cli.add_command(report_cmd.command)
 
 
 _register()

@@ -1,0 +1,54 @@
+"""yuqing report: write a daily or weekly brief (舆情简报) as HTML or PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from yuqing.cli import CliState, pass_state
+
+
+@click.command("report", short_help="Write a daily or weekly brief as HTML or PDF.")
+@click.argument("kind", type=click.Choice(["daily", "weekly"]))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="Output file; .pdf writes PDF, .html or .htm HTML, .json the figures.",
+)
+@click.option("--date", "day", default=None, help="Last day covered, YYYY-MM-DD (default today).")
+@pass_state
+def command(state: CliState, kind: str, out: Path, day: str | None) -> None:
+    """A brief covers whole local days: daily the given day, weekly the seven
+    days ending on it. It lists volume by category and area, top events and the
+    severe alerts with how fast they were answered."""
+    import json
+
+    from console import reports
+
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm", ".json"):
+        raise click.BadParameter("the file must end in .pdf, .html or .json", param_hint="--out")
+    app = state.app()
+    try:
+        try:
+            d = reports.parse_day(day, app.now(), app.config.settings.timezone)
+        except reports.BriefInputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--date") from None
+        with app.store.session() as s:
+            brief = reports.build_brief(s, app.config, kind, d, app.now())
+        if suffix == ".pdf":
+            out.write_bytes(reports.render_pdf(brief))
+        elif suffix == ".json":
+            out.write_text(json.dumps(brief.as_dict(), ensure_ascii=False, indent=1), "utf-8")
+        else:
+            from console.app import build_templates
+
+            out.write_text(reports.render_html(brief, build_templates(app).env), "utf-8")
+    finally:
+        app.close()
+    click.echo(
+        f"{brief.title} {brief.period_label}: {brief.posts} posts, {brief.alerts} alerts -> {out}"
+    )
