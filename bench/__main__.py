@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.common import ROOT, Row, data_note, machine, say, table, today
 
-FIGURES = ("classify", "ingest", "search", "quality", "store")
+FIGURES = ("classify", "ingest", "search", "quality", "store", "alerts")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"
 

@@ -43,6 +43,7 @@ class Service:
 
         self.app = app
         self._tick_lock = threading.Lock()
+        self._outbox_lock = threading.Lock()  # one delivery at a time: no double sends
         self.scheduler: Any = None
         self.lock = StoreLock(
             app.store, LOCK_NAME, holder or new_holder(), app.config.alerts.jobs.lock_ttl
@@ -90,7 +91,12 @@ class Service:
     def job_outbox(self) -> None:
         from alerts.outbox import deliver_due
 
-        stats = deliver_due(self.app.store, self.app.config, self.app.clock)
+        if not self._outbox_lock.acquire(blocking=False):
+            return  # a delivery is running; it loops until nothing is due
+        try:
+            stats = deliver_due(self.app.store, self.app.config, self.app.clock)
+        finally:
+            self._outbox_lock.release()
         if stats.sent or stats.failed:
             log.info("notifications: %d sent, %d failed attempts", stats.sent, stats.failed)
 
@@ -117,6 +123,8 @@ class Service:
             stats = evaluate_alerts(self.app)
             if stats and (stats.opened or stats.grown):
                 log.info("alerts: %d opened, %d grown", stats.opened, stats.grown)
+                if self.scheduler is not None:
+                    self.job_outbox()  # tier I-II go out now, not at the next outbox run
         except Exception:
             log.exception("pipeline tick failed")
         finally:
