@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base
@@ -34,3 +34,25 @@ class CrawlRun(Base):
     dead_letters: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)  # why the crawl itself failed
+
+
+class PostSketch(Base):
+    """A post's MinHash signature (near-duplicate linking, see store.posts)."""
+
+    __tablename__ = "post_sketches"
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    # near-duplicates link only within one named place (an area the text names
+    # below the county): templated complaints about two villages are two matters
+    scope: Mapped[str] = mapped_column(String(80))
+    shingles: Mapped[int] = mapped_column(default=0)  # size of the shingle set
+    signature: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class SketchBand(Base):
+    """LSH bands of the signatures: posts sharing a band are near-duplicate candidates."""
+
+    __tablename__ = "sketch_bands"
+    band: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)

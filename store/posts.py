@@ -11,9 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,9 +56,125 @@ def post_key(post: CrawledPost, rewrite: Callable[[str], str] | None = None) -> 
 
 
 def event_fingerprint(post: CrawledPost) -> str:
-    # The spine groups exact title repeats; near-duplicate clustering refines this later.
+    # Exact title repeats share an event at once; near-duplicates are found by sketch.
     basis = _SPACE.sub("", post.title or post.text[:80])
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+# ---- near-duplicates: MinHash over character bigrams, LSH bands kept in the store
+#
+# Reposts, copy-paste complaints and a 12345 record of the same matter rarely
+# share a title. Each post's MinHash signature is stored with LSH bands; a new
+# post looks up posts sharing a band, estimates resemblance, and joins the best
+# match's event. Containment (not only Jaccard) decides, because a hotline
+# record wraps a resident's words in the operator's boilerplate.
+
+NUM_PERM = 128
+BAND_ROWS = 2  # 64 bands of 2 rows: candidates even at a resemblance of 0.2
+MIN_SHINGLES = 12  # shorter texts say too little to match on
+SAME_MATTER_JACCARD = 0.5
+SAME_MATTER_CONTAINMENT = 0.6
+NEAR_DUP_WINDOW = timedelta(days=30)  # only events still active are candidates
+
+# Words that every complaint and every hotline record carries: they say nothing
+# about which matter it is.
+_BOILERPLATE = re.compile(
+    "市民来电反映|来电人反映|来电反映|市民反映|群众反映|网友反映|来电人|来电|诉求人|诉求|"
+    "反映|投诉|举报|请求|希望|要求|尽快|及时|处理|解决|相关部门|有关部门|领导|您好|你好|谢谢"
+)
+_NOT_WORD = re.compile(r"[\W\d_*]+")
+_PERMUTATIONS: Any = None
+
+
+def shingles(title: str, text: str) -> set[bytes]:
+    """Character bigrams of the post with punctuation, digits, masks and boilerplate removed."""
+    folded = _NOT_WORD.sub("", _BOILERPLATE.sub("", f"{title}{text}".lower()))
+    return {folded[i : i + 2].encode("utf-8") for i in range(len(folded) - 1)}
+
+
+def sketch(title: str, text: str) -> tuple[list[int], int] | None:
+    """(MinHash signature, shingle count), or None when the text is too short."""
+    global _PERMUTATIONS
+    from datasketch import MinHash
+
+    grams = shingles(title, text)
+    if len(grams) < MIN_SHINGLES:
+        return None
+    if _PERMUTATIONS is None:
+        _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    m = MinHash(num_perm=NUM_PERM, seed=1, permutations=_PERMUTATIONS, scheme="affine32")
+    m.update_batch(sorted(grams))
+    return [int(v) for v in m.hashvalues], len(grams)
+
+
+def _bands(signature: list[int]) -> list[tuple[int, int]]:
+    out = []
+    for b in range(0, len(signature), BAND_ROWS):
+        digest = hashlib.blake2b(
+            ",".join(map(str, signature[b : b + BAND_ROWS])).encode(), digest_size=8
+        ).digest()
+        out.append((b // BAND_ROWS, int.from_bytes(digest, "big", signed=True)))
+    return out
+
+
+def resemblance(a: tuple[list[int], int], b: tuple[list[int], int]) -> tuple[float, float]:
+    """(estimated Jaccard, estimated containment of the smaller in the larger)."""
+    (sa, na), (sb, nb) = a, b
+    j = sum(x == y for x, y in zip(sa, sb, strict=True)) / len(sa)
+    common = j * (na + nb) / (1 + j)
+    return j, min(1.0, common / min(na, nb))
+
+
+def _near_duplicate_event(
+    session: Session, sk: tuple[list[int], int], scope: str, now: datetime
+) -> int | None:
+    from store.crawl_models import PostSketch, SketchBand
+
+    bands = _bands(sk[0])
+    candidates = session.execute(
+        select(PostSketch.post_id, PostSketch.event_id, PostSketch.signature, PostSketch.shingles)
+        .join(Event, Event.id == PostSketch.event_id)
+        .where(
+            PostSketch.post_id.in_(
+                select(SketchBand.post_id).where(
+                    or_(*[(SketchBand.band == b) & (SketchBand.value == v) for b, v in bands])
+                )
+            ),
+            PostSketch.scope == scope,
+            Event.last_seen >= now - NEAR_DUP_WINDOW,
+        )
+    ).all()
+    best: tuple[float, int] | None = None
+    for c in candidates:
+        j, contained = resemblance(sk, (list(c.signature), c.shingles))
+        if j >= SAME_MATTER_JACCARD or contained >= SAME_MATTER_CONTAINMENT:
+            score = max(j, contained)
+            if best is None or score > best[0]:
+                best = (score, c.event_id)
+    return best[1] if best else None
+
+
+def _keep_sketch(
+    session: Session,
+    post_id: int,
+    event_id: int,
+    sk: tuple[list[int], int] | None,
+    scope: str | None,
+) -> None:
+    from store.crawl_models import PostSketch, SketchBand
+
+    if sk is None or scope is None:
+        return
+    session.add(
+        PostSketch(post_id=post_id, event_id=event_id, scope=scope, shingles=sk[1], signature=sk[0])
+    )
+    session.flush()
+    for band, value in _bands(sk[0]):
+        session.execute(
+            _insert(session)(SketchBand)
+            .values(band=band, value=value, post_id=post_id)
+            .on_conflict_do_nothing()
+        )
 
 
 @dataclass(slots=True)
@@ -71,8 +188,21 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
 
-def _event_for(session: Session, post: CrawledPost, cls: Classification, now: datetime) -> int:
+def _event_for(
+    session: Session, post: CrawledPost, cls: Classification, now: datetime, post_id: int
+) -> int:
+    """The event a new post belongs to: the same title's, else a near-duplicate's,
+    else a new one."""
     fp = event_fingerprint(post)
+    # the sink names the place the text names (yuqing.ingest); without one, no sketch
+    scope = post.extra.get("near_dup_scope")
+    sk = sketch(post.title, post.text) if scope else None
+    event_id = session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one_or_none()
+    if event_id is None and sk is not None:
+        event_id = _near_duplicate_event(session, sk, scope, now)
+    if event_id is not None:
+        _keep_sketch(session, post_id, event_id, sk, scope)
+        return event_id
     ins = _insert(session)(Event).values(
         fingerprint=fp,
         title=post.title or post.text[:60],
@@ -84,7 +214,9 @@ def _event_for(session: Session, post: CrawledPost, cls: Classification, now: da
         last_seen=now,
     )
     session.execute(ins.on_conflict_do_nothing(index_elements=["fingerprint"]))
-    return session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one()
+    event_id = session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one()
+    _keep_sketch(session, post_id, event_id, sk, scope)
+    return event_id
 
 
 def upsert_post(
@@ -129,7 +261,7 @@ def upsert_post(
     new_id = session.execute(ins).scalar_one_or_none()
     if new_id is not None:
         _sighted(session, new_id, post.source, key, now)
-        event_id = _event_for(session, post, cls, now)
+        event_id = _event_for(session, post, cls, now, new_id)
         session.execute(update(Post).where(Post.id == new_id).values(event_id=event_id))
         session.execute(
             update(Event)

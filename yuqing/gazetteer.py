@@ -46,6 +46,10 @@ class Gazetteer:
             return Placement(default, None)
         return Placement(best[2], best[3])
 
+    def depth(self, area: str | None) -> int | None:
+        """0 for the county, 1 for a street or township, 2 for a community or village."""
+        return self._depth.get(area) if area is not None else None
+
     def ancestors(self, area: str | None) -> list[str]:
         """The area itself, then each level up to the county."""
         out: list[str] = []

@@ -31,10 +31,14 @@ class Ingestor:
         self.rejected = 0
 
     def accept(self, post: CrawledPost) -> bool:
-        placement = self.app.gazetteer.place(f"{post.title}\n{post.text}", post.area)
+        gazetteer = self.app.gazetteer
+        placement = gazetteer.place(f"{post.title}\n{post.text}", post.area)
         if placement.area != post.area:
             post.extra.setdefault("area_reason", placement.matched)
         post.area = placement.area
+        if placement.matched and (gazetteer.depth(placement.area) or 0) >= 1:
+            # near-duplicates are linked only among posts naming the same place
+            post.extra["near_dup_scope"] = placement.area
         cls = self.model.classify(post.title, post.text, likes=post.likes, replies=post.replies)
         with self.app.store.session() as s:
             result = upsert_post(s, post, cls, self.app.now(), self.rewrite)
