@@ -27,12 +27,19 @@ from index.base import (
     resolve_tz,
 )
 from index.query import CompiledQuery, Term, compile_query, fill_histogram
-from index.text import SNIPPET_CHARS, highlight, index_tokens, snippet, sub_tokens
+from index.text import (
+    SNIPPET_CHARS,
+    clean_tokens,
+    highlight,
+    index_tokens,
+    snippet,
+    sub_tokens,
+)
 
 if TYPE_CHECKING:
     from yuqing.contracts import IndexDoc
 
-SCHEMA_VERSION = "1"  # bump with a migration that rebuilds: the index is derived
+SCHEMA_VERSION = "2"  # 2: the narrow ``facts`` table that filters and facets read
 TITLE_WEIGHT = 3.0
 SUB_WEIGHT = 0.5
 FACET_SIZE = 50
@@ -57,11 +64,20 @@ CREATE TABLE IF NOT EXISTS docs (
     published_us INTEGER,
     day TEXT
 );
-CREATE INDEX IF NOT EXISTS docs_published ON docs (published_us);
-CREATE INDEX IF NOT EXISTS docs_category ON docs (category);
-CREATE INDEX IF NOT EXISTS docs_area ON docs (area);
-CREATE INDEX IF NOT EXISTS docs_source ON docs (source);
-CREATE INDEX IF NOT EXISTS docs_severity ON docs (severity);
+CREATE TABLE IF NOT EXISTS facts (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    category TEXT,
+    severity INTEGER NOT NULL,
+    area TEXT,
+    published_us INTEGER,
+    day TEXT
+);
+CREATE INDEX IF NOT EXISTS facts_published ON facts (published_us);
+CREATE INDEX IF NOT EXISTS facts_category ON facts (category, published_us);
+CREATE INDEX IF NOT EXISTS facts_area ON facts (area, published_us);
+CREATE INDEX IF NOT EXISTS facts_source ON facts (source, published_us);
+CREATE INDEX IF NOT EXISTS facts_severity ON facts (severity, published_us);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title_tok, text_tok, sub_tok, content='docs', content_rowid='id',
     tokenize='unicode61 remove_diacritics 0'
@@ -69,16 +85,21 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
     INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
     VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+    INSERT INTO facts (id, source, category, severity, area, published_us, day)
+    VALUES (new.id, new.source, new.category, new.severity, new.area, new.published_us, new.day);
 END;
 CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
     INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
     VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
+    DELETE FROM facts WHERE id = old.id;
 END;
 CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
     INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
     VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
     INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
     VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+    UPDATE facts SET source = new.source, category = new.category, severity = new.severity,
+        area = new.area, published_us = new.published_us, day = new.day WHERE id = new.id;
 END;
 """
 
@@ -160,6 +181,8 @@ class EmbeddedBackend:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute("PRAGMA temp_store=MEMORY")  # search's per-query match table
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: FTS5 merges and facet scans
         with self._write():
             self._create_schema()
             self._check_timezone()
@@ -167,10 +190,24 @@ class EmbeddedBackend:
     # -- plumbing -------------------------------------------------------------
 
     def _create_schema(self) -> None:
+        row = None
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] == "1":
+            # Version 1 had no facts table and its triggers did not feed one.
+            for name in ("docs_ai", "docs_ad", "docs_au"):
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+            for col in ("published", "category", "area", "source", "severity"):
+                self._db.execute(f"DROP INDEX IF EXISTS docs_{col}")
         for stmt in _split_sql(_SCHEMA):
             self._db.execute(stmt)
+        if row is not None and row[0] == "1":
+            self._db.execute(
+                "INSERT OR REPLACE INTO facts (id, source, category, severity, area, published_us, day) "
+                "SELECT id, source, category, severity, area, published_us, day FROM docs"
+            )
         self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
 
     def _check_timezone(self) -> None:
@@ -199,30 +236,54 @@ class EmbeddedBackend:
 
     # -- SearchBackend ----------------------------------------------------------
 
-    def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
+    def index(
+        self,
+        docs: Sequence[IndexDoc],
+        *,
+        tokens: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
+    ) -> list[tuple[int, str]]:
+        """Upsert ``docs`` in one transaction.
+
+        ``tokens`` optionally gives each document's (title, text) tokens from the
+        same tokeniser, when the caller has segmented them already (the
+        classifier does): jieba is most of the cost of indexing.
+        """
         failures: list[tuple[int, str]] = []
         rows: list[dict[str, Any]] = []
-        for doc in docs:
+        if tokens is not None and len(tokens) != len(docs):
+            raise ValueError("tokens must give one (title, text) pair per document")
+        for k, doc in enumerate(docs):
             reason = validate_doc(doc)
             if reason is None:
                 try:
-                    rows.append(self._row(doc))
+                    rows.append(self._row(doc, tokens[k] if tokens is not None else None))
                 except Exception as exc:  # a tokeniser failure concerns this document only
                     reason = f"tokenising failed: {type(exc).__name__}: {exc}"
             if reason is not None:
                 failures.append((doc.id if isinstance(doc.id, int) else -1, reason))
         with self._write():
-            for row in rows:
-                try:
-                    self._db.execute(_UPSERT, row)
-                except sqlite3.IntegrityError as exc:
-                    failures.append((row["id"], f"rejected by the index: {exc}"))
+            try:
+                self._db.executemany(_UPSERT, rows)
+            except sqlite3.IntegrityError:
+                # One bad row fails the statement: redo row by row to find it.
+                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                for row in rows:
+                    try:
+                        self._db.execute(_UPSERT, row)
+                    except sqlite3.IntegrityError as exc:
+                        failures.append((row["id"], f"rejected by the index: {exc}"))
         return failures
 
-    def _row(self, doc: IndexDoc) -> dict[str, Any]:
+    def _row(
+        self, doc: IndexDoc, given: tuple[Sequence[str], Sequence[str]] | None = None
+    ) -> dict[str, Any]:
         pub = doc.published_at
-        title_tok = index_tokens(self.tokenize, doc.title)
-        text_tok = index_tokens(self.tokenize, doc.text)
+        if given is not None:
+            title_tok, text_tok = clean_tokens(given[0]), clean_tokens(given[1])
+        else:
+            title_tok = index_tokens(self.tokenize, doc.title)
+            text_tok = index_tokens(self.tokenize, doc.text)
         return {
             "id": doc.id,
             "title": doc.title,
@@ -256,6 +317,7 @@ class EmbeddedBackend:
                 self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
             self._db.execute("DROP TABLE IF EXISTS fts")
             self._db.execute("DROP TABLE IF EXISTS docs")
+            self._db.execute("DROP TABLE IF EXISTS facts")
             self._create_schema()
 
     def optimize(self) -> None:
@@ -282,33 +344,52 @@ class EmbeddedBackend:
         return EmbeddedRebuild(self)
 
     def search(self, q: SearchQuery) -> SearchResult:
+        """One pass over the matches into a temporary table, then count, page,
+        facets and histogram from it: the full-text match and the filters run
+        once, on the narrow ``facts`` rows, not once per facet."""
         cq = compile_query(q, self.tokenize, self.tz)
         frm, where, params, score = self._from_where(cq)
         if cq.has_terms and cq.sort == "relevance":
-            order = "score DESC, d.published_us DESC NULLS LAST, d.id DESC"
+            order = "score DESC, published_us DESC NULLS LAST, id DESC"
         else:
-            order = "d.published_us DESC NULLS LAST, d.id DESC"
+            order = "published_us DESC NULLS LAST, id DESC"
         cols = "d.id, d.title, d.text, d.category, d.severity, d.area, d.source, d.published_us, d.url, d.status, d.event_id"
         terms = cq.highlight_terms()
+        db = self._db
         with self._lock:
-            self._db.execute("BEGIN")  # one snapshot for hits, total and facets
+            db.execute("BEGIN")  # one snapshot for hits, total and facets
             try:
-                total = self._db.execute(f"SELECT count(*) {frm} {where}", params).fetchone()[0]
-                rows = self._db.execute(
-                    f"SELECT {cols}, {score} AS score {frm} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                    [*params, cq.limit, cq.offset],
-                ).fetchall()
-                facets = self._facets(frm, where, params) if cq.facets else {}
-                histogram = (
-                    self._histogram(frm, where, params, cq.histogram) if cq.histogram else []
+                db.execute("DROP TABLE IF EXISTS temp.m")
+                db.execute(
+                    "CREATE TEMP TABLE m AS SELECT f.id AS id, "
+                    f"{score} AS score, f.published_us AS published_us, f.day AS day, "
+                    f"f.category AS category, f.severity AS severity, f.area AS area, "
+                    f"f.source AS source {frm} {where}",
+                    params,
                 )
+                total = db.execute("SELECT count(*) FROM m").fetchone()[0]
+                page = db.execute(
+                    f"SELECT id, score FROM m ORDER BY {order} LIMIT ? OFFSET ?",
+                    [cq.limit, cq.offset],
+                ).fetchall()
+                by_id = {
+                    r[0]: r
+                    for r in db.execute(
+                        f"SELECT {cols} FROM docs d WHERE d.id IN ({','.join('?' * len(page))})",
+                        [i for i, _ in page],
+                    )
+                } if page else {}  # fmt: skip
+                rows = [(*by_id[i], sc) for i, sc in page if i in by_id]
+                facets = self._facets() if cq.facets else {}
+                histogram = self._histogram(cq.histogram) if cq.histogram else []
+                db.execute("DROP TABLE temp.m")
             except sqlite3.OperationalError as exc:
                 # Terms are always quoted, so this is a bug or a damaged index, not user syntax.
                 if "fts5" in str(exc):
                     raise QueryError(f"cannot search for {q.text!r}: {exc}") from exc
                 raise BackendError(f"index {self.path}: {exc}") from exc
             finally:
-                self._db.execute("COMMIT")
+                db.execute("COMMIT")
         hits = [
             SearchHit(
                 id=r[0],
@@ -337,14 +418,16 @@ class EmbeddedBackend:
             match = fts_match(cq.groups)
             if cq.excluded:
                 match = f"({match}) NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
-            frm = "FROM fts JOIN docs d ON d.id = fts.rowid"
+            # CROSS JOIN keeps the full-text match outermost: SQLite would otherwise
+            # walk a filter index and probe FTS5 once per filtered row.
+            frm = "FROM fts CROSS JOIN facts f ON f.id = fts.rowid"
             conds.append("fts MATCH ?")
             params.append(match)
             score = f"-bm25(fts, {TITLE_WEIGHT}, 1.0, {SUB_WEIGHT})"
         else:
-            frm, score = "FROM docs d", "0.0"
+            frm, score = "FROM facts f", "0.0"
             if cq.excluded:
-                conds.append("d.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+                conds.append("f.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
                 params.append(" OR ".join(_fts_term(t) for t in cq.excluded))
         for col, val, op in (
             ("category", cq.category, "="),
@@ -356,32 +439,26 @@ class EmbeddedBackend:
             ("published_us", cq.until and _to_us(cq.until), "<"),
         ):
             if val is not None:
-                conds.append(f"d.{col} {op} ?")
+                conds.append(f"f.{col} {op} ?")
                 params.append(val)
         where = ("WHERE " + " AND ".join(conds)) if conds else ""
         return frm, where, params, score
 
-    def _facets(self, frm: str, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
+    def _facets(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        glue = "AND" if where else "WHERE"
         for name in FACET_FIELDS:
             rows = self._db.execute(
-                f"SELECT d.{name}, count(*) AS n {frm} {where} {glue} d.{name} IS NOT NULL "
-                f"GROUP BY d.{name} ORDER BY n DESC, d.{name} LIMIT {FACET_SIZE}",
-                params,
+                f"SELECT {name}, count(*) AS n FROM m WHERE {name} IS NOT NULL "
+                f"GROUP BY {name} ORDER BY n DESC, {name} LIMIT {FACET_SIZE}"
             ).fetchall()
             out[name] = {str(k): int(n) for k, n in rows}
         return out
 
-    def _histogram(
-        self, frm: str, where: str, params: list[Any], interval: str
-    ) -> list[tuple[datetime, int]]:
+    def _histogram(self, interval: str) -> list[tuple[datetime, int]]:
         # Week buckets start on Monday, as Elasticsearch's calendar weeks do.
-        bucket = "date(d.day, 'weekday 0', '-6 days')" if interval == "week" else "d.day"
-        glue = "AND" if where else "WHERE"
+        bucket = "date(day, 'weekday 0', '-6 days')" if interval == "week" else "day"
         rows = self._db.execute(
-            f"SELECT {bucket} AS b, count(*) {frm} {where} {glue} d.day IS NOT NULL GROUP BY b",
-            params,
+            f"SELECT {bucket} AS b, count(*) FROM m WHERE day IS NOT NULL GROUP BY b"
         ).fetchall()
         return fill_histogram({date.fromisoformat(b): int(n) for b, n in rows}, interval, self.tz)
 

@@ -19,8 +19,13 @@ _MAX_MATCHES = 500
 
 def index_tokens(tokenize: Tokenize, text: str) -> list[str]:
     """Lower-cased tokens with whitespace and punctuation-only tokens dropped."""
+    return clean_tokens(tokenize(text))
+
+
+def clean_tokens(tokens: Iterable[str]) -> list[str]:
+    """What :func:`index_tokens` keeps of a token list the caller segmented already."""
     out: list[str] = []
-    for tok in tokenize(text):
+    for tok in tokens:
         for part in tok.split():
             if any(ch.isalnum() for ch in part):
                 out.append(part.lower())

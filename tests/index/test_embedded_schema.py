@@ -1,0 +1,62 @@
+"""The embedded index's own file: schema upgrade in place, pre-tokenised input."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from index_corpus import CORPUS
+from index_testkit import tokenize
+
+from index.base import SearchQuery
+from index.embedded import SCHEMA_VERSION, EmbeddedBackend
+
+
+def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    b = EmbeddedBackend(path, tokenize)
+    assert b.index(CORPUS) == []
+    b.close()
+    # Turn it back into a version 1 file: no facts table, docs_* indexes, old triggers.
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        DROP TRIGGER docs_ai; DROP TRIGGER docs_ad; DROP TRIGGER docs_au; DROP TABLE facts;
+        CREATE INDEX docs_category ON docs (category);
+        CREATE TRIGGER docs_ai AFTER INSERT ON docs BEGIN
+            INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
+            VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+        END;
+        UPDATE meta SET value = '1' WHERE key = 'schema';
+        """
+    )
+    con.close()
+    b = EmbeddedBackend(path, tokenize)
+    schema = b._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert schema == SCHEMA_VERSION == "2"
+    r = b.search(SearchQuery(text="污水"))
+    assert {h.id for h in r.hits} == {1, 2, 8}
+    assert sum(r.facets["category"].values()) == 3
+    assert b.count() == len(CORPUS)
+    b.close()
+
+
+def test_pretokenised_documents_index_like_segmented_ones(tmp_path: Path) -> None:
+    a = EmbeddedBackend(tmp_path / "a.sqlite", tokenize)
+    b = EmbeddedBackend(tmp_path / "b.sqlite", lambda s: [])  # must never be called
+    assert a.index(CORPUS) == []
+    assert b.index(CORPUS, tokens=[(tokenize(d.title), tokenize(d.text)) for d in CORPUS]) == []
+    rows = "SELECT id, title_tok, text_tok, sub_tok FROM docs ORDER BY id"
+    assert a._db.execute(rows).fetchall() == b._db.execute(rows).fetchall()
+    a.close()
+    b.close()
+
+
+def test_one_bad_row_fails_alone(tmp_path: Path) -> None:
+    b = EmbeddedBackend(tmp_path / "x.sqlite", tokenize)
+    b._db.execute("CREATE TRIGGER no_sevens BEFORE INSERT ON docs WHEN new.id = 7 BEGIN "
+                  "SELECT RAISE(ABORT, 'seven is refused'); END")  # fmt: skip
+    failures = b.index(CORPUS)
+    assert [i for i, _ in failures] == [7]
+    assert b.count() == len(CORPUS) - 1
+    b.close()
