@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.aftermath import maybe_reopen
 from alerts.outbox import notify_alert
 from alerts.routing import Router
 from alerts.rules import evaluate_event, evaluate_post
@@ -31,6 +32,7 @@ class EvaluationStats:
     opened: int = 0
     grown: int = 0
     silenced: int = 0
+    reopened: int = 0
     spikes: int = 0
 
 
@@ -149,7 +151,9 @@ def evaluate_new_posts(
                 detail={"post_id": post.id, "tier": alert.tier},
             )
         )
-        if raised and silence is None and alert.status != "resolved":
+        if not already and maybe_reopen(session, config, alert, raised, now):
+            stats.reopened += 1
+        elif raised and silence is None and alert.status != "resolved":
             notify_alert(session, config, alert, "raise", now, key=str(alert.tier))
         stats.grown += 1
     for area, category in sorted(touched):

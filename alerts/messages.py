@@ -18,6 +18,7 @@ KIND_LABELS_ZH = {
     "reminder": "超时催办",
     "digest": "每日汇总",
     "batch": "汇总通知",
+    "reopen": "舆情反弹重开",
 }
 DEADLINE_LABELS_ZH = {"acknowledge": "确认", "respond": "回复"}
 

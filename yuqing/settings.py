@@ -481,6 +481,14 @@ class AlertJobs(_Model):
     lock_ttl: Duration = timedelta(seconds=60)
 
 
+class Aftermath(_Model):
+    """After a reply: did the matter calm down, and when does a flare-up reopen it."""
+
+    window: Duration = timedelta(days=3)  # posts in this long before vs after the reply
+    reopen_posts: int = Field(3, ge=1)  # new posts on a resolved alert that reopen it
+    reopen_on_higher_tier: bool = True  # a post above the alert's tier reopens at once
+
+
 class AlertsFile(_Model):
     tiers: dict[Severity, TierPolicy]
     rules: list[Rule] = Field(default_factory=list)
@@ -488,6 +496,7 @@ class AlertsFile(_Model):
     working_time: WorkingTime = WorkingTime()
     notify: Notify = Notify()
     jobs: AlertJobs = AlertJobs()
+    aftermath: Aftermath = Aftermath()
 
     @field_validator("tiers")
     @classmethod

@@ -82,12 +82,16 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
         )
 
 
-def _detail(session: Any, alert_id: int) -> dict[str, Any]:
+def _detail(session: Any, config: Any, alert_id: int, now: datetime) -> dict[str, Any]:
+    from alerts.aftermath import aftermath
     from alerts.escalation import escalations
     from alerts.outbox import outbox_rows
     from console.services import alert_detail
+    from store.models import Alert
 
     out = alert_detail(session, alert_id)
+    alert = session.get(Alert, alert_id)
+    out["aftermath"] = aftermath(session, config, alert, now)
     out["escalations"] = [
         {"level": e.level, "team": e.team_id, "deadline": e.deadline, "at": e.at.isoformat()}
         for e in escalations(session, alert_id)
@@ -120,7 +124,7 @@ def show(state: CliState, alert_id: int, as_json: bool) -> None:
     app = state.app()
     try:
         with app.store.session() as s:
-            d = _detail(s, alert_id)
+            d = _detail(s, app.config, alert_id, app.now())
     except AlertNotFound as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -136,6 +140,12 @@ def show(state: CliState, alert_id: int, as_json: bool) -> None:
             f"  acknowledge by {_local(state, d['ack_deadline'])}, "
             f"respond by {_local(state, d['respond_deadline'])}"
         )
+        am = d["aftermath"]
+        if am["status"] != "pending":
+            click.echo(
+                f"  after the reply: {am['status']} ({am['before']} posts before, "
+                f"{am['after']} after, {am['window_days']:g}-day window)"
+            )
         for e in d["escalations"]:
             click.echo(
                 f"  escalated L{e['level']} to {e['team']} ({e['deadline']}) {_local(state, e['at'])}"
