@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from store.models import Post
@@ -25,7 +25,7 @@ class Finding:
     reason: str
 
 
-def post_time() -> object:
+def post_time() -> ColumnElement[datetime]:
     """When a post happened: published, else when we first fetched it."""
     return func.coalesce(Post.published_at, Post.fetched_at)
 
@@ -65,8 +65,8 @@ def evaluate_event(session: Session, rules: list[Rule], post: Post, now: datetim
             select(func.count(func.distinct(Post.author))).where(
                 Post.event_id == post.event_id,
                 Post.author.is_not(None),
-                at > now - rule.window,  # type: ignore[operator]
-                at <= now,  # type: ignore[operator]
+                at > now - rule.window,
+                at <= now,
             )
         )
         if authors and authors >= rule.min_authors:

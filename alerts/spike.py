@@ -56,8 +56,8 @@ def detect_spike(
             select(Post.id).where(
                 Post.area == area,
                 Post.category == category,
-                at > start,  # type: ignore[operator]
-                at <= now,  # type: ignore[operator]
+                at > start,
+                at <= now,
             )
         )
     )
@@ -69,8 +69,8 @@ def detect_spike(
             select(func.count()).where(
                 Post.area == area,
                 Post.category == category,
-                at > start - rule.baseline,  # type: ignore[operator]
-                at <= start,  # type: ignore[operator]
+                at > start - rule.baseline,
+                at <= start,
             )
         )
         or 0

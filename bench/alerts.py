@@ -120,7 +120,7 @@ def run(quick: bool) -> list[Row]:
             app.close()
             server.shutdown()
             server.server_close()
-    lat = sorted((sent - stored).total_seconds() for stored, sent in rows)
+    lat = sorted((sent - stored).total_seconds() for stored, sent in rows if sent is not None)
     if not lat:
         return [Row("alert notification latency", "none sent", f"{interval:g} s", None, "failed")]
     p50 = statistics.median(lat)
