@@ -170,6 +170,8 @@ class Service:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # One line per job run every few seconds drowns the log; keep warnings and errors.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         store = SQLAlchemyJobStore(engine=self.app.store.engine, tablename=JOBS_TABLE)
         sched = BackgroundScheduler(
             jobstores={"default": store},
@@ -204,6 +206,7 @@ class Service:
     def _stop_scheduler(self, wait: bool = False) -> None:
         global _current
         if self.scheduler is not None:
+            self.scheduler.pause()  # no new submissions while the executor shuts down
             self.scheduler.shutdown(wait=wait)
             self.scheduler = None
         if _current is self:

@@ -74,7 +74,7 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
         return
     click.echo(f"{len(alerts)} alerts")
     for a in alerts:
-        deadline = (a.get("deadline") or "-")[:16].replace("T", " ")
+        deadline = _local(state, a.get("deadline"))  # local time, like `show`
         esc = f" ↑{a['escalation_level']}" if a.get("escalation_level") else ""
         click.echo(
             f"#{a['id']} [{a['tier']:>3}] {a['status']:<12} {a['team']:<20} "
