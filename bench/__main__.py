@@ -13,18 +13,19 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import ROOT, Row, data_note, machine, say, table, today
+from bench.common import ROOT, Row, data_note, load_average, machine, say, table, today
 
 FIGURES = ("classify", "ingest", "search", "quality", "store", "alerts")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"
 
 
-def readme_section(rows: list[Row], seconds: float) -> str:
+def readme_section(rows: list[Row], seconds: float, load: str) -> str:
     return "\n".join(
         [
             START,
-            f"Measured {today()} on {machine()}; whole run {seconds:.0f} s; data: "
+            f"Measured {today()} on {machine()}; load average {load} at start; "
+            f"whole run {seconds:.0f} s; data: "
             + data_note("the real messages in ../shared/data (read in place, not copied)")
             + ". Regenerate with `.venv/bin/python -m bench --write-readme`.",
             "",
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {ROOT / 'config'}: not found; run from the repository", file=sys.stderr)
         return 2
 
+    load = load_average()
     t0 = time.perf_counter()
     rows: list[Row] = []
     for name in args.only or FIGURES:
@@ -74,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{name}: {time.perf_counter() - t:.0f} s")
     seconds = time.perf_counter() - t0
     print(table(rows))
-    print(f"\n{machine()}; {today()}; {seconds:.0f} s")
+    print(f"\n{machine()}; {today()}; load {load} at start; {seconds:.0f} s")
     if args.write_readme:
-        write_readme(readme_section(rows, seconds))
+        write_readme(readme_section(rows, seconds, load))
         say(f"wrote the table into {README}")
     return 0
 

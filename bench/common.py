@@ -288,5 +288,15 @@ def machine() -> str:
     return f"{cpu}, {cores} cores, Python {py}, {platform.system()}"
 
 
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine skews even ratios."""
+    import os
+
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
 def today() -> str:
     return datetime.now(TZ).date().isoformat()
