@@ -69,6 +69,10 @@ class Channel:
     def send(self, message: Message) -> None:
         raise NotImplementedError
 
+    def preview(self, message: Message) -> dict[str, Any]:
+        """What ``send`` would deliver, for a dry run (signatures as of now)."""
+        return {"channel": self.name, "kind": self.kind, "subject": message.subject}
+
     # shared by the HTTP robots -------------------------------------------------
     def post_json(
         self, url: str, body: dict[str, Any], params: dict[str, str] | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 from alerts.channels import Channel, DeliveryError, Message
 
@@ -24,14 +25,24 @@ class DingTalkChannel(Channel):
     kind = "dingtalk"
     required_options = ("url", "secret")
 
-    def send(self, message: Message) -> None:
-        assert self.options.url and self.options.secret
+    def request(self, message: Message) -> tuple[dict[str, str], dict[str, Any]]:
+        """(query parameters, body): signed for now, never stored in the URL."""
+        assert self.options.secret
         ts = int(self.clock.now().timestamp() * 1000)
         params = {"timestamp": str(ts), "sign": dingtalk_sign(self.options.secret, ts)}
         body = {
             "msgtype": "markdown",
             "markdown": {"title": message.subject, "text": message.markdown},
         }
+        return params, body
+
+    def preview(self, message: Message) -> dict[str, Any]:
+        params, body = self.request(message)
+        return {**super().preview(message), "url": self.options.url, "params": params, "json": body}
+
+    def send(self, message: Message) -> None:
+        assert self.options.url
+        params, body = self.request(message)
         reply = self.post_json(self.options.url, body, params=params)
         if not isinstance(reply, dict) or reply.get("errcode") != 0:
             raise DeliveryError(f"dingtalk refused: {reply!r}")

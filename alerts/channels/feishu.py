@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 from alerts.channels import Channel, DeliveryError, Message
 
@@ -22,16 +23,22 @@ class FeishuChannel(Channel):
     kind = "feishu"
     required_options = ("url", "secret")
 
-    def send(self, message: Message) -> None:
-        assert self.options.url and self.options.secret
+    def body(self, message: Message) -> dict[str, Any]:
+        assert self.options.secret
         ts = int(self.clock.now().timestamp())
-        body = {
+        return {
             "timestamp": str(ts),
             "sign": feishu_sign(self.options.secret, ts),
             "msg_type": "text",
             "content": {"text": message.text},
         }
-        reply = self.post_json(self.options.url, body)
+
+    def preview(self, message: Message) -> dict[str, Any]:
+        return {**super().preview(message), "url": self.options.url, "json": self.body(message)}
+
+    def send(self, message: Message) -> None:
+        assert self.options.url
+        reply = self.post_json(self.options.url, self.body(message))
         code = reply.get("code", reply.get("StatusCode")) if isinstance(reply, dict) else None
         if code != 0:
             raise DeliveryError(f"feishu refused: {reply!r}")

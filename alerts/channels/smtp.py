@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.channels import Channel, DeliveryError, Message
@@ -24,6 +25,16 @@ class SmtpChannel(Channel):
         msg.set_content(message.text)
         msg.add_alternative(message.html, subtype="html")
         return msg
+
+    def preview(self, message: Message) -> dict[str, Any]:
+        return {
+            **super().preview(message),
+            "url": self.options.url,
+            "from": self.options.sender,
+            "to": list(self.options.recipients),
+            "text": message.text,
+            "html": message.html,
+        }
 
     def send(self, message: Message) -> None:
         assert self.options.url

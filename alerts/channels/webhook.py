@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alerts.channels import Channel, Message
 
 
@@ -9,9 +11,12 @@ class WebhookChannel(Channel):
     kind = "webhook"
     required_options = ("url",)
 
+    def body(self, message: Message) -> dict[str, Any]:
+        return {"subject": message.subject, "text": message.text, **message.data}
+
     def send(self, message: Message) -> None:
         assert self.options.url
-        self.post_json(
-            self.options.url,
-            {"subject": message.subject, "text": message.text, **message.data},
-        )
+        self.post_json(self.options.url, self.body(message))
+
+    def preview(self, message: Message) -> dict[str, Any]:
+        return {**super().preview(message), "url": self.options.url, "json": self.body(message)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alerts.channels import Channel, DeliveryError, Message
 
 
@@ -9,9 +11,14 @@ class WeComChannel(Channel):
     kind = "wecom"
     required_options = ("url",)
 
+    def body(self, message: Message) -> dict[str, Any]:
+        return {"msgtype": "markdown", "markdown": {"content": message.markdown}}
+
+    def preview(self, message: Message) -> dict[str, Any]:
+        return {**super().preview(message), "url": self.options.url, "json": self.body(message)}
+
     def send(self, message: Message) -> None:
         assert self.options.url
-        body = {"msgtype": "markdown", "markdown": {"content": message.markdown}}
-        reply = self.post_json(self.options.url, body)
+        reply = self.post_json(self.options.url, self.body(message))
         if not isinstance(reply, dict) or reply.get("errcode") != 0:
             raise DeliveryError(f"wecom refused: {reply!r}")

@@ -102,3 +102,35 @@ def test_silence_through_the_cli(cli: object, capsys: pytest.CaptureFixture[str]
     assert code == 1 and "not found" in err
     code, out, _ = _run(capsys, "outbox", "--json")
     assert [n["kind"] for n in json.loads(out)["notifications"]] == ["open"]
+
+
+def test_test_channel_dry_run_and_send(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: object,
+    smtp: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, datetime
+
+    from alerts_testkit import receivers_config
+
+    receiver.now = lambda: datetime.now(UTC)  # type: ignore[attr-defined]  # the CLI's clock
+    cfg = receivers_config(tmp_path / "cfg", receiver, smtp)  # type: ignore[arg-type]
+    monkeypatch.setenv("YUQING_CONFIG", str(cfg))
+    monkeypatch.setenv("YUQING_VAR_DIR", str(tmp_path / "var"))
+    code, out, _ = _run(capsys, "test-channel", "ding", "--json")
+    req = json.loads(out)["request"]
+    assert code == 0 and req["kind"] == "dingtalk" and set(req["params"]) == {"timestamp", "sign"}
+    assert req["json"]["markdown"]["title"].startswith("【新告警】[I级 特别重大] 测试通知")
+    assert receiver.hits == []  # type: ignore[attr-defined]  # a dry run sends nothing
+    code, out, _ = _run(capsys, "test-channel", "ding", "--send")
+    assert code == 0 and out.strip() == "sent via ding"
+    assert receiver.rejected == [] and len(receiver.hits) == 1  # type: ignore[attr-defined]
+    code, out, _ = _run(capsys, "test-channel", "mail", "--send")
+    assert code == 0 and len(smtp.messages) == 1  # type: ignore[attr-defined]
+    smtp.stop()  # type: ignore[attr-defined]
+    code, _, err = _run(capsys, "test-channel", "mail", "--send")
+    assert code == 1 and "delivery failed" in err
+    code, _, err = _run(capsys, "test-channel", "nope")
+    assert code == 2 and "unknown channel" in err

@@ -384,3 +384,56 @@ def outbox(state: CliState, status: str, limit: int, as_json: bool) -> None:
             )
 
     _emit({"notifications": rows}, as_json, text)
+
+
+@command.command("test-channel", short_help="Show (or send) a test notification on a channel.")
+@click.argument("name")
+@click.option("--send", is_flag=True, help="Really send it (default: only show what would go).")
+@json_option
+@pass_state
+def test_channel(state: CliState, name: str, send: bool, as_json: bool) -> None:
+    """A dry run by default: prints the request the channel would make, signatures
+    included; with --send it delivers one test notification and reports the result."""
+    from datetime import timedelta
+
+    from alerts.channels import DeliveryError, build_channel
+    from alerts.messages import render_alert
+    from store.models import Alert
+    from yuqing.clock import SystemClock
+
+    config = state.config()
+    opts = config.alerts.channels.get(name)
+    if opts is None:
+        known = ", ".join(config.alerts.channels) or "none"
+        raise click.BadParameter(f"unknown channel {name!r} (known: {known})", param_hint="NAME")
+    clock = SystemClock()
+    now = clock.now()
+    sample = Alert(
+        id=0,
+        tier=4,
+        status="open",
+        team_id=config.teams.triage_team,
+        title="测试通知 / test notification",
+        reason="yuqing alerts test-channel",
+        area=None,
+        category=None,
+        post_count=0,
+        ack_deadline=now + timedelta(minutes=15),
+        respond_deadline=now + timedelta(hours=5),
+        escalation_level=0,
+        rule="test",
+    )
+    message = render_alert(config, sample, "open", config.teams.triage_team)
+    channel = build_channel(name, opts, clock)
+    if not send:
+        preview = channel.preview(message)
+        if as_json:
+            click.echo(json.dumps({"dry_run": True, "request": preview}, ensure_ascii=False))
+        else:
+            click.echo(json.dumps(preview, ensure_ascii=False, indent=2))
+        return
+    try:
+        channel.send(message)
+    except DeliveryError as exc:
+        raise click.ClickException(f"channel {name}: delivery failed: {exc}") from None
+    _emit({"sent": True, "channel": name}, as_json, lambda: click.echo(f"sent via {name}"))
