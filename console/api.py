@@ -20,7 +20,7 @@ from console.searching import (
 )
 from index.base import QueryError, SearchHit
 from yuqing.app import App
-from yuqing.contracts import tier_name
+from yuqing.contracts import parse_tier, tier_name
 
 # Authentication happens in console.deps.AuthMiddleware before any route runs.
 router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
@@ -130,6 +130,69 @@ def reopen(
     alert_id: int, yq: Yuqing, actor: Actor, body: ActionBody | None = None
 ) -> dict[str, Any]:
     return _act(yq, alert_id, "reopen", actor, body)
+
+
+class ReassignBody(BaseModel):
+    team: str = Field(min_length=1, max_length=80)
+    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
+
+
+class CorrectBody(BaseModel):
+    category: str | None = Field(default=None, max_length=80)
+    tier: str | None = Field(default=None, max_length=10, description="I..IV or 1..4")
+    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
+
+
+@router.post("/alerts/{alert_id}/reassign", summary="转办: hand the alert to another team")
+def reassign(alert_id: int, body: ReassignBody, yq: Yuqing, actor: Actor) -> dict[str, Any]:
+    try:
+        with yq.store.session() as s:
+            services.reassign(
+                s, alert_id, actor.username, yq.now(), body.team, body.text,
+                teams=actor.scope.teams,
+            )  # fmt: skip
+            alert = services.alert_detail(s, alert_id)
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except services.TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except services.InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+    return alert
+
+
+@router.post(
+    "/alerts/{alert_id}/correct",
+    summary="纠正: correct category or tier (recorded for retraining)",
+)
+def correct(alert_id: int, body: CorrectBody, yq: Yuqing, actor: Actor) -> dict[str, Any]:
+    try:
+        severity = parse_tier(body.tier) if body.tier else None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        with yq.store.session() as s:
+            services.correct(
+                s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
+                category=body.category or None, severity=severity, text=body.text,
+                teams=actor.scope.teams,
+            )  # fmt: skip
+            return services.alert_detail(s, alert_id, teams=actor.scope.teams)
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except services.InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.get("/events/{event_id}", summary="One matter: its posts oldest first")
+def get_event(event_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
+    try:
+        with yq.store.session() as s:
+            return services.event_timeline(
+                s, event_id, teams=who.scope.teams, areas=who.scope.areas
+            )
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def hit_as_dict(h: SearchHit) -> dict[str, Any]:

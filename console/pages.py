@@ -24,6 +24,7 @@ from console.searching import (
 )
 from index.base import QueryError, SearchResult
 from yuqing.app import App
+from yuqing.contracts import parse_tier
 
 # Authentication happens in console.deps.AuthMiddleware before any route runs.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -112,6 +113,7 @@ def _alert_page(
     try:
         with yq.store.session() as s:
             alert = services.alert_detail(s, alert_id, teams=who.scope.teams)
+            all_teams = services.team_choices(s)  # a matter may go to any team
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
     return render(
@@ -119,8 +121,10 @@ def _alert_page(
         "alert.html",
         {
             "a": _with_deadline_state(alert, yq.now()),
+            "all_teams": all_teams,
+            "categories": yq.config.taxonomy.category_names(),
             "error": error,
-            "done": done if done in services.ACTIONS else None,
+            "done": done if done in services.ACTION_LABELS_ZH else None,
             "form": form or {},
         },
         status_code,
@@ -132,6 +136,64 @@ def alert_page(
     request: Request, alert_id: int, yq: Yuqing, who: Who, done: str = ""
 ) -> HTMLResponse:
     return _alert_page(request, yq, alert_id, who, done=done)
+
+
+@router.post("/alerts/{alert_id}/reassign", response_model=None)
+def reassign_form(
+    request: Request,
+    alert_id: int,
+    yq: Yuqing,
+    actor: Actor,
+    team: Annotated[str, Form(max_length=80)] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with yq.store.session() as s:
+            services.reassign(
+                s, alert_id, actor.username, yq.now(), team, text, teams=actor.scope.teams
+            )
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到告警 {alert_id}")
+    except (services.TransitionError, services.InvalidInput) as exc:
+        return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=409)
+    if actor.scope.teams is not None and team not in actor.scope.teams:
+        return RedirectResponse("/?done=reassign", status_code=303)  # out of their hands now
+    return RedirectResponse(f"/alerts/{alert_id}?done=reassign", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/correct", response_model=None)
+def correct_form(
+    request: Request,
+    alert_id: int,
+    yq: Yuqing,
+    actor: Actor,
+    category: Annotated[str, Form(max_length=80)] = "",
+    tier: Annotated[str, Form(max_length=10)] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        severity = parse_tier(tier) if tier else None
+        with yq.store.session() as s:
+            services.correct(
+                s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
+                category=category or None, severity=severity, text=text,
+                teams=actor.scope.teams,
+            )  # fmt: skip
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到告警 {alert_id}")
+    except (services.InvalidInput, ValueError) as exc:
+        return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=400)
+    return RedirectResponse(f"/alerts/{alert_id}?done=correct", status_code=303)
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(request: Request, event_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
+    try:
+        with yq.store.session() as s:
+            ev = services.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
+    except services.AlertNotFound:
+        return error_page(request, 404, f"未找到事件 {event_id}")
+    return render(request, "event.html", {"e": ev})
 
 
 @router.post("/alerts/{alert_id}/{action}", response_model=None)

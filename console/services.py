@@ -37,6 +37,8 @@ ACTION_LABELS_ZH: dict[str, str] = {
     "reply": "回复",
     "resolve": "办结",
     "reopen": "重新打开",
+    "reassign": "转办",
+    "correct": "纠正",
 }
 # Reply channels offered by the forms; the API accepts any short label.
 REPLY_CHANNELS: dict[str, str] = {
@@ -415,6 +417,140 @@ def apply_action(
     return alert
 
 
+def reassign(
+    session: Session,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    team_id: str,
+    text: str | None = None,
+    *,
+    teams: Collection[str] | None = None,
+) -> Alert:
+    """Hand an alert to another team (e.g. the right grid, or triage); status and
+    deadlines stay, since the matter's clock does not restart because it moved."""
+    text = _clean_text(text)
+    alert = _load_alert(session, alert_id, lock=True, teams=teams)
+    target = session.get(Team, team_id)
+    if target is None or not target.active:
+        raise InvalidInput(f"没有这个责任单位 / unknown team {team_id!r}")
+    if alert.status == "resolved":
+        raise TransitionError(f"告警 {alert.id} 已办结，不能转办 / alert {alert.id} is resolved")
+    before = alert.team_id
+    if before == team_id:
+        raise InvalidInput("已是该单位的告警 / the alert is already with that team")
+    alert.team_id = team_id
+    alert.updated_at = now
+    note = f"{before} → {team_id}" + (f"：{text}" if text else "")
+    session.add(
+        Response(alert_id=alert.id, action="reassign", actor=actor, text=note, channel=None, at=now)
+    )
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="alert.reassign",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail={"from": before, "to": team_id},
+        )  # fmt: skip
+    )
+    session.flush()
+    return alert
+
+
+def correct(
+    session: Session,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    taxonomy: Any,
+    *,
+    category: str | None = None,
+    severity: int | None = None,
+    text: str | None = None,
+    teams: Collection[str] | None = None,
+) -> Alert:
+    """Correct an alert's category or tier. Each post behind it gets a classifier
+    correction (the next retraining learns from it); the deadlines already set stay."""
+    from classifier.corrections import CorrectionError, record_correction
+
+    text = _clean_text(text)
+    if category is None and severity is None:
+        raise InvalidInput("请选择新的类别或等级 / choose a category or a tier")
+    alert = _load_alert(session, alert_id, lock=True, teams=teams)
+    post_ids = session.scalars(select(AlertPost.post_id).where(AlertPost.alert_id == alert.id))
+    try:
+        for pid in list(post_ids):
+            record_correction(
+                session, pid, actor=actor, at=now, taxonomy=taxonomy, category=category,
+                severity=severity, note=text or f"alert {alert.id}",
+            )  # fmt: skip
+    except CorrectionError as exc:
+        raise InvalidInput(str(exc)) from None
+    detail: dict[str, Any] = {}
+    if category is not None and category != alert.category:
+        detail["category"] = [alert.category, category]
+        alert.category = category
+    if severity is not None and severity != alert.tier:
+        detail["tier"] = [tier_name(alert.tier), tier_name(severity)]
+        alert.tier = severity
+    alert.updated_at = now
+    parts = [f"{k}: {a} → {b}" for k, (a, b) in detail.items()] or ["（无变化）"]
+    note = "；".join(parts) + (f"。{text}" if text else "")
+    session.add(
+        Response(alert_id=alert.id, action="correct", actor=actor, text=note, channel=None, at=now)
+    )
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="alert.correct",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail=detail,
+        )  # fmt: skip
+    )
+    session.flush()
+    return alert
+
+
+def event_timeline(
+    session: Session,
+    event_id: int,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """One matter: the event and its posts oldest first (only those in scope)."""
+    from store.models import Event
+
+    event = session.get(Event, event_id)
+    if event is None:
+        raise AlertNotFound(f"event {event_id} not found")
+    posts = [
+        p
+        for p in session.scalars(
+            select(Post).where(Post.event_id == event_id).order_by(Post.published_at, Post.id)
+        )
+        if post_in_scope(session, p, teams, areas)
+    ]
+    if not posts:  # nothing the caller may see: the event does not exist for them
+        raise AlertNotFound(f"event {event_id} not found")
+    return {
+        "id": event.id,
+        "title": mask_post_text(event.title),
+        "category": event.category,
+        "area": event.area,
+        "severity": event.severity,
+        "tier": tier_name(event.severity),
+        "post_count": event.post_count,
+        "first_seen": iso(event.first_seen),
+        "last_seen": iso(event.last_seen),
+        "posts": [post_as_dict(p) for p in posts],
+    }
+
+
 def acknowledge(
     session: Session, alert_id: int, actor: str, now: datetime, text: str | None = None
 ) -> Alert:
@@ -465,6 +601,9 @@ __all__ = [
     "alerts_as_dicts",
     "allowed_actions",
     "apply_action",
+    "correct",
+    "event_timeline",
+    "reassign",
     "get_post",
     "pending_deadline",
     "post_as_dict",
