@@ -39,7 +39,7 @@ def render_alert(
 ) -> Message:
     tier = f"{tier_name(alert.tier)}级 {TIER_LABELS_ZH[alert.tier]}"
     owner = _team_name(config, alert.team_id)
-    subject = f"【{KIND_LABELS_ZH[kind]}】[{tier}] {alert.title}"
+    subject = f"【{KIND_LABELS_ZH.get(kind, kind)}】[{tier}] {alert.title}"
     fields = [
         ("告警编号", f"#{alert.id}"),
         ("级别", tier),

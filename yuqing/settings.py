@@ -724,4 +724,9 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
     for ch in p["alerts"].notify.default_channels:
         if ch not in channels:
             out.append(Problem("alerts.yaml", "notify.default_channels", f"unknown channel {ch!r}"))
+    if not p["alerts"].notify.default_channels:
+        for i, t in enumerate(p["teams"].teams):
+            if not t.channels:  # its alerts would reach nobody
+                msg = "no channels, and alerts.yaml notify.default_channels is empty"
+                out.append(Problem("teams.yaml", f"teams.{i}.channels", msg))
     return out

@@ -136,3 +136,12 @@ def test_required_options_checked_when_config_loads(tmp_path: Path) -> None:
     (p,) = exc.value.problems
     assert (p.file, p.key) == ("alerts.yaml", "channels.ding")
     assert "needs secret" in p.message
+
+
+def test_a_team_that_would_notify_nobody_is_a_config_error(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c", default_channels=[], team_channels={"hexi": ["log"]})
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    keys = {p.key for p in exc.value.problems}
+    assert "teams.0.channels" in keys and all(p.file == "teams.yaml" for p in exc.value.problems)
+    assert "default_channels is empty" in exc.value.problems[0].message
