@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from console import api, auth_pages, briefs, dashboard, pages, services
+from console import api, auth_pages, briefs, dashboard, models_admin, pages, services
 from console.deps import CSRF_FIELD, AuthMiddleware
 from yuqing.app import App
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
@@ -85,6 +85,13 @@ def build_templates(app: App) -> Jinja2Templates:
     return templates
 
 
+def _base_examples() -> list[Any]:
+    # The labelled set the first model was trained on; corrections are added to it.
+    from crawler.demo.corpus import labelled_examples
+
+    return labelled_examples()
+
+
 def create_app(app: App) -> FastAPI:
     web = FastAPI(
         title="yuqing console",
@@ -97,6 +104,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.yuqing = app
     web.state.templates = build_templates(app)
+    web.state.retrainer = models_admin.Retrainer(_base_examples)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @web.get("/healthz", tags=["ops"])
@@ -120,5 +128,6 @@ def create_app(app: App) -> FastAPI:
     web.include_router(auth_pages.router)
     web.include_router(dashboard.pages)
     web.include_router(briefs.pages)
+    web.include_router(models_admin.pages)
     web.include_router(pages.router)
     return web

@@ -1,0 +1,205 @@
+"""Model admin (admins only): versions and metrics, confusion matrix, promote, roll back,
+retrain with staff corrections, and the active-learning queue to label.
+
+Retraining runs in a background thread (one at a time) so the page answers at
+once; the new version is registered but not promoted, an admin decides that.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console import services
+from console.accounts import Principal
+from console.deps import csrf_protect, get_yuqing, require
+from console.pages import error_page, render
+from store.models import AuditLog, Post
+from yuqing.app import App
+from yuqing.contracts import LabelledText, parse_tier
+
+log = logging.getLogger("yuqing.console")
+Yuqing = Annotated[App, Depends(get_yuqing)]
+Admin = Annotated[Principal, Depends(require("admin"))]
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+QUEUE_SIZE = 20
+
+
+def _registry(yq: App) -> Any:
+    from classifier.registry import Registry
+
+    return Registry(yq.store, yq.config.model_dir, yq.config.taxonomy, yq.now)
+
+
+def _report(yq: App, version: str) -> dict[str, Any] | None:
+    from classifier.report import REPORT_JSON
+
+    path = yq.config.model_dir / version / REPORT_JSON
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
+    from classifier.bootstrap import load_active
+    from classifier.corrections import uncertainty_queue
+    from classifier.model import ModelLoadError
+
+    try:
+        model = load_active(
+            yq.config.model_dir, yq.config.taxonomy, yq.config.settings.classifier.uncertain_below
+        )
+    except ModelLoadError as exc:
+        return [], f"当前模型无法加载：{exc}"
+    if model is None:
+        return [], "尚无启用的模型"
+    ids = uncertainty_queue(s, model, limit=QUEUE_SIZE)
+    posts = {p.id: p for p in s.scalars(select(Post).where(Post.id.in_(ids)))}
+    return [services.post_as_dict(posts[i]) for i in ids if i in posts], None
+
+
+class Retrainer:
+    """At most one retraining at a time; its state is what the page shows."""
+
+    def __init__(self, examples: Callable[[], Sequence[LabelledText]]) -> None:
+        self.examples = examples
+        self.state: dict[str, Any] = {"state": "idle"}
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, yq: App, actor: str) -> bool:
+        with self._lock:
+            if self.thread is not None and self.thread.is_alive():
+                return False
+            self.state = {"state": "running", "by": actor, "since": yq.now().isoformat()}
+            self.thread = threading.Thread(target=self._run, args=(yq, actor), daemon=True)
+            self.thread.start()
+            return True
+
+    def _run(self, yq: App, actor: str) -> None:
+        from classifier.corrections import retrain
+
+        try:
+            with yq.store.session() as s:
+                model, report, path = retrain(
+                    self.examples(), s, yq.config.taxonomy, yq.config.model_dir,
+                    uncertain_below=yq.config.settings.classifier.uncertain_below,
+                    clock=yq.now,
+                )  # fmt: skip
+            _registry(yq).register(model, path, note=f"retrained by {actor} with corrections")
+            with yq.store.session() as s:
+                s.add(AuditLog(at=yq.now(), actor=actor, action="model.retrain",
+                               target_type="model", target_id=model.version,
+                               detail={"corrections": report.get("corrections", 0)}))  # fmt: skip
+            self.state = {"state": "done", "version": model.version, "by": actor,
+                          "corrections": report.get("corrections", 0)}  # fmt: skip
+        except Exception as exc:  # a failed retrain is shown to the admin, never fatal
+            log.exception("retraining failed")
+            self.state = {"state": "failed", "error": str(exc)[:500], "by": actor}
+
+
+def _retrainer(request: Request) -> Retrainer:
+    r: Retrainer = request.app.state.retrainer
+    return r
+
+
+@pages.get("/admin/models", response_class=HTMLResponse)
+def models_page(
+    request: Request, yq: Yuqing, who: Admin, version: str = "", done: str = "", error: str = ""
+) -> HTMLResponse:
+    versions = _registry(yq).versions()
+    active = next((v.version for v in versions if v.active), None)
+    shown = version if any(v.version == version for v in versions) else active
+    with yq.store.session() as s:
+        queue, queue_note = _queue(yq, s)
+    return render(
+        request,
+        "models.html",
+        {
+            "versions": list(reversed(versions)),
+            "active": active,
+            "shown": shown,
+            "report": _report(yq, shown) if shown else None,
+            "queue": queue,
+            "queue_note": queue_note,
+            "retrain": _retrainer(request).state,
+            "categories": yq.config.taxonomy.category_names(),
+            "done": done[:40],
+            "error_msg": error[:300],
+        },
+    )
+
+
+def _back(done: str = "", error: str = "") -> RedirectResponse:
+    from urllib.parse import urlencode
+
+    qs = urlencode({k: v for k, v in {"done": done, "error": error}.items() if v})
+    return RedirectResponse("/admin/models" + (f"?{qs}" if qs else ""), status_code=303)
+
+
+@pages.post("/admin/models/{version}/promote", response_model=None)
+def promote(yq: Yuqing, who: Admin, version: str) -> Response:
+    from classifier.registry import RegistryError
+
+    try:
+        previous = _registry(yq).promote(version, actor=who.username)
+    except RegistryError as exc:
+        return _back(error=str(exc))
+    with yq.store.session() as s:
+        s.add(AuditLog(at=yq.now(), actor=who.username, action="model.promote",
+                       target_type="model", target_id=version,
+                       detail={"previous": previous}))  # fmt: skip
+    return _back(done=f"已启用 {version}")
+
+
+@pages.post("/admin/models/rollback", response_model=None)
+def rollback(yq: Yuqing, who: Admin) -> Response:
+    from classifier.registry import RegistryError
+
+    try:
+        old, new = _registry(yq).rollback(actor=who.username)
+    except RegistryError as exc:
+        return _back(error=str(exc))
+    with yq.store.session() as s:
+        s.add(AuditLog(at=yq.now(), actor=who.username, action="model.rollback",
+                       target_type="model", target_id=new, detail={"from": old}))  # fmt: skip
+    return _back(done=f"已回滚到 {new}")
+
+
+@pages.post("/admin/models/retrain", response_model=None)
+def start_retrain(request: Request, yq: Yuqing, who: Admin) -> Response:
+    started = _retrainer(request).start(yq, who.username)
+    return _back(done="已开始重新训练" if started else "", error="" if started else "训练正在进行")
+
+
+@pages.post("/admin/posts/{post_id}/label", response_model=None)
+def label_post(
+    request: Request,
+    yq: Yuqing,
+    who: Admin,
+    post_id: int,
+    category: Annotated[str, Form(max_length=80)] = "",
+    tier: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    from classifier.corrections import CorrectionError, record_correction
+
+    try:
+        severity = parse_tier(tier) if tier else None
+        with yq.store.session() as s:
+            record_correction(
+                s, post_id, actor=who.username, at=yq.now(), taxonomy=yq.config.taxonomy,
+                category=category or None, severity=severity, note="active-learning queue",
+            )  # fmt: skip
+    except (CorrectionError, ValueError) as exc:
+        return error_page(request, 400, str(exc))
+    return _back(done=f"已标注帖子 {post_id}")
