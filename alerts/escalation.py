@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from yuqing.settings import AppConfig
 class EscalationStats:
     checked: int = 0
     escalated: int = 0  # escalation steps taken
+    reminded: int = 0  # "deadline near" notifications queued
 
 
 def chain(config: AppConfig, team_id: str) -> list[str]:
@@ -50,8 +52,43 @@ def missed_deadline(alert: Alert, now: datetime) -> tuple[str, datetime] | None:
     return None
 
 
+def remind_due(session: Session, config: AppConfig, now: datetime) -> int:
+    """Remind the owning team once ``notify.remind_at`` of a deadline's window has
+    passed without action (once per deadline: a changed deadline reminds again)."""
+    share = config.alerts.notify.remind_at
+    if share <= 0:
+        return 0
+    sent = 0
+    active = session.scalars(
+        select(Alert).where(Alert.status.in_(("open", "acknowledged"))).order_by(Alert.id)
+    ).all()
+    for alert in active:
+        pending = [("respond", alert.respond_deadline)]
+        if alert.status == "open":
+            pending.insert(0, ("acknowledge", alert.ack_deadline))
+        for which, deadline in pending:
+            start = (
+                alert.opened_at
+                if which == "acknowledge"
+                else (alert.acknowledged_at or alert.opened_at)
+            )
+            if deadline <= now or start >= deadline or now < start + (deadline - start) * share:
+                continue
+            label = "确认" if which == "acknowledge" else "回复"
+            note = f"{label}时限将至：{deadline.astimezone(timezone_of(config)):%m-%d %H:%M}"
+            key = f"{which}:{deadline.isoformat()}"
+            sent += notify_alert(session, config, alert, "due", now, key=key, note=note)
+            break  # one reminder at a time: the nearer deadline
+    return sent
+
+
+def timezone_of(config: AppConfig) -> ZoneInfo:
+    return ZoneInfo(config.settings.timezone)
+
+
 def check_deadlines(session: Session, config: AppConfig, now: datetime) -> EscalationStats:
     stats = EscalationStats()
+    stats.reminded = remind_due(session, config, now)
     due = session.scalars(
         select(Alert)
         .where(

@@ -19,6 +19,7 @@ KIND_LABELS_ZH = {
     "digest": "每日汇总",
     "batch": "汇总通知",
     "reopen": "舆情反弹重开",
+    "due": "时限将至",
 }
 DEADLINE_LABELS_ZH = {"acknowledge": "确认", "respond": "回复"}
 

@@ -470,6 +470,8 @@ class Notify(_Model):
     backoff_max: Duration = timedelta(minutes=10)
     digest_time: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # tier IV, local
     batch_quiet: bool = True  # tier III-IV held over quiet hours go out as one message
+    # Remind the owning team once this share of a deadline's window has passed (0: never).
+    remind_at: float = Field(0.8, ge=0, lt=1)
 
 
 class AlertJobs(_Model):

@@ -152,11 +152,12 @@ def test_scripted_day(tmp_path: Path, db_url: str, receiver: Receiver, smtp: Smt
         ("reminder", a, "【超时催办】[I级 特别重大] 湖滨社区工地坍塌"),
         ("reminder", a, "【超时催办】[I级 特别重大] 湖滨社区工地坍塌"),
         ("open", s_id, "【新告警】[III级 较大] 湖滨社区「交通运输」类诉求激增"),
+        ("due", c, "【时限将至】[IV级 一般] 湖滨社区路灯不亮"),  # ack by 09:00 Monday
         ("digest", None, "【每日汇总】湖滨社区网格 2026-11-23 一般（IV级）告警 1 条"),
     ]
     assert "已上报第 1 级：donghu" in receiver.at("/hook")[2].body["text"]
     assert "已上报第 2 级：county-centre" in receiver.at("/hook")[3].body["text"]
-    assert receiver.at("/hook")[5].body["alert_ids"] == [c]
+    assert receiver.at("/hook")[6].body["alert_ids"] == [c]
     assert [m["Subject"] for m in smtp.messages] == [x[2] for x in hook]
     (ding,) = receiver.at("/dingtalk")
     assert ding.body["markdown"]["title"] == "【超时上报】[I级 特别重大] 湖滨社区工地坍塌"

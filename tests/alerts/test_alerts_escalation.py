@@ -109,6 +109,7 @@ def test_escalates_up_the_chain_once_per_level(store: Store, config: AppConfig) 
         ).all()
         assert [(r.kind, r.team_id) for r in rows] == [
             ("open", "donghu-hubin"),
+            ("due", "donghu-hubin"),  # 80 % of the acknowledge window gone at 10:12
             ("escalate", "donghu"),
             ("reminder", "donghu-hubin"),
             ("escalate", "county-centre"),
@@ -152,3 +153,28 @@ def test_tier_iii_counts_working_time(store: Store, config: AppConfig) -> None:
         assert alert.ack_deadline == local(2026, 11, 23, 10)  # 30 min Fri + 1.5 h Mon
         assert check_deadlines(s, config, local(2026, 11, 22, 23)).escalated == 0
         assert check_deadlines(s, config, local(2026, 11, 23, 10, 1)).escalated == 1
+
+
+def test_a_reminder_before_each_deadline_once(store: Store, config: AppConfig) -> None:
+    aid = _open(store, config, START, "燃气泄漏", severity=3)  # tier II: ack 30 min, respond 24 h
+    for minutes in (20, 24, 25, 26):
+        with store.session() as s:
+            check_deadlines(s, config, START + timedelta(minutes=minutes))
+    with store.session() as s:
+        apply_action(s, aid, "acknowledge", "wang", START + timedelta(minutes=27))
+    for hours in (12, 19, 20, 21):
+        with store.session() as s:
+            check_deadlines(s, config, START + timedelta(hours=hours))
+    with store.session() as s:
+        rows = s.scalars(
+            select(NotificationOutbox)
+            .where(NotificationOutbox.kind == "due")
+            .order_by(NotificationOutbox.id)
+        ).all()
+        assert [r.created_at for r in rows] == [
+            START + timedelta(minutes=24),  # 80 % of 30 min
+            START + timedelta(hours=20),  # 80 % of the time from acknowledging to 24 h
+        ]
+        assert "确认时限将至" in rows[0].payload["text"]
+        assert "回复时限将至" in rows[1].payload["text"]
+        assert s.get(Alert, aid).escalation_level == 0

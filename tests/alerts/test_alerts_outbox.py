@@ -21,6 +21,7 @@ from yuqing.settings import AppConfig, load_config
 
 
 def _setup(tmp_path: Path, db_url: str, receiver: Receiver, smtp: SmtpSink, **alerts: object):
+    alerts.setdefault("notify", {"default_channels": ["log"], "remind_at": 0})  # no "due" here
     config = load_config(receivers_config(tmp_path / "cfg", receiver, smtp, **alerts))
     store = Store(db_url)
     with store.session() as s:
@@ -118,7 +119,11 @@ def test_a_failing_channel_ends_failed_and_visible(
     tmp_path: Path, db_url: str, receiver: Receiver, smtp: SmtpSink, clock: FrozenClock
 ) -> None:
     config, store = _setup(
-        tmp_path, db_url, receiver, smtp, notify={"max_attempts": 3, "default_channels": ["log"]}
+        tmp_path,
+        db_url,
+        receiver,
+        smtp,
+        notify={"max_attempts": 3, "default_channels": ["log"], "remind_at": 0},
     )
     smtp.stop()
     add_post(store, clock.now(), "工地坍塌", severity=4)
