@@ -39,7 +39,7 @@ from index.text import (
 if TYPE_CHECKING:
     from yuqing.contracts import IndexDoc
 
-SCHEMA_VERSION = "2"  # 2: the narrow ``facts`` table that filters and facets read
+SCHEMA_VERSION = "3"  # 2: the narrow ``facts`` table; 3: filter tags in the full-text index
 TITLE_WEIGHT = 3.0
 SUB_WEIGHT = 0.5
 FACET_SIZE = 50
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS docs (
     event_id INTEGER,
     url TEXT,
     published_us INTEGER,
-    day TEXT
+    day TEXT,
+    tags TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS facts (
     id INTEGER PRIMARY KEY,
@@ -79,25 +80,25 @@ CREATE INDEX IF NOT EXISTS facts_area ON facts (area, published_us);
 CREATE INDEX IF NOT EXISTS facts_source ON facts (source, published_us);
 CREATE INDEX IF NOT EXISTS facts_severity ON facts (severity, published_us);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title_tok, text_tok, sub_tok, content='docs', content_rowid='id',
+    title_tok, text_tok, sub_tok, tags, content='docs', content_rowid='id',
     tokenize='unicode61 remove_diacritics 0'
 );
 CREATE TRIGGER IF NOT EXISTS docs_ai AFTER INSERT ON docs BEGIN
-    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
-    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok, tags)
+    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok, new.tags);
     INSERT INTO facts (id, source, category, severity, area, published_us, day)
     VALUES (new.id, new.source, new.category, new.severity, new.area, new.published_us, new.day);
 END;
 CREATE TRIGGER IF NOT EXISTS docs_ad AFTER DELETE ON docs BEGIN
-    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
-    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
+    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok, tags)
+    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok, old.tags);
     DELETE FROM facts WHERE id = old.id;
 END;
 CREATE TRIGGER IF NOT EXISTS docs_au AFTER UPDATE ON docs BEGIN
-    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok)
-    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok);
-    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
-    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok);
+    INSERT INTO fts (fts, rowid, title_tok, text_tok, sub_tok, tags)
+    VALUES ('delete', old.id, old.title_tok, old.text_tok, old.sub_tok, old.tags);
+    INSERT INTO fts (rowid, title_tok, text_tok, sub_tok, tags)
+    VALUES (new.id, new.title_tok, new.text_tok, new.sub_tok, new.tags);
     UPDATE facts SET source = new.source, category = new.category, severity = new.severity,
         area = new.area, published_us = new.published_us, day = new.day WHERE id = new.id;
 END;
@@ -105,15 +106,15 @@ END;
 
 _UPSERT = """
 INSERT INTO docs (id, title, text, title_tok, text_tok, sub_tok, source, category, severity, area,
-                  status, event_id, url, published_us, day)
+                  status, event_id, url, published_us, day, tags)
 VALUES (:id, :title, :text, :title_tok, :text_tok, :sub_tok, :source, :category, :severity, :area,
-        :status, :event_id, :url, :published_us, :day)
+        :status, :event_id, :url, :published_us, :day, :tags)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, text = excluded.text, title_tok = excluded.title_tok,
     text_tok = excluded.text_tok, sub_tok = excluded.sub_tok, source = excluded.source, category = excluded.category,
     severity = excluded.severity, area = excluded.area, status = excluded.status,
     event_id = excluded.event_id, url = excluded.url, published_us = excluded.published_us,
-    day = excluded.day
+    day = excluded.day, tags = excluded.tags
 """
 
 
@@ -164,6 +165,48 @@ def validate_doc(doc: Any) -> str | None:
     return None
 
 
+# Filter values as tokens in the full-text index's ``tags`` column (bm25 weight 0),
+# so a filtered search intersects posting lists inside FTS5 instead of reading
+# the filter columns of every post that contains a common word. Values are
+# hex-encoded: any text becomes one alphanumeric token that no word can equal.
+_TAGS_SQL = (
+    "trim(coalesce('zzc' || lower(hex(category)) || ' ', '') || "
+    "coalesce('zza' || lower(hex(area)) || ' ', '') || "
+    "'zzs' || lower(hex(source)) || ' zzv' || severity || "
+    "coalesce(' zzm' || substr(day, 1, 4) || substr(day, 6, 2), ''))"
+)
+MAX_MONTH_TAGS = 36
+
+
+def _tag(kind: str, value: str) -> str:
+    return f"zz{kind}{value.encode('utf-8').hex()}"
+
+
+def tags_for(
+    category: str | None, area: str | None, source: str, severity: int, day: str | None
+) -> str:
+    """The ``tags`` column of one post; :data:`_TAGS_SQL` computes the same in SQL."""
+    out = []
+    if category is not None:
+        out.append(_tag("c", category))
+    if area is not None:
+        out.append(_tag("a", area))
+    out.append(_tag("s", source))
+    out.append(f"zzv{severity}")
+    if day is not None:
+        out.append(f"zzm{day[:4]}{day[5:7]}")
+    return " ".join(out)
+
+
+def _months(first: date, last: date) -> list[str]:
+    out = []
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month) and len(out) <= MAX_MONTH_TAGS:
+        out.append(f"zzm{y:04d}{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 class EmbeddedBackend:
     """SQLite FTS5 search index in its own file (not the store's database)."""
 
@@ -193,19 +236,27 @@ class EmbeddedBackend:
         row = None
         if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is not None and row[0] == "1":
-            # Version 1 had no facts table and its triggers did not feed one.
+        old = row[0] if row is not None else None
+        if old in ("1", "2"):
+            # Older files: no facts table (1) and no tags column (1, 2). The
+            # full-text table gains a column, so it is rebuilt from docs below.
             for name in ("docs_ai", "docs_ad", "docs_au"):
                 self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
             for col in ("published", "category", "area", "source", "severity"):
                 self._db.execute(f"DROP INDEX IF EXISTS docs_{col}")
+            self._db.execute("DROP TABLE IF EXISTS fts")
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(docs)")}
+            if "tags" not in cols:
+                self._db.execute("ALTER TABLE docs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
+            self._db.execute(f"UPDATE docs SET tags = {_TAGS_SQL}")
         for stmt in _split_sql(_SCHEMA):
             self._db.execute(stmt)
-        if row is not None and row[0] == "1":
+        if old in ("1", "2"):
             self._db.execute(
                 "INSERT OR REPLACE INTO facts (id, source, category, severity, area, published_us, day) "
                 "SELECT id, source, category, severity, area, published_us, day FROM docs"
             )
+            self._db.execute("INSERT INTO fts (fts) VALUES ('rebuild')")
         self._db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -279,6 +330,7 @@ class EmbeddedBackend:
         self, doc: IndexDoc, given: tuple[Sequence[str], Sequence[str]] | None = None
     ) -> dict[str, Any]:
         pub = doc.published_at
+        day = self._day(pub)
         if given is not None:
             title_tok, text_tok = clean_tokens(given[0]), clean_tokens(given[1])
         else:
@@ -299,7 +351,8 @@ class EmbeddedBackend:
             "event_id": doc.event_id,
             "url": doc.url,
             "published_us": None if pub is None else _to_us(pub),
-            "day": self._day(pub),
+            "day": day,
+            "tags": tags_for(doc.category, doc.area, doc.source, doc.severity, day),
         }
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -416,6 +469,8 @@ class EmbeddedBackend:
         conds: list[str] = []
         if cq.has_terms:
             match = fts_match(cq.groups)
+            for tag_group in self._tag_filters(cq):
+                match = f"({match}) AND tags : ({' OR '.join(tag_group)})"
             if cq.excluded:
                 match = f"({match}) NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
             # CROSS JOIN keeps the full-text match outermost: SQLite would otherwise
@@ -423,7 +478,7 @@ class EmbeddedBackend:
             frm = "FROM fts CROSS JOIN facts f ON f.id = fts.rowid"
             conds.append("fts MATCH ?")
             params.append(match)
-            score = f"-bm25(fts, {TITLE_WEIGHT}, 1.0, {SUB_WEIGHT})"
+            score = f"-bm25(fts, {TITLE_WEIGHT}, 1.0, {SUB_WEIGHT}, 0.0)"
         else:
             frm, score = "FROM facts f", "0.0"
             if cq.excluded:
@@ -443,6 +498,30 @@ class EmbeddedBackend:
                 params.append(val)
         where = ("WHERE " + " AND ".join(conds)) if conds else ""
         return frm, where, params, score
+
+    def _tag_filters(self, cq: CompiledQuery) -> list[list[str]]:
+        """Filters as OR-groups of tag tokens. They narrow the match inside FTS5;
+        the exact filters on ``facts`` still apply (a month tag is coarser than
+        since/until)."""
+        groups: list[list[str]] = []
+        for kind, val in (("c", cq.category), ("a", cq.area), ("s", cq.source)):
+            if val is not None:
+                groups.append([_tag(kind, val)])
+        if cq.severity is not None:
+            groups.append([f"zzv{cq.severity}"])
+        elif cq.severity_min is not None:
+            groups.append([f"zzv{v}" for v in range(max(1, cq.severity_min), 5)])
+        if cq.since is not None:
+            first = cq.since.astimezone(self.tz).date()
+            if cq.until is not None:
+                last = (cq.until - timedelta(microseconds=1)).astimezone(self.tz).date()
+            else:
+                newest = self._db.execute("SELECT max(day) FROM facts").fetchone()[0]
+                last = date.fromisoformat(newest) if newest else first
+            months = _months(first, last)
+            if months and len(months) <= MAX_MONTH_TAGS:
+                groups.append(months)
+        return [[f'"{t}"' for t in g] for g in groups if g]
 
     def _facets(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

@@ -9,7 +9,7 @@ from index_corpus import CORPUS
 from index_testkit import tokenize
 
 from index.base import SearchQuery
-from index.embedded import SCHEMA_VERSION, EmbeddedBackend
+from index.embedded import SCHEMA_VERSION, EmbeddedBackend, tags_for
 
 
 def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -22,6 +22,11 @@ def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
     con.executescript(
         """
         DROP TRIGGER docs_ai; DROP TRIGGER docs_ad; DROP TRIGGER docs_au; DROP TABLE facts;
+        DROP TABLE fts; ALTER TABLE docs DROP COLUMN tags;
+        CREATE VIRTUAL TABLE fts USING fts5(
+            title_tok, text_tok, sub_tok, content='docs', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 0');
+        INSERT INTO fts (fts) VALUES ('rebuild');
         CREATE INDEX docs_category ON docs (category);
         CREATE TRIGGER docs_ai AFTER INSERT ON docs BEGIN
             INSERT INTO fts (rowid, title_tok, text_tok, sub_tok)
@@ -33,10 +38,16 @@ def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
     con.close()
     b = EmbeddedBackend(path, tokenize)
     schema = b._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
-    assert schema == SCHEMA_VERSION == "2"
+    assert schema == SCHEMA_VERSION == "3"
     r = b.search(SearchQuery(text="污水"))
     assert {h.id for h in r.hits} == {1, 2, 8}
     assert sum(r.facets["category"].values()) == 3
+    # filters work through the tags the upgrade computed in SQL
+    assert {h.id for h in b.search(SearchQuery(text="污水", category="城市管理")).hits} == {8}
+    tags = dict(b._db.execute("SELECT id, tags FROM docs"))
+    for d in CORPUS:
+        day = b._day(d.published_at)
+        assert tags[d.id] == tags_for(d.category, d.area, d.source, d.severity, day)
     assert b.count() == len(CORPUS)
     b.close()
 
