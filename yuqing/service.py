@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,7 +207,10 @@ class Service:
     def _stop_scheduler(self, wait: bool = False) -> None:
         global _current
         if self.scheduler is not None:
-            self.scheduler.pause()  # no new submissions while the executor shuts down
+            # Pause, and let a job-submission pass already under way finish, so the
+            # executor is not shut down under it (APScheduler 3 logs a RuntimeError then).
+            self.scheduler.pause()
+            time.sleep(0.3)
             self.scheduler.shutdown(wait=wait)
             self.scheduler = None
         if _current is self:
