@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from console import stats
@@ -123,7 +123,7 @@ def build_brief(
 
         by_id = config.teams.by_id()
         area_filter = area_subtree(config, [a for t in teams if t in by_id for a in by_id[t].areas])
-    post_where = [in_period]
+    post_where: list[ColumnElement[bool]] = [in_period]
     if area_filter is not None:
         post_where.append(Post.area.in_(sorted(area_filter)))
 
