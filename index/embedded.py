@@ -199,7 +199,7 @@ def tags_for(
 
 
 def _months(first: date, last: date) -> list[str]:
-    out = []
+    out: list[str] = []
     y, m = first.year, first.month
     while (y, m) <= (last.year, last.month) and len(out) <= MAX_MONTH_TAGS:
         out.append(f"zzm{y:04d}{m:02d}")
@@ -516,8 +516,10 @@ class EmbeddedBackend:
             if cq.until is not None:
                 last = (cq.until - timedelta(microseconds=1)).astimezone(self.tz).date()
             else:
-                newest = self._db.execute("SELECT max(day) FROM facts").fetchone()[0]
-                last = date.fromisoformat(newest) if newest else first
+                # max over the published index is one seek; max(day) would scan.
+                newest = self._db.execute("SELECT max(published_us) FROM facts").fetchone()[0]
+                newest_day = self._day(_from_us(newest)) if newest is not None else None
+                last = date.fromisoformat(newest_day) if newest_day else first
             months = _months(first, last)
             if months and len(months) <= MAX_MONTH_TAGS:
                 groups.append(months)
