@@ -83,6 +83,9 @@ class ModelParams:
     severity_min_examples: int = 8
     # The severity model only raises a tier when it is at least this sure.
     severity_min_confidence: float = 0.6
+    # A missed severe post is the costly error: when the learned model gives tiers
+    # I-II together at least this probability, the post is raised to tier II.
+    severity_high_threshold: float = 0.3
     # Engagement that lifts a tier IV/III post one tier.
     likes_high: int = 300
     replies_high: int = 100
@@ -343,9 +346,16 @@ class TrainedModel:
         if proba is not None:
             best = int(np.argmax(proba))
             model_sev, conf = classes[best], float(proba[best])
+            p_high = float(sum(q for c, q in zip(classes, proba, strict=True) if c >= 3))
             if conf >= p.severity_min_confidence:
                 reasons.append(f"模型: {tier_text(self.taxonomy, model_sev)} {conf:.2f}")
                 severity = max(severity, model_sev)
+            elif severity < 3 and p_high >= p.severity_high_threshold:
+                reasons.append(
+                    f"模型: I–II 级合计 {p_high:.2f} ≥ {p.severity_high_threshold:.2f},"
+                    f" 按 {tier_text(self.taxonomy, 3)} 处理"
+                )
+                severity = 3
             else:
                 reasons.append(
                     f"模型: {tier_text(self.taxonomy, model_sev)} {conf:.2f}"

@@ -110,3 +110,29 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
+
+
+def cross_validate_severity(
+    examples: Sequence[LabelledText],
+    taxonomy: TaxonomyFile,
+    folds: int = 5,
+    *,
+    params: ModelParams | None = None,
+    random_state: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Out-of-fold severity decisions (rubric + learned model + rules, as served) for
+    every example with a tier; per-tier metrics and recall/precision for tiers I-II."""
+    from classifier.report import severity_metrics
+
+    say = progress or (lambda _msg: None)
+    data = [e for e in examples if e.severity is not None]
+    y = np.array([int(e.severity or 1) for e in data])
+    pred = np.zeros(len(y), dtype=int)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+    for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
+        model = train([data[i] for i in tr], taxonomy, params=params)
+        decided = model.classify_many([""] * len(te), [data[i].text for i in te])
+        pred[te] = [d.severity for d in decided]
+        say(f"severity fold {k}/{folds}")
+    return severity_metrics(y.tolist(), pred.tolist())

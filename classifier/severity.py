@@ -19,6 +19,12 @@ _NEGATION = re.compile(
     r"(?:任何)?(?:人员|人)?$"
 )
 _NEGATION_WINDOW = 8
+# A hypothetical or feared event ("万一发生火灾", "以免出人命") is a hazard, not the
+# event: it counts one tier lower than the term.
+_HYPOTHETICAL = re.compile(
+    r"(?:一旦|万一|如果|若是|假如|以免|以防|避免|防止|担心|恐怕|害怕|随时|迟早|容易|可能|会不会|难道要等|非要等|非得等)"
+    r"[^。！？!?]{0,6}$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,7 @@ class RubricHit:
     term: str
     severity: int
     negated_by: str | None = None
+    hypothetical: str | None = None
 
 
 def tier_text(taxonomy: TaxonomyFile, severity: int) -> str:
@@ -60,8 +67,14 @@ class SeverityRubric:
             term = m.group(0)
             before = normalized_text[max(0, m.start() - _NEGATION_WINDOW) : m.start()]
             neg = _NEGATION.search(before)
-            hit = RubricHit(term, self.term_tier[term], neg.group(0) if neg else None)
-            key = f"{term}|{hit.negated_by}"
+            hyp = _HYPOTHETICAL.search(before) if neg is None else None
+            hit = RubricHit(
+                term,
+                self.term_tier[term],
+                neg.group(0) if neg else None,
+                hyp.group(0) if hyp else None,
+            )
+            key = f"{term}|{hit.negated_by}|{hit.hypothetical}"
             if key not in seen:
                 seen.add(key)
                 out.append(hit)
@@ -76,6 +89,14 @@ class SeverityRubric:
             if h.negated_by is not None:
                 reasons.append(f"规则: ‘{h.term}’前有否定‘{h.negated_by}’, 不计")
                 continue
-            reasons.append(f"规则: 命中‘{h.term}’({tier_text(self.taxonomy, h.severity)})")
-            best = h.severity if best is None else max(best, h.severity)
+            sev = h.severity
+            if h.hypothetical is not None:
+                sev = max(1, sev - 1)
+                reasons.append(
+                    f"规则: ‘{h.term}’前有‘{h.hypothetical}’(假设/担忧), 按隐患计"
+                    f" {tier_text(self.taxonomy, sev)}"
+                )
+            else:
+                reasons.append(f"规则: 命中‘{h.term}’({tier_text(self.taxonomy, sev)})")
+            best = sev if best is None else max(best, sev)
         return best, reasons
