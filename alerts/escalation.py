@@ -106,6 +106,7 @@ def check_deadlines(session: Session, config: AppConfig, now: datetime) -> Escal
             continue
         which, deadline = missed
         up = chain(config, alert.team_id)
+        teams = config.teams.by_id()
         last = session.scalars(
             select(AlertEscalation)
             .where(AlertEscalation.alert_id == alert.id)
@@ -149,7 +150,8 @@ def check_deadlines(session: Session, config: AppConfig, now: datetime) -> Escal
                 )
             )
             note = (
-                f"{'确认' if which == 'acknowledge' else '回复'}超时，已上报第 {level} 级：{target}"
+                f"{'确认' if which == 'acknowledge' else '回复'}超时，"
+                f"已上报第 {level} 级：{teams[target].name}（{target}）"
             )
             notify_alert(
                 session, config, alert, "escalate", now, team_id=target, key=str(level), note=note

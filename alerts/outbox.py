@@ -98,12 +98,19 @@ def notify_alert(
         return 0
     team = team_id or alert.team_id
     session.flush()  # the alert needs its id
+    key = f"alert:{alert.id}:{kind}:{key}"
+    wanted = [f"{key}:{ch}" for ch in team_channels(config, team)]
+    have = session.scalars(
+        select(NotificationOutbox.dedup_key).where(NotificationOutbox.dedup_key.in_(wanted))
+    ).all()
+    if len(have) == len(wanted):
+        return 0  # already queued: a repeated check renders nothing
     msg = render_alert(config, alert, kind, team, note)
     return _queue(
         session,
         config,
         msg,
-        key=f"alert:{alert.id}:{kind}:{key}",
+        key=key,
         alert_id=alert.id,
         team_id=team,
         kind=kind,

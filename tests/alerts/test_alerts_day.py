@@ -155,8 +155,10 @@ def test_scripted_day(tmp_path: Path, db_url: str, receiver: Receiver, smtp: Smt
         ("due", c, "【时限将至】[IV级 一般] 湖滨社区路灯不亮"),  # ack by 09:00 Monday
         ("digest", None, "【每日汇总】湖滨社区网格 2026-11-23 一般（IV级）告警 1 条"),
     ]
-    assert "已上报第 1 级：donghu" in receiver.at("/hook")[2].body["text"]
-    assert "已上报第 2 级：county-centre" in receiver.at("/hook")[3].body["text"]
+    assert "已上报第 1 级：东湖街道办事处（donghu）" in receiver.at("/hook")[2].body["text"]
+    assert (
+        "已上报第 2 级：云溪县舆情应对中心（county-centre）" in receiver.at("/hook")[3].body["text"]
+    )
     assert receiver.at("/hook")[6].body["alert_ids"] == [c]
     assert [m["Subject"] for m in smtp.messages] == [x[2] for x in hook]
     (ding,) = receiver.at("/dingtalk")
@@ -166,7 +168,7 @@ def test_scripted_day(tmp_path: Path, db_url: str, receiver: Receiver, smtp: Smt
     )  # sent after restart
     (feishu,) = receiver.at("/feishu")
     assert feishu.body["content"]["text"].startswith("【超时上报】[I级 特别重大] 湖滨社区工地坍塌")
-    assert "已上报第 2 级：county-centre" in feishu.body["content"]["text"]
+    assert "已上报第 2 级：云溪县舆情应对中心（county-centre）" in feishu.body["content"]["text"]
     (wecom,) = receiver.at("/wecom")
     assert wecom.body["markdown"]["content"].startswith("### 【超时上报】")
 

@@ -81,7 +81,7 @@ def test_outage_then_everything_once_in_order(
     assert hook_a == ["open", "reminder"]  # order per alert
     (ding,) = receiver.at("/dingtalk")
     assert ding.body["markdown"]["title"] == "【超时上报】[I级 特别重大] 工地坍塌"
-    assert "已上报第 1 级：donghu" in ding.body["markdown"]["text"]
+    assert "已上报第 1 级：东湖街道办事处（donghu）" in ding.body["markdown"]["text"]
     subjects = _mail_subjects(smtp)
     assert len(subjects) == 3
     assert [x for x in subjects if "工地坍塌" in x] == [
