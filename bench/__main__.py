@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.common import ROOT, Row, data_note, load_average, machine, say, table, today
 
-FIGURES = ("classify", "ingest", "search", "quality", "store", "alerts", "console", "classifier")
+FIGURES = ("classify", "ingest", "search", "quality", "store", "alerts", "console", "classifier", "crawl")
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"
 

@@ -32,6 +32,7 @@ def scrapy_settings(c: CrawlerSettings) -> dict[str, Any]:
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(c.concurrent_requests_per_domain),
         "RETRY_TIMES": c.retry_times,
         "HTTPCACHE_ENABLED": c.http_cache,
+        "YUQING_SINK_BATCH": c.sink_batch,
     }
 
 

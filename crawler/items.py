@@ -10,6 +10,28 @@ from crawler.normalise import html_to_text, parse_cn_datetime, parse_count
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.privacy import mask_personal_data
 
+# extra[RAW_KEY]: the unmasked title, text, author and reply. Only the sink sees
+# it: the store keeps it encrypted (yuqing.ingest), crawler.sinks.to_json drops it.
+RAW_KEY = "_raw"
+
+
+class Unmasked:
+    """The unmasked fields, kept out of reprs, logs and JSON by accident."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: dict[str, str | None]) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Unmasked(<withheld>)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unmasked) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 MAX_DEAD_LETTER_FIELD = 20_000  # keep dead letters inspectable, not a copy of a huge page
 
 
@@ -68,8 +90,10 @@ def to_crawled_post(
     ``extra["unparsed_time"]`` unless ``strict_dates`` (file imports, where a
     row's date is the point of the row).
     """
-    title = mask_personal_data(html_to_text(raw.title)).replace("\n", " ")
-    text = mask_personal_data(html_to_text(raw.body))
+    clear_title = html_to_text(raw.title).replace("\n", " ")
+    clear_text = html_to_text(raw.body)
+    title = mask_personal_data(clear_title)
+    text = mask_personal_data(clear_text)
     if not text:
         return dead_letter(stage, raw, "empty post: no text in the body")
     if not title:
@@ -80,9 +104,19 @@ def to_crawled_post(
         if strict_dates:
             return dead_letter(stage, raw, f"unreadable date {str(raw.time)[:60]!r}")
         extra["unparsed_time"] = str(raw.time)
-    reply_text = mask_personal_data(html_to_text(raw.reply)) or None
+    clear_reply = html_to_text(raw.reply)
+    reply_text = mask_personal_data(clear_reply) or None
     reply_at = _date(raw.reply_time, now, tz) if reply_text else None
-    author = (mask_personal_data(html_to_text(raw.author)) or None) if raw.author else None
+    clear_author = html_to_text(raw.author) if raw.author else ""
+    author = mask_personal_data(clear_author) or None
+    extra[RAW_KEY] = Unmasked(
+        {
+            "title": clear_title,
+            "text": clear_text,
+            "author": clear_author or None,
+            "reply": clear_reply or None,
+        }
+    )
     return CrawledPost(
         source=raw.source,
         title=title,

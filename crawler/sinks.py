@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from crawler.items import RAW_KEY
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.settings import AppConfig
 
@@ -56,5 +57,9 @@ def open_memory_sink(config: AppConfig) -> MemorySink:
 
 
 def to_json(obj: CrawledPost | DeadLetter) -> dict[str, Any]:
-    """A post or dead letter as JSON-ready data (datetimes in ISO 8601)."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
+    """A post or dead letter as JSON-ready data (datetimes in ISO 8601), without the
+    unmasked text a post carries to its sink."""
+    out = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
+    if isinstance(out.get("extra"), dict):
+        out["extra"] = {k: v for k, v in out["extra"].items() if k != RAW_KEY}
+    return out

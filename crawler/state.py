@@ -11,8 +11,12 @@ survives restarts. Keys the crawler uses:
 ``etag`` / ``last_modified``
     A feed's validators, sent back as If-None-Match / If-Modified-Since. Saved
     only when a crawl finishes cleanly: every entry is stored by then.
-``empty_runs`` / ``health``
-    Consecutive crawls that yielded nothing, and the verdict drawn from them.
+``last_run_productive`` / ``selector_miss``
+    Whether the last clean crawl found anything (links, entries, a 304), and
+    whether configured selectors matched nothing on a page that returned 200.
+``bad_runs`` / ``health``
+    Kept by ``yuqing.pipeline.record_crawl``: consecutive failed or empty crawls,
+    and the verdict drawn from them (an alert to the owner team when unhealthy).
 """
 
 from __future__ import annotations

@@ -54,5 +54,15 @@ class SketchBand(Base):
 
     __tablename__ = "sketch_bands"
     band: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+
+
+class PostRaw(Base):
+    """A post's unmasked text and author, Fernet-encrypted (yuqing.privacy): readable
+    only with the deployment's key, by the roles the console allows."""
+
+    __tablename__ = "post_raw"
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -110,8 +110,9 @@ def sketch(title: str, text: str) -> tuple[list[int], int] | None:
 def _bands(signature: list[int]) -> list[tuple[int, int]]:
     out = []
     for b in range(0, len(signature), BAND_ROWS):
+        # the band number is hashed in too: one indexed value column finds candidates
         digest = hashlib.blake2b(
-            ",".join(map(str, signature[b : b + BAND_ROWS])).encode(), digest_size=8
+            f"{b}:{signature[b : b + BAND_ROWS]}".encode(), digest_size=8
         ).digest()
         out.append((b // BAND_ROWS, int.from_bytes(digest, "big", signed=True)))
     return out
@@ -136,9 +137,7 @@ def _near_duplicate_event(
         .join(Event, Event.id == PostSketch.event_id)
         .where(
             PostSketch.post_id.in_(
-                select(SketchBand.post_id).where(
-                    or_(*[(SketchBand.band == b) & (SketchBand.value == v) for b, v in bands])
-                )
+                select(SketchBand.post_id).where(SketchBand.value.in_([v for _, v in bands]))
             ),
             PostSketch.scope == scope,
             Event.last_seen >= now - NEAR_DUP_WINDOW,
@@ -169,12 +168,10 @@ def _keep_sketch(
         PostSketch(post_id=post_id, event_id=event_id, scope=scope, shingles=sk[1], signature=sk[0])
     )
     session.flush()
-    for band, value in _bands(sk[0]):
-        session.execute(
-            _insert(session)(SketchBand)
-            .values(band=band, value=value, post_id=post_id)
-            .on_conflict_do_nothing()
-        )
+    session.execute(
+        insert(SketchBand),
+        [{"band": b, "value": v, "post_id": post_id} for b, v in _bands(sk[0])],
+    )
 
 
 @dataclass(slots=True)

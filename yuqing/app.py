@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from alerts.routing import Router
     from index.base import SearchBackend
     from store.db import Store
+    from yuqing.privacy import PrivacyKeys
 
 log = logging.getLogger("yuqing")
 
@@ -33,6 +34,7 @@ class App:
     _index: SearchBackend | None = None
     _model: Any = None
     _gazetteer: Gazetteer | None = None
+    _privacy: PrivacyKeys | None = None
 
     @property
     def store(self) -> Store:
@@ -98,6 +100,16 @@ class App:
                 model, self.config.model_dir, self.config.taxonomy, uncertain
             )
         return self._model
+
+    @property
+    def privacy(self) -> PrivacyKeys:
+        """Authors' pseudonym secret and the raw-text key (generated into var/ at first run)."""
+        if self._privacy is None:
+            from yuqing.privacy import load_keys
+
+            p = self.config.settings.privacy
+            self._privacy = load_keys(p.author_secret, p.raw_text_key, self.config.var_dir)
+        return self._privacy
 
     def url_rewrite(self) -> Callable[[str], str] | None:
         """Demo URLs carry a new port each run; key them by a stable base instead."""

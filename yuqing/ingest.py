@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.items import RAW_KEY, Unmasked
 from store.posts import add_dead_letter, is_seen, upsert_post
 from yuqing.app import App
 from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.privacy import PrivacyKeys
 from yuqing.settings import AppConfig, load_config, resolve_config_dir
 
 log = logging.getLogger("yuqing.ingest")
@@ -31,6 +36,37 @@ class Ingestor:
         self.rejected = 0
 
     def accept(self, post: CrawledPost) -> bool:
+        return self.accept_many([post])[0]
+
+    def accept_many(self, posts: Sequence[CrawledPost]) -> list[bool]:
+        """Place, classify (together: several times faster) and store ``posts``; each
+        is committed on its own. Returns, per post, whether it was new or changed."""
+        prepared = [self._prepare(p) for p in posts]
+        classes = self.model.classify_many(
+            [p.title for p, _ in prepared],
+            [p.text for p, _ in prepared],
+            likes=[p.likes for p, _ in prepared],
+            replies=[p.replies for p, _ in prepared],
+        )
+        keys = self.app.privacy
+        out = []
+        for (post, raw), cls in zip(prepared, classes, strict=True):
+            with self.app.store.session() as s:
+                result = upsert_post(s, post, cls, self.app.now(), self.rewrite)
+                if raw is not None and result.changed:
+                    keep_raw(s, result.post_id, keys.encrypt(raw), self.app.now())
+            self.accepted += 1
+            self.new += int(result.created)
+            out.append(result.changed)
+        return out
+
+    def _prepare(self, post: CrawledPost) -> tuple[CrawledPost, dict[str, Any] | None]:
+        # a copy: the caller's post keeps its unmasked part for a retry
+        post = dataclasses.replace(post, extra=dict(post.extra))
+        # the unmasked text never reaches a column in clear: it is stored encrypted
+        sealed = post.extra.pop(RAW_KEY, None)
+        raw = sealed.value if isinstance(sealed, Unmasked) else None
+        post.author = self.app.privacy.pseudonym((raw or {}).get("author") or post.author)
         gazetteer = self.app.gazetteer
         placement = gazetteer.place(f"{post.title}\n{post.text}", post.area)
         if placement.area != post.area:
@@ -39,12 +75,7 @@ class Ingestor:
         if placement.matched and (gazetteer.depth(placement.area) or 0) >= 1:
             # near-duplicates are linked only among posts naming the same place
             post.extra["near_dup_scope"] = placement.area
-        cls = self.model.classify(post.title, post.text, likes=post.likes, replies=post.replies)
-        with self.app.store.session() as s:
-            result = upsert_post(s, post, cls, self.app.now(), self.rewrite)
-        self.accepted += 1
-        self.new += int(result.created)
-        return result.changed
+        return post, raw
 
     def reject(self, letter: DeadLetter) -> None:
         with self.app.store.session() as s:
@@ -71,6 +102,25 @@ class Ingestor:
 
     def close(self) -> None:
         self.app.close()
+
+
+def keep_raw(session: Session, post_id: int, ciphertext: str, now: datetime) -> None:
+    from store.crawl_models import PostRaw
+
+    row = session.get(PostRaw, post_id)
+    if row is None:
+        session.add(PostRaw(post_id=post_id, ciphertext=ciphertext, updated_at=now))
+    else:
+        row.ciphertext, row.updated_at = ciphertext, now
+
+
+def read_raw(session: Session, post_id: int, keys: PrivacyKeys) -> dict[str, Any] | None:
+    """The unmasked title, text, author and reply of a post, or None when not kept.
+    For callers that have checked the reader's role (the console's business)."""
+    from store.crawl_models import PostRaw
+
+    row = session.get(PostRaw, post_id)
+    return keys.decrypt(row.ciphertext) if row is not None else None
 
 
 def source_row(session: Session, config: AppConfig, name: str) -> Any:

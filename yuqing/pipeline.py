@@ -122,8 +122,65 @@ def record_crawl(app: App, outcome: CrawlOutcome) -> None:
                 error=outcome.error,
             )
         )
+        judge_health(app, s, row, outcome, now)
     if not outcome.ok:
         log.error("crawl of %s failed: %s", outcome.source, outcome.error)
+
+
+def judge_health(app: App, session: Any, row: Any, outcome: CrawlOutcome, now: datetime) -> None:
+    """Flag a source that stopped yielding and alert its owner team, once per episode.
+
+    Unhealthy: ``crawler.unhealthy_after_empty_runs`` crawls in a row that failed or
+    found nothing, or selectors that matched nothing on a page that returned 200
+    (layout changed, a login or block page).
+    """
+    state = dict(row.state or {})
+    bad = not outcome.ok or state.get("last_run_productive") is False
+    state["bad_runs"] = int(state.get("bad_runs", 0)) + 1 if bad else 0
+    limit = app.config.settings.crawler.unhealthy_after_empty_runs
+    reasons = []
+    if outcome.ok and state.get("selector_miss"):
+        reasons.append("配置的选择器在返回 200 的页面上没有匹配到内容（页面改版或需要登录？）")
+    if state["bad_runs"] >= limit:
+        last = f"；最近错误：{outcome.error}" if outcome.error else ""
+        reasons.append(f"连续 {state['bad_runs']} 次抓取失败或没有内容{last}")
+    health = dict(state.get("health") or {})
+    if not reasons:
+        state["health"] = {"status": "ok", "checked_at": now.isoformat()}
+        row.state = state
+        return
+    if health.get("status") != "unhealthy":
+        health = {"status": "unhealthy", "since": now.isoformat()}
+    health["reason"] = "；".join(reasons)
+    health["checked_at"] = now.isoformat()
+    if not health.get("alert_id"):
+        health["alert_id"] = _alert_owner(app, session, outcome.source, health)
+    state["health"] = health
+    row.state = state
+    log.warning("source %s is unhealthy: %s", outcome.source, health["reason"])
+
+
+def _alert_owner(app: App, session: Any, source: str, health: dict[str, Any]) -> int | None:
+    from alerts.source_health import open_source_alert
+
+    try:
+        team = app.config.source(source).owner_team
+    except KeyError:
+        team = None
+    try:
+        with session.begin_nested():  # an alerting problem must not lose the crawl's record
+            return open_source_alert(
+                session,
+                app.config,
+                source=source,
+                team=team,
+                reason=health["reason"],
+                since=datetime.fromisoformat(health["since"]),
+                now=app.now(),
+            )
+    except Exception:
+        log.exception("could not raise the health alert for %s", source)
+        return None
 
 
 @dataclass(slots=True)

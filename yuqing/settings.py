@@ -141,6 +141,8 @@ class CrawlerSettings(_Model):
     http_cache: bool = False
     # source health: this many crawls in a row that yield nothing flag the source
     unhealthy_after_empty_runs: int = Field(3, ge=1, le=1000)
+    # posts handed to the store per batch (classified together); flushed every second too
+    sink_batch: int = Field(16, ge=1, le=1000)
 
 
 class PrivacySettings(_Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from scrapy import Spider, signals
@@ -78,6 +78,7 @@ class SourceSpider(Spider):
     crawl_state: dict[str, Any]  # this source's state from the last crawl (crawler.state)
     resuming: bool  # the last crawl did not finish: walk everything again
     _state_store: CrawlStateStore
+    before_close: list[Callable[[], None]]  # run before the crawl state is saved
     _owns_sink: bool = False
 
     @classmethod
@@ -110,6 +111,7 @@ class SourceSpider(Spider):
         spider.allowed_domains = []
         spider._owns_sink = owns_sink
         spider._state_store = state_store(sink)
+        spider.before_close = []
         spider.crawl_state = dict(spider._state_store.load_state(source.name))
         spider.resuming = bool(spider.crawl_state.get("running"))
         if spider.resuming:
@@ -120,6 +122,8 @@ class SourceSpider(Spider):
         return spider
 
     def _closed(self, spider: Spider, reason: str) -> None:
+        for hook in self.before_close:  # e.g. the sink pipeline's last batch
+            hook()
         try:
             if reason == "finished":
                 self.finish_state(self.crawl_state)
@@ -131,8 +135,8 @@ class SourceSpider(Spider):
 
     def finish_state(self, state: dict[str, Any]) -> None:
         """Update the crawl state after a clean finish (subclasses add their keys)."""
-        productive = self.crawler.stats.get_value("yuqing/productive", 0)
-        state["empty_runs"] = 0 if productive else int(state.get("empty_runs", 0)) + 1
+        # read by yuqing.pipeline.record_crawl, which judges the source's health
+        state["last_run_productive"] = bool(self.crawler.stats.get_value("yuqing/productive", 0))
         misses = self.crawler.stats.get_value("yuqing/selector_miss", 0)
         state["selector_miss"] = bool(misses)
 

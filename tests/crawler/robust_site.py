@@ -232,6 +232,14 @@ def sources_yaml(base: str) -> str:
       items: ""
       pagination: {{kind: page, param: p, start: 0}}
     fields: {{url: link, title: subject, text: content.html}}
+  - name: robust-changed-board
+    kind: board
+    url: "{base}/board/list/1.html"
+    owner_team: donghu
+    selectors:
+      item_link: "ul.topics a::attr(href)"   # the site renamed its list: matches nothing
+      title: "h1::text"
+      body: "div.message"
   - name: robust-badapi
     kind: api
     url: "{base}/api/broken"

@@ -20,8 +20,8 @@ import yaml
 from sqlalchemy import func, select
 
 from store.crawl_models import CrawlRun
-from store.models import DeadLetterRow, Post, PostSighting, SourceRow
-from tests.crawler.robust_site import FLAKY, GOOD, THREADS, RobustSite, sources_yaml
+from store.models import Alert, DeadLetterRow, Post, PostSighting, SourceRow
+from tests.crawler.robust_site import API_ENV, FLAKY, GOOD, THREADS, RobustSite, sources_yaml
 from yuqing.app import App
 from yuqing.cli.crawl_cmd import stats_line
 from yuqing.pipeline import child_env, crawl_in_child
@@ -46,7 +46,15 @@ def shared_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, site: RobustSite, shared_var: Path, db_url: str) -> Iterator[App]:
+def app(
+    tmp_path: Path,
+    site: RobustSite,
+    shared_var: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[App]:
+    for name, value in API_ENV.items():  # the api source's ${...}, for this process and children
+        monkeypatch.setenv(name, value)
     directory = tmp_path / "config"
     shutil.copytree(REPO / "config", directory)
     (directory / "sources.yaml").write_text(sources_yaml(site.url), encoding="utf-8")
@@ -62,7 +70,7 @@ def app(tmp_path: Path, site: RobustSite, shared_var: Path, db_url: str) -> Iter
     }
     settings_path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     config = load_config(
-        directory, {"YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
+        directory, {**API_ENV, "YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
     )
     running = App(config)
     running.model()  # train once here, not in every child
@@ -160,3 +168,39 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(
     assert dead  # the bad pages are recorded (again, by the second crawl)
     last: Any = runs(app, "robust-board")[-1]
     assert last.new == len(BOARD_PATHS) - len(partial)
+
+
+def test_a_source_that_stops_yielding_alerts_its_owner(app: App) -> None:
+    # selectors that match nothing on a page that returned 200: flagged at once
+    outcome = crawl_in_child(app, "robust-changed-board", timeout=120)
+    assert outcome.ok, outcome.error
+    with app.store.session() as s:
+        row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-changed-board")).one()
+        health = row.state["health"]
+        assert health["status"] == "unhealthy" and "选择器" in health["reason"]
+        alert = s.get(Alert, health["alert_id"])
+        assert alert is not None
+        assert (alert.rule, alert.team_id, alert.status) == ("source_health", "donghu", "open")
+        dead = s.scalars(
+            select(DeadLetterRow).where(DeadLetterRow.source == "robust-changed-board")
+        ).all()
+        assert [d.reason for d in dead] == [
+            "list page 1 has no links for item_link 'ul.topics a::attr(href)' (site changed?)"
+        ]
+    # the next crawl of the same episode raises no second alert
+    assert crawl_in_child(app, "robust-changed-board", timeout=120).ok
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+
+    # a feed that fails N times in a row (here: the empty feed) is flagged on the Nth
+    limit = app.config.settings.crawler.unhealthy_after_empty_runs
+    for i in range(limit):
+        assert crawl_in_child(app, "robust-emptyfeed", timeout=120).ok
+        with app.store.session() as s:
+            row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-emptyfeed")).one()
+            assert row.state["bad_runs"] == i + 1
+            assert row.state["health"]["status"] == ("unhealthy" if i + 1 == limit else "ok")
+    with app.store.session() as s:
+        alerts = s.scalars(select(Alert).where(Alert.title.contains("robust-emptyfeed"))).all()
+        assert [a.team_id for a in alerts] == [app.config.teams.triage_team]  # no owner_team
+        assert "连续 3 次" in alerts[0].reason
