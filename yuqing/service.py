@@ -107,6 +107,31 @@ class Service:
         with self.app.store.session() as s:
             enqueue_digests(s, self.app.config, self.app.now())
 
+    def job_reports(self) -> None:
+        """Yesterday's daily brief, and on Mondays last week's, as PDF in <var>/reports
+        (each written once; a missed day is written when the job next runs)."""
+        from zoneinfo import ZoneInfo
+
+        from console import reports
+
+        cfg = self.app.config
+        now = self.app.now()
+        today = now.astimezone(ZoneInfo(cfg.settings.timezone)).date()
+        day = today - timedelta(days=1)  # the last whole local day
+        wanted = [("daily", day)] + ([("weekly", day)] if today.isoweekday() == 1 else [])
+        folder = cfg.var_dir / "reports"
+        for kind, last in wanted:
+            out = folder / f"{kind}-{last.isoformat()}.pdf"
+            if out.exists():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            with self.app.store.session() as s:
+                brief = reports.build_brief(s, cfg, kind, last, now)
+            part = out.with_name(out.name + ".part")
+            part.write_bytes(reports.render_pdf(brief))
+            part.replace(out)  # atomic: a half-written brief never looks done
+            log.info("wrote %s", out)
+
     def crawl(self, source: str) -> None:
         try:
             self.job_crawl(source)
@@ -165,6 +190,15 @@ class Service:
         specs.append(
             dict(id="alerts:digest", args=["digest"], seconds=jobs.digest.total_seconds(), first=3)
         )
+        if jobs.reports is not None:
+            specs.append(
+                dict(
+                    id="reports:briefs",
+                    args=["reports"],
+                    seconds=jobs.reports.total_seconds(),
+                    first=60,
+                )
+            )
         return specs
 
     def _start_scheduler(self) -> None:

@@ -483,6 +483,7 @@ class AlertJobs(_Model):
     outbox: Duration = timedelta(seconds=5)
     digest: Duration = timedelta(minutes=5)
     lock_ttl: Duration = timedelta(seconds=60)
+    reports: Duration | None = timedelta(hours=1)  # write missing briefs to <var>/reports
 
 
 class Aftermath(_Model):

@@ -19,7 +19,7 @@ from yuqing.clock import FrozenClock
 from yuqing.service import Service
 from yuqing.settings import load_config
 
-JOB_IDS = {"pipeline:tick", "alerts:deadlines", "alerts:outbox", "alerts:digest"}
+JOB_IDS = {"pipeline:tick", "alerts:deadlines", "alerts:outbox", "alerts:digest", "reports:briefs"}
 
 
 @pytest.fixture
@@ -101,3 +101,27 @@ def test_a_crashing_job_is_logged_not_fatal(
         assert svc.errors == 2
     finally:
         svc.stop()
+
+
+def test_briefs_written_once_per_day(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg")
+    (cfg / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    env = {
+        "YUQING_DATABASE_URL": f"sqlite:///{tmp_path / 'y.db'}",
+        "YUQING_VAR_DIR": str(tmp_path / "var"),
+    }
+    clock = FrozenClock(START + timedelta(days=3))  # Monday 2026-11-23, 10:00 local
+    app = App(load_config(cfg, env), clock=clock)
+    svc = Service(app, holder="only")
+    try:
+        svc.lock.acquire(clock.now())
+        svc.run("reports")
+        folder = tmp_path / "var" / "reports"
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == ["daily-2026-11-22.pdf", "weekly-2026-11-22.pdf"]
+        assert (folder / names[0]).read_bytes().startswith(b"%PDF")
+        before = (folder / names[0]).stat().st_mtime_ns
+        svc.run("reports")
+        assert (folder / names[0]).stat().st_mtime_ns == before and svc.errors == 0
+    finally:
+        app.close()
