@@ -147,6 +147,25 @@ def _lex(s: str) -> list[tuple[str, str, bool]]:
     return out
 
 
+_COMPOUND = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{4,}")
+
+
+def split_compounds(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Long Chinese compounds cut into two-character words: 拖欠工资 -> 拖欠 工资.
+
+    jieba keeps dictionary compounds whole, so the word 拖欠工资 alone would miss
+    "工资被拖欠". A word is searched as itself OR as these parts (all required);
+    even-length compounds only, where the 2+2 reading is the usual one.
+    """
+    out: list[str] = []
+    for tok in tokens:
+        if len(tok) % 2 == 0 and _COMPOUND.fullmatch(tok):
+            out.extend(tok[i : i + 2] for i in range(0, len(tok), 2))
+        else:
+            out.append(tok)
+    return tuple(out)
+
+
 def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
     """Parse the query language; raises :class:`QueryError` for what cannot be searched."""
     s = _clean(text)
@@ -181,10 +200,17 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
         term = Term(tokens, phrase=kind == "phrase" and len(tokens) > 1)
         if neg:
             parsed.excluded.append(term)
-        elif pending_or:
-            parsed.groups[-1].append(term)
+            pending_or = False
+            continue
+        alts = [term]
+        if kind != "phrase":  # quotes mean exactly this
+            split = split_compounds(tokens)
+            if split != tokens:
+                alts.append(Term(split))
+        if pending_or:
+            parsed.groups[-1].extend(alts)
         else:
-            parsed.groups.append([term])
+            parsed.groups.append(alts)
         pending_or = False
     if junk and not parsed.groups and not parsed.excluded and not parsed.filters:
         shown = " ".join(junk)[:40]

@@ -195,3 +195,16 @@ def test_highlight_terms() -> None:
 def test_non_string_text() -> None:
     with pytest.raises(QueryError):
         compile_query(SearchQuery(text=None), tokenize, SH)  # type: ignore[arg-type]
+
+
+def test_long_compounds_also_match_their_parts() -> None:
+    from index.query import Term, parse_text, split_compounds
+
+    assert split_compounds(("拖欠工资", "农民工", "abcd", "食物中毒")) == (
+        "拖欠", "工资", "农民工", "abcd", "食物", "中毒",
+    )  # fmt: skip
+    parsed = parse_text("拖欠工资", lambda s: [s])
+    assert parsed.groups == [[Term(("拖欠工资",)), Term(("拖欠", "工资"))]]
+    # phrases and exclusions stay as typed
+    assert parse_text('"拖欠工资"', lambda s: [s]).groups == [[Term(("拖欠工资",))]]
+    assert parse_text("-拖欠工资", lambda s: [s]).excluded == [Term(("拖欠工资",))]
