@@ -189,3 +189,27 @@ def test_cli_status_and_rebuild(
     code, out, _ = run(["--config", str(cli_env), "index", "status"], capsys)
     assert code == 0
     assert "documents   5" in out and "backlog     0 queued" in out
+
+
+def test_cli_search_filters_sort_and_histogram(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = App(load_config(cli_env, {"YUQING_VAR_DIR": str(tmp_path / "var")}), clock=FrozenClock(T0))
+    add_posts(a, range(10))
+    drain_index(a)
+    a.close()
+    base = ["--config", str(cli_env), "search", "停车", "--json"]
+    code, out, _ = run(
+        [*base, "--histogram", "day", "--sort", "newest", "--area", "东湖街道"], capsys
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["total"] == 2
+    published = [h["published_at"] for h in doc["hits"]]
+    assert published == sorted(published, reverse=True)
+    assert sum(n for _, n in doc["histogram"]) == 2
+    assert doc["facets"]["area"] == {"东湖街道": 2}
+    window = ["--since", "2026-11-20T00:00", "--until", "2026-11-20T12:00"]  # local time
+    code, out, _ = run([*base, *window], capsys)
+    assert json.loads(out)["total"] == 1  # post 5 at 11:00 local; post 0 at 16:00 is after
+    code, _, err = run([*base, "--until", "someday"], capsys)
+    assert code == 2 and "--until" in err

@@ -27,7 +27,18 @@ def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--severity", callback=_severity, help="At least this tier: I..IV or 4..1 (4 = I 特别重大)."
 )
 @click.option("--since", help="Published since: YYYY-MM-DD, an ISO time, 7d or today.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--until", help="Published before: YYYY-MM-DD (exclusive), an ISO time.")
+@click.option("--area", help="Only this area (street, township, community), e.g. 东湖街道.")
+@click.option("--source", help="Only this source, e.g. demo-board.")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True
+)
+@click.option(
+    "--histogram",
+    type=click.Choice(["day", "week"]),
+    help="Also count matches per day or week (in --json: histogram [[start, n], ...]).",
+)
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @pass_state
@@ -37,6 +48,11 @@ def command(
     category: str | None,
     severity: int | None,
     since: str | None,
+    until: str | None,
+    area: str | None,
+    source: str | None,
+    sort: str,
+    histogram: str | None,
     limit: int,
     offset: int,
     as_json: bool,
@@ -45,6 +61,14 @@ def command(
     such as category:环境保护 tier:>=II area:东湖街道 since:2026-11-01."""
     config = state.config()
     since_dt = parse_since(since, config.settings.timezone)
+    until_dt = None
+    if until is not None:
+        try:
+            until_dt = parse_since(until, config.settings.timezone)
+        except click.BadParameter as exc:
+            raise click.BadParameter(
+                exc.message.replace("--since", "--until"), param_hint="--until"
+            ) from None
     if category is not None and category not in config.taxonomy.category_names():
         known = "、".join(config.taxonomy.category_names())
         raise click.BadParameter(
@@ -57,6 +81,12 @@ def command(
         category=category,
         severity_min=severity,
         since=since_dt,
+        until=until_dt,
+        area=area,
+        source=source,
+        sort=sort,  # type: ignore[arg-type]
+        histogram=histogram,  # type: ignore[arg-type]
+        facets=as_json,
         limit=limit,
         offset=offset,
     )
@@ -87,10 +117,18 @@ def command(
         for h in result.hits
     ]
     if as_json:
-        doc = {"total": result.total, "hits": hits, "facets": result.facets}
+        doc: dict[str, object] = {"total": result.total, "hits": hits, "facets": result.facets}
+        if histogram:
+            doc["histogram"] = [[b.date().isoformat(), n] for b, n in result.histogram]
         click.echo(json.dumps(doc, ensure_ascii=False))
         return
     click.echo(f"{result.total} posts")
+    if result.histogram:
+        top = max(n for _, n in result.histogram) or 1
+        for b, n in result.histogram:
+            click.echo(
+                f"  {b.date().isoformat()} {'█' * max(1 if n else 0, round(n / top * 40))} {n}"
+            )
     for h in hits:
         when = (h["published_at"] or "")[:16].replace("T", " ")
         click.echo(
