@@ -152,15 +152,16 @@ def run(quick: bool) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-scale-") as tmp_name:
         tmp = Path(tmp_name)
         b = EmbeddedBackend(tmp / "index.sqlite", tok)
-        t_gen = t_index = 0.0
+        t_gen = t_index = cpu_index = 0.0
         done = 0
         sample: list[Any] = []
         t0 = time.perf_counter()
         for batch in gen.batches(n, BATCH):
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             t_gen += t1 - t0
             failures = b.index([d for d, _, _ in batch], tokens=[(a, c) for _, a, c in batch])
             assert not failures, failures[:3]
+            cpu_index += time.process_time() - c1
             t0 = time.perf_counter()
             t_index += t0 - t1
             done += len(batch)
@@ -185,13 +186,15 @@ def run(quick: bool) -> list[Row]:
         qs = _queries(rng, categories)
         b.search(SearchQuery(text="停车"))  # warm the page cache once
         faceted: list[float] = []
+        faceted_cpu: list[float] = []
         plain: list[float] = []
         totals: list[int] = []
         for _ in range(1 if quick else 3):
             for q in qs:
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 r = b.search(SearchQuery(**q, facets=True, histogram="day"))
                 faceted.append(time.perf_counter() - t1)
+                faceted_cpu.append(time.process_time() - c1)
                 totals.append(r.total)
                 t1 = time.perf_counter()
                 b.search(SearchQuery(**q, facets=False))
@@ -205,7 +208,9 @@ def run(quick: bool) -> list[Row]:
             rate(int(rate_ours), 1.0, " posts/s"),
             rate(int(len(sample) / t_jieba), 1.0, " posts/s") + " (same, with jieba inside)",
             rate_ours / (len(sample) / t_jieba),
-            f"target ≥ 2,000/s: {'met' if rate_ours >= 2000 else 'MISSED'}; generated posts, "
+            f"target ≥ 2,000/s: {'met' if rate_ours >= 2000 else 'MISSED'} (wall clock; "
+            f"{done / cpu_index:,.0f} posts per CPU-second, which a busy machine does not slow); "
+            f"generated posts, "
             f"tokens given (the pipeline has segmented them); batches of {BATCH:,}; "
             f"optimize {t_opt:.0f} s extra; {size / 2**20:,.0f} MiB on disk",
         ),
@@ -216,7 +221,8 @@ def run(quick: bool) -> list[Row]:
             p95 / p95_plain if p95_plain else None,
             f"target < 200 ms: {'met' if p95 < 0.2 else 'MISSED'}; {len(qs)} queries (word + "
             f"category + last 30/90 days, or tier ≥ II), 4 facets + day histogram, top 20; "
-            f"median {ms(statistics.median(faceted))}; matches median {int(statistics.median(totals)):,}, "
+            f"median {ms(statistics.median(faceted))}; CPU-time p95 {ms(_p95(faceted_cpu))}; "
+            f"matches median {int(statistics.median(totals)):,}, "
             f"max {max(totals):,}",
         ),
     ]
