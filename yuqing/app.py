@@ -75,6 +75,7 @@ class App:
                 self.config.index_path,
                 self.tokenize,
                 timezone=self.config.settings.timezone,
+                es_analyzer=self.config.settings.index.es_analyzer,
             )
         return self._index
 

@@ -77,6 +77,9 @@ class IndexSettings(_Model):
     embedded_path: str | None = None  # default: <var_dir>/index.sqlite
     es_url: str | None = None
     es_index: str = "yuqing-posts"
+    # Analyzer of the ES text fields. They hold jieba tokens, so "whitespace" needs
+    # no plugin; a cluster with IK may name e.g. "ik_max_word" (a new index version).
+    es_analyzer: str = "whitespace"
 
     @model_validator(mode="after")
     def _es_needs_url(self) -> IndexSettings:

@@ -136,3 +136,24 @@ def test_writer_in_another_process(tmp_path: Path) -> None:
     assert reader.count() == len(CORPUS)
     assert reader.search(SearchQuery(text="污水")).total == 3
     reader.close()
+
+
+def test_app_passes_the_configured_analyzer(es_url: str, config_dir: Path, tmp_path: Path) -> None:
+    from yuqing.app import App
+    from yuqing.settings import load_config
+
+    (config_dir / "settings.yaml").write_text(
+        "index: {backend: elasticsearch, es_index: analyzed, es_analyzer: standard}\n"
+    )
+    config = load_config(config_dir, {"YUQING_VAR_DIR": str(tmp_path), "YUQING_ES_URL": es_url})
+    assert config.settings.index.es_analyzer == "standard"
+    b = open_backend(
+        config.settings.index, tmp_path / "unused", tokenize,
+        es_client_kwargs={"node_class": plain_json_node()},
+        es_analyzer=config.settings.index.es_analyzer,
+    )  # fmt: skip
+    mapping = b.es.indices.get_mapping(index="analyzed").body  # type: ignore[attr-defined]
+    props = next(iter(mapping.values()))["mappings"]["properties"]
+    assert props["text_tok"]["analyzer"] == "standard"
+    b.close()
+    assert App(config).config.settings.index.es_analyzer == "standard"
