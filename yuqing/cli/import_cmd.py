@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import click
 
 from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import fail
 
 
 @click.command("import", short_help="Import a CSV/XLSX/JSONL export (e.g. 12345 records).")
@@ -20,8 +22,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
     classify, store, index, alerts). Rows that cannot be read are kept as dead
     letters with the reason. Re-importing the same file adds nothing twice."""
     from crawler.imports import read_export
-
-    from yuqing.contracts import DeadLetter
+    from yuqing.contracts import CrawledPost, DeadLetter
     from yuqing.ingest import Ingestor
     from yuqing.pipeline import drain_index, evaluate_alerts
 
@@ -32,16 +33,31 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         raise click.UsageError(str(exc.args[0])) from None
     if file.suffix.lower() not in (".csv", ".xlsx", ".jsonl", ".json"):
         raise click.UsageError(f"{file.name}: unsupported file type (use .csv, .xlsx or .jsonl)")
+    rows = read_export(file, source, config.settings.timezone)
+    try:
+        # the header is checked at the first row: a missing column fails here, with its
+        # name, before anything is written
+        first = next(rows, None)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    rows = itertools.chain([first] if first is not None else [], rows)
     app = state.app()
     try:
         sink = Ingestor(app)
-        rows = read_export(file, source, config.settings.timezone)
-        with click.progressbar(rows, label=f"importing {file.name}", file=None) as bar:
+        batch: list[CrawledPost] = []  # classified together: several times faster than one by one
+        with click.progressbar(
+            rows, label=f"importing {file.name}", file=click.get_text_stream("stderr")
+        ) as bar:
             for item in bar:
                 if isinstance(item, DeadLetter):
                     sink.reject(item)
-                else:
-                    sink.accept(item)
+                    continue
+                batch.append(item)
+                if len(batch) >= 64:
+                    sink.accept_many(batch)
+                    batch = []
+        if batch:
+            sink.accept_many(batch)
         run = drain_index(app)
         stats = evaluate_alerts(app)
         out = {
