@@ -11,15 +11,15 @@ change; machines send ``Authorization: Bearer <token>`` and need no CSRF token
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console import accounts
 from console.accounts import Principal
@@ -72,17 +72,31 @@ def _cross_origin(request: Request) -> bool:
     return urlsplit(origin).netloc != request.headers.get("host", "")
 
 
-class AuthMiddleware(BaseHTTPMiddleware):
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class AuthMiddleware:
+    """Plain ASGI (no BaseHTTPMiddleware): reads headers only, never the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        refusal = await self._check(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check(self, request: Request) -> Response | None:
         if request.method not in SAFE_METHODS and _cross_origin(request):
             return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
         path = request.url.path
         principal = None
         if not path.startswith(PUBLIC_PREFIXES) and path != "/healthz":  # no DB for those
             principal = await run_in_threadpool(_resolve, request)
-        request.state.principal = principal
+        request.state.principal = principal  # lives in the scope: routes see it
         if principal is None and not is_public(path):
             if request.method in ("GET", "HEAD") and not _wants_json(request):
                 target = path + (f"?{request.url.query}" if request.url.query else "")
@@ -92,7 +106,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        return await call_next(request)
+        return None
 
 
 def optional_principal(request: Request) -> Principal | None:
