@@ -379,3 +379,38 @@ def render_pdf(b: Brief) -> bytes:
     )
     doc.build(story)
     return buf.getvalue()
+
+
+def deliver_brief(
+    brief: Brief, config: AppConfig, clock: Any, html: str, dry_run: bool = False
+) -> list[dict[str, Any]]:
+    """Send the brief through each channel of ``console.brief_channels`` (alerts.yaml):
+    e-mail gets the whole brief as its HTML body, chat robots the summary.
+
+    Returns one entry per channel: its name and whether it was sent, or the error
+    (a channel that fails does not stop the others). ``dry_run`` sends nothing
+    and returns what would be sent.
+    """
+    from alerts.channels import DeliveryError, Message, build_channel
+
+    summary = summary_lines(brief)
+    subject = f"{brief.title} {brief.period_label}"
+    message = Message(
+        subject=subject,
+        text="\n".join([subject, *summary]),
+        markdown="\n\n".join([f"**{subject}**", *summary]),
+        html=html,
+        data={"kind": brief.kind, "since": brief.since.isoformat()},
+    )
+    out: list[dict[str, Any]] = []
+    for name in config.settings.console.brief_channels:
+        channel = build_channel(name, config.alerts.channels[name], clock)
+        if dry_run:
+            out.append({"channel": name, "preview": channel.preview(message)})
+            continue
+        try:
+            channel.send(message)
+            out.append({"channel": name, "sent": True})
+        except DeliveryError as exc:
+            out.append({"channel": name, "sent": False, "error": str(exc)})
+    return out

@@ -115,6 +115,8 @@ class ConsoleSettings(_Model):
     secure_cookies: bool = False  # set true behind HTTPS
     # Supervisor dashboard: the governance-efficiency index's activities, weights, targets.
     efficiency: tuple[EfficiencyTerm, ...] = _EFFICIENCY_DEFAULT
+    # Briefs (舆情简报) are delivered through these alerts.yaml channels (e.g. an smtp one).
+    brief_channels: tuple[str, ...] = ()
 
     @field_validator("efficiency")
     @classmethod
@@ -729,6 +731,11 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
         for ch in t.channels:
             if ch not in channels:
                 out.append(Problem("teams.yaml", f"teams.{i}.channels", f"unknown channel {ch!r}"))
+    for ch in p["settings"].console.brief_channels:
+        if ch not in channels:
+            out.append(
+                Problem("settings.yaml", "console.brief_channels", f"unknown channel {ch!r}")
+            )
     for ch in p["alerts"].notify.default_channels:
         if ch not in channels:
             out.append(Problem("alerts.yaml", "notify.default_channels", f"unknown channel {ch!r}"))

@@ -109,3 +109,75 @@ def test_report_cli(tmp_path: Path) -> None:
     r = runner.invoke(cli, ["report", "daily", "--out", str(tmp_path / "x.pdf"), "--date", "nope"],
                       env=env)  # fmt: skip
     assert r.exit_code == 2 and "not a date" in r.output
+
+
+def test_brief_is_mailed_through_the_configured_channel(config_dir: Path, tmp_path: Path) -> None:
+    """A real SMTP server (aiosmtpd) on loopback receives the brief as an HTML e-mail."""
+    import email
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            received.append(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    smtp = Controller(Sink(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        alerts_yaml = config_dir / "alerts.yaml"
+        alerts_yaml.write_text(
+            alerts_yaml.read_text("utf-8").replace(
+                "channels:\n",
+                f"channels:\n  brief-mail: {{kind: smtp, url: 'smtp://127.0.0.1:{port}', "
+                "sender: yuqing@example.org, recipients: [leader@example.org]}\n",
+                1,
+            ),
+            "utf-8",
+        )
+        settings = config_dir / "settings.yaml"
+        settings.write_text(
+            settings.read_text("utf-8").replace(
+                "  port: 8000\n", "  port: 8000\n  brief_channels: [brief-mail]\n"
+            ),
+            "utf-8",
+        )
+        env = {"YUQING_VAR_DIR": str(tmp_path / "var"), "YUQING_CONFIG": str(config_dir)}
+        out = tmp_path / "b.html"
+        r = CliRunner().invoke(
+            cli, ["report", "daily", "--out", str(out), "--date", "2026-03-02", "--send"], env=env
+        )
+        assert r.exit_code == 0, r.output
+        assert "sent via brief-mail" in r.output
+    finally:
+        smtp.stop()
+    assert len(received) == 1
+    msg = email.message_from_bytes(received[0])
+    assert msg["To"] == "leader@example.org"
+    assert "舆情日报" in str(email.header.make_header(email.header.decode_header(msg["Subject"])))
+    html = next(p for p in msg.walk() if p.get_content_type() == "text/html")
+    assert "舆情日报" in html.get_payload(decode=True).decode("utf-8")
+
+
+def test_unknown_brief_channel_is_a_config_error(config_dir: Path, tmp_path: Path) -> None:
+    from yuqing.settings import ConfigError, load_config
+
+    settings = config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text("utf-8").replace(
+            "  port: 8000\n", "  port: 8000\n  brief_channels: [nope]\n"
+        ),
+        "utf-8",
+    )
+    try:
+        load_config(config_dir, {"YUQING_VAR_DIR": str(tmp_path)})
+    except ConfigError as exc:
+        assert "settings.yaml: console.brief_channels: unknown channel 'nope'" in str(exc)
+    else:
+        raise AssertionError("unknown channel accepted")

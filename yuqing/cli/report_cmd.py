@@ -19,8 +19,9 @@ from yuqing.cli import CliState, pass_state
     help="Output file; .pdf writes PDF, .html or .htm HTML, .json the figures.",
 )
 @click.option("--date", "day", default=None, help="Last day covered, YYYY-MM-DD (default today).")
+@click.option("--send", is_flag=True, help="Also deliver it via settings console.brief_channels.")
 @pass_state
-def command(state: CliState, kind: str, out: Path, day: str | None) -> None:
+def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) -> None:
     """A brief covers whole local days: daily the given day, weekly the seven
     days ending on it. It lists volume by category and area, top events and the
     severe alerts with how fast they were answered."""
@@ -39,16 +40,24 @@ def command(state: CliState, kind: str, out: Path, day: str | None) -> None:
             raise click.BadParameter(str(exc), param_hint="--date") from None
         with app.store.session() as s:
             brief = reports.build_brief(s, app.config, kind, d, app.now())
+        from console.app import build_templates
+
+        html = reports.render_html(brief, build_templates(app).env)
         if suffix == ".pdf":
             out.write_bytes(reports.render_pdf(brief))
         elif suffix == ".json":
             out.write_text(json.dumps(brief.as_dict(), ensure_ascii=False, indent=1), "utf-8")
         else:
-            from console.app import build_templates
-
-            out.write_text(reports.render_html(brief, build_templates(app).env), "utf-8")
+            out.write_text(html, "utf-8")
+        sent = reports.deliver_brief(brief, app.config, app.clock, html) if send else []
     finally:
         app.close()
     click.echo(
         f"{brief.title} {brief.period_label}: {brief.posts} posts, {brief.alerts} alerts -> {out}"
     )
+    if send and not sent:
+        click.echo("no channel configured (settings.yaml console.brief_channels)", err=True)
+    for r in sent:
+        click.echo(f"sent via {r['channel']}" if r.get("sent") else f"{r['channel']}: {r['error']}")
+    if any(not r.get("sent") for r in sent):
+        raise SystemExit(1)
