@@ -414,3 +414,26 @@ def deliver_brief(
         except DeliveryError as exc:
             out.append({"channel": name, "sent": False, "error": str(exc)})
     return out
+
+
+def scheduled_brief(app: Any, kind: str) -> dict[str, Any]:
+    """The scheduler's job: the brief of the last whole day(s) before now, kept as
+    HTML and PDF in ``<var_dir>/briefs/`` and delivered through the brief channels.
+
+    Safe to repeat (files are overwritten, channels get it again).
+    """
+    from console.app import build_templates
+
+    tz = ZoneInfo(app.config.settings.timezone)
+    day = app.now().astimezone(tz).date() - timedelta(days=1)
+    with app.store.session() as s:
+        brief = build_brief(s, app.config, kind, day, app.now())
+    html = render_html(brief, build_templates(app).env)
+    folder = app.config.var_dir / "briefs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{kind}-{day.isoformat()}"
+    stem.with_suffix(".html").write_text(html, "utf-8")
+    stem.with_suffix(".pdf").write_bytes(render_pdf(brief))
+    sent = deliver_brief(brief, app.config, app.clock, html)
+    return {"kind": kind, "day": day.isoformat(), "files": [str(stem) + ".html",
+            str(stem) + ".pdf"], "delivered": sent}  # fmt: skip

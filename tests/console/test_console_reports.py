@@ -181,3 +181,17 @@ def test_unknown_brief_channel_is_a_config_error(config_dir: Path, tmp_path: Pat
         assert "settings.yaml: console.brief_channels: unknown channel 'nope'" in str(exc)
     else:
         raise AssertionError("unknown channel accepted")
+
+
+def test_scheduled_brief_covers_yesterday_and_keeps_files(
+    console: Console, three_alerts: dict[str, int]
+) -> None:
+    from console.reports import scheduled_brief
+
+    console.clock.advance(timedelta(days=1))
+    out = scheduled_brief(console.app, "daily")
+    assert out["day"] == "2026-03-02" and out["delivered"] == []  # no channel configured
+    html, pdf = (Path(f) for f in out["files"])
+    assert "湖滨社区化工厂爆炸" in html.read_text("utf-8")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert html.parent == console.app.config.var_dir / "briefs"
