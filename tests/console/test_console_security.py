@@ -274,3 +274,26 @@ def test_logins_are_audited(console: Console) -> None:
 def test_weak_password_refused(console: Console, password: str) -> None:
     with console.app.store.session() as s, pytest.raises(accounts.AccountError):
         accounts.add_user(s, console.app.config, "newbie", password, "analyst", console.clock.now())
+
+
+def test_every_state_change_needs_the_csrf_token(
+    console: Console, three_alerts: dict[str, int]
+) -> None:
+    """Walk every unsafe route as a logged-in browser without the token: all 403."""
+    c = console.browser("admin")
+    checked = 0
+    for route in _routes(console.client.app.routes):
+        path = getattr(route, "path", "")
+        if path == "/login" or isinstance(route, Mount):
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method in ("GET", "HEAD", "OPTIONS"):
+                continue
+            for kwargs in ({"data": {"text": "x"}}, {"json": {"text": "x"}}):
+                r = c.request(method, _concrete(path), headers=HTML, **kwargs)
+                assert r.status_code == 403, (method, path, r.status_code)
+                checked += 1
+    assert checked >= 20
+    # nothing happened
+    alerts = console.client.get("/api/v1/alerts").json()["alerts"]
+    assert {a["status"] for a in alerts} == {"open"}
