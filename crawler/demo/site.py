@@ -10,6 +10,7 @@ that lies about the body, because county sites do that.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import threading
 from collections.abc import Iterable
@@ -83,8 +84,18 @@ class DemoSite:
             disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if urlsplit(self.path).path == "/feed.xml":
+                    # validators like a real feed's, so conditional requests can be shown
+                    etag = site.feed_etag()
+                    if self.headers.get("If-None-Match") == etag:
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                        return
                 status, ctype, body = site._route(self.path)
                 self.send_response(status)
+                if urlsplit(self.path).path == "/feed.xml" and status == 200:
+                    self.send_header("ETag", site.feed_etag())
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -217,6 +228,11 @@ class DemoSite:
 </div></body></html>"""
         ctype = "text/html" + (f"; charset={header_charset}" if header_charset else "")
         return 200, ctype, page.encode(encoding, errors="xmlcharrefreplace")
+
+    def feed_etag(self) -> str:
+        """Changes when the feed's posts do (not with the port the site runs on)."""
+        basis = "|".join(f"{p.id}:{p.published_at.isoformat()}" for p in self.posts()[:FEED_SIZE])
+        return '"' + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16] + '"'
 
     def _feed(self) -> str:
         base = self.url
