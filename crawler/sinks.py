@@ -60,6 +60,7 @@ def to_json(obj: CrawledPost | DeadLetter) -> dict[str, Any]:
     """A post or dead letter as JSON-ready data (datetimes in ISO 8601), without the
     unmasked text a post carries to its sink."""
     out = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
-    if isinstance(out.get("extra"), dict):
-        out["extra"] = {k: v for k, v in out["extra"].items() if k != RAW_KEY}
+    extra = out.get("extra")
+    if isinstance(extra, dict):
+        out["extra"] = {k: v for k, v in extra.items() if k != RAW_KEY}
     return out

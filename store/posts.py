@@ -196,7 +196,7 @@ def _event_for(
     sk = sketch(post.title, post.text) if scope else None
     event_id = session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one_or_none()
     if event_id is None and sk is not None:
-        event_id = _near_duplicate_event(session, sk, scope, now)
+        event_id = _near_duplicate_event(session, sk, str(scope), now)
     if event_id is not None:
         _keep_sketch(session, post_id, event_id, sk, scope)
         return event_id

@@ -98,10 +98,11 @@ class ApiSpider(SourceSpider):
             if pg.size_param and pg.size:
                 url = add_or_replace_parameter(url, pg.size_param, str(pg.size))
         headers = {"Accept": "application/json", **self.spec.headers}
+        cookies: dict[str | bytes, Any] = {k: v for k, v in self.spec.cookies.items()}
         return Request(
             url,
             headers=headers,
-            cookies=dict(self.spec.cookies),
+            cookies=cookies,
             callback=self.parse_page,
             errback=self.failed,
             cb_kwargs={"page": page},

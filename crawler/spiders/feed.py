@@ -86,8 +86,8 @@ class FeedSpider(SourceSpider):
                 return
         else:
             self._validators = {
-                "etag": response.headers.get(b"ETag", b"").decode("latin-1"),
-                "last_modified": response.headers.get(b"Last-Modified", b"").decode("latin-1"),
+                "etag": (response.headers.get(b"ETag") or b"").decode("latin-1"),
+                "last_modified": (response.headers.get(b"Last-Modified") or b"").decode("latin-1"),
             }
         self.count("productive")
         for entry in parsed.entries:
