@@ -141,3 +141,24 @@ def test_cli_list_promote_rollback(
     assert f"* {versions[0]}" in out
     code, _, err = run("promote", "v-unknown")
     assert code == 2 and "no model version" in err
+
+
+def test_app_serves_the_promoted_version(
+    config_dir: Path, var_env: dict[str, str], taxonomy: TaxonomyFile, three: list[TrainedModel]
+) -> None:
+    from yuqing.app import App
+    from yuqing.settings import load_config
+
+    app = App(load_config(config_dir, var_env))
+    try:
+        serving = app.model()
+        assert isinstance(serving, ServingModel)
+        first = serving.version
+        m = three[2]
+        save_version(m, app.config.model_dir)
+        Registry(app.store, app.config.model_dir, None, lambda: T0).promote(m.version)
+        assert serving.reload()
+        assert serving.version == m.version != first
+        assert serving.classify("", "物业不管电梯").model_version == m.version
+    finally:
+        app.close()
