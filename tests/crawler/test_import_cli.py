@@ -56,9 +56,7 @@ def posts(tmp: Path) -> int:
 
 def test_csv_and_xlsx_through_the_mapping(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv = env / "12345.csv"
-    csv.write_text(
-        "\n".join(",".join(r) for r in [HEADER, ROWS[0]]) + "\n", encoding="utf-8-sig"
-    )
+    csv.write_text("\n".join(",".join(r) for r in [HEADER, ROWS[0]]) + "\n", encoding="utf-8-sig")
     xlsx = env / "12345.xlsx"
     wb = Workbook()
     ws = wb.active
