@@ -169,3 +169,34 @@ def test_tampered_and_corrupted_models_are_refused(
     code, _, err = run([*env, "classifier", "predict", "--model", str(tmp_path / "nowhere"),
                         "--input", str(inp), "--output", str(tmp_path / "o.jsonl")], capsys)  # fmt: skip
     assert code == 2 and "no model there" in err
+
+
+def test_train_with_corrections_from_the_store(
+    labelled_file: Path, tmp_path: Path, env: list[str], config_dir: Path, var_env, capsys
+) -> None:
+    from datetime import UTC, datetime
+
+    from classifier.corrections import record_correction
+    from store.posts import upsert_post
+    from yuqing.app import App
+    from yuqing.contracts import Classification, CrawledPost
+    from yuqing.settings import load_config
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    app = App(load_config(config_dir, var_env))
+    try:
+        with app.store.session() as s:
+            post = CrawledPost(
+                source="t", title="", text="楼道里堆满杂物", url="http://t.invalid/1"
+            )
+            pid = upsert_post(s, post, Classification("环境保护", 0.4, 1), now).post_id
+            record_correction(
+                s, pid, actor="a", at=now, taxonomy=app.config.taxonomy, category="城乡建设"
+            )
+    finally:
+        app.close()
+    code, out, err = run([*env, "classifier", "train", "--data", str(labelled_file),
+                          "--with-corrections", "--holdout", "0", "--json"], capsys)  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["corrections"] == 1

@@ -130,6 +130,8 @@ def train_cmd(
         except (TrainingDataError, ValueError) as exc:
             raise _usage(exc) from None
         report["data"] = {"file": str(data), "summary": lset.summary()}
+        if with_corrections:
+            report["corrections"] = len(examples) - len(lset.examples)
         target = out or config.model_dir
         path = save_version(model, target)
         files = write_report(report, path, title=f"模型评估 {model.version}")
