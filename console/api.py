@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from console import services
@@ -23,7 +24,12 @@ from yuqing.app import App
 from yuqing.contracts import parse_tier, tier_name
 
 # Authentication happens in console.deps.AuthMiddleware before any route runs.
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
+# HTTPBearer only documents the scheme in the OpenAPI schema (the middleware enforces it).
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(csrf_protect), Depends(HTTPBearer(auto_error=False))],
+)
 
 Yuqing = Annotated[App, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]

@@ -37,6 +37,8 @@ def test_openapi_lists_the_api(console: Console) -> None:
     assert "/api/v1/alerts" in paths
     assert "/api/v1/alerts/{alert_id}/acknowledge" in paths
     assert "/api/v1/search" in paths
+    schema = console.client.get("/api/v1/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
 def test_alert_list_shape_and_order(console: Console, three_alerts: dict[str, int]) -> None:
