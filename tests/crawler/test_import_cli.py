@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import create_engine, func, select
 
+from store.crawl_models import CrawlRun
 from store.models import Post
 from yuqing.cli import main
 
@@ -75,6 +76,13 @@ def test_csv_and_xlsx_through_the_mapping(env: Path, capsys: pytest.CaptureFixtu
     code, out, err = run(["import", str(csv), "--source", "hotline", "--json"], capsys)
     assert code == 0 and json.loads(out)["new"] == 0
     assert posts(env) == 2
+    engine = create_engine(f"sqlite:///{env / 'var' / 'yuqing.db'}")
+    with engine.connect() as c:
+        runs = c.execute(
+            select(CrawlRun.items, CrawlRun.new, CrawlRun.duplicate).order_by(CrawlRun.id)
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in runs] == [(1, 1, 0), (1, 1, 0), (1, 0, 1)]  # kept like crawls
 
 
 def test_missing_column_fails_with_its_name(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

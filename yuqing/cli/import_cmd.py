@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
     from crawler.imports import read_export
     from yuqing.contracts import CrawledPost, DeadLetter
     from yuqing.ingest import Ingestor
-    from yuqing.pipeline import drain_index, evaluate_alerts
+    from yuqing.pipeline import CrawlOutcome, drain_index, evaluate_alerts, record_crawl
 
     config = state.config()
     try:
@@ -44,6 +45,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
     app = state.app()
     try:
         sink = Ingestor(app)
+        started, t0 = app.now(), time.monotonic()
         batch: list[CrawledPost] = []  # classified together: several times faster than one by one
         with click.progressbar(
             rows, label=f"importing {file.name}", file=click.get_text_stream("stderr")
@@ -58,6 +60,23 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
                     batch = []
         if batch:
             sink.accept_many(batch)
+        # an import is a run of its source like a crawl: kept in crawl_runs
+        record_crawl(
+            app,
+            CrawlOutcome(
+                source.name,
+                True,
+                {
+                    "items_accepted": sink.accepted,
+                    "items_new": sink.new,
+                    "items_duplicate": sink.accepted - sink.new,
+                    "dead_letters": sink.rejected,
+                    "duration_s": round(time.monotonic() - t0, 3),
+                },
+                None,
+                started,
+            ),
+        )
         run = drain_index(app)
         stats = evaluate_alerts(app)
         out = {
