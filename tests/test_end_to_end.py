@@ -3,6 +3,7 @@ store -> embedded index -> alerts -> console, driven through the yuqing CLI."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -136,6 +138,15 @@ def _interrupt(proc: subprocess.Popen[bytes], log: Path) -> None:
 def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) -> None:
     env = _env(tmp_path)
     port = _free_port()
+    # The console refuses anonymous requests: a supervisor's API token, as a machine would.
+    assert yq(env, "users", "add", "e2e", "--role", "supervisor", "--generate").returncode == 0
+    token = yq(env, "users", "token", "e2e", "--name", "e2e").stdout.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str) -> bytes:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=auth)
+        return urllib.request.urlopen(req, timeout=10).read()
+
     log = tmp_path / "run1.log"
     proc = _start(env, port, log)
     try:
@@ -153,11 +164,13 @@ def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) ->
             )
 
         _wait(ready, 240, "demo posts searchable and an alert raised")
-        inbox = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
-        api = json.loads(
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=10).read()
-        )
-        assert api["alerts"] and api["alerts"][0]["title"] in inbox
+        inbox = get("/").decode()
+        api = json.loads(get("/api/v1/alerts"))
+        assert api["alerts"] and html.escape(api["alerts"][0]["title"], quote=False) in inbox
+        # and an anonymous caller is refused
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=10)
+        assert refused.value.code == 401
         _wait(
             lambda: yq_json(env, "search", "--limit", "1")["total"] >= 100,
             240,
