@@ -268,11 +268,15 @@ class EmbeddedBackend:
         if row and row[0] == key:
             return
         rows = self._db.execute(
-            "SELECT id, published_us FROM docs WHERE published_us IS NOT NULL"
+            "SELECT id, published_us, category, area, source, severity FROM docs "
+            "WHERE published_us IS NOT NULL"
         ).fetchall()
-        self._db.executemany(
-            "UPDATE docs SET day = ? WHERE id = ?", [(self._day(_from_us(us)), i) for i, us in rows]
-        )
+        updates = []
+        for i, us, category, area, source, severity in rows:
+            day = self._day(_from_us(us))
+            updates.append((day, tags_for(category, area, source, severity, day), i))
+        # the month tag follows the local day
+        self._db.executemany("UPDATE docs SET day = ?, tags = ? WHERE id = ?", updates)
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('timezone', ?)", (key,))
 
     def _day(self, dt: datetime | None) -> str | None:

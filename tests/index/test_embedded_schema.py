@@ -71,3 +71,23 @@ def test_one_bad_row_fails_alone(tmp_path: Path) -> None:
     assert [i for i, _ in failures] == [7]
     assert b.count() == len(CORPUS) - 1
     b.close()
+
+
+def test_a_new_timezone_moves_days_and_month_tags(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from yuqing.contracts import IndexDoc
+
+    path = tmp_path / "tz.sqlite"
+    doc = IndexDoc(
+        id=1, title="月底停车", text="停车", source="s", category="c", severity=1, area=None,
+        published_at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC), url=None,
+    )  # fmt: skip
+    b = EmbeddedBackend(path, tokenize, timezone="UTC")
+    assert b.index([doc]) == []
+    assert b.search(SearchQuery(text="停车 since:2026-11-01")).total == 0  # Oct 31 in UTC
+    b.close()
+    b = EmbeddedBackend(path, tokenize, timezone="Asia/Shanghai")  # Nov 1, 04:00 there
+    assert b.search(SearchQuery(text="停车 since:2026-11-01")).total == 1
+    assert b.search(SearchQuery(text="停车", histogram="day")).histogram[0][0].day == 1
+    b.close()
