@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.staticfiles import StaticFiles
@@ -23,8 +23,17 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from console import api, auth_pages, briefs, dashboard, models_admin, pages, services
-from console.deps import CSRF_FIELD, AuthMiddleware
+from console import (
+    api,
+    auth_pages,
+    briefs,
+    dashboard,
+    models_admin,
+    pages,
+    searching,
+    services,
+)
+from console.deps import CSRF_FIELD, AuthMiddleware, require
 from yuqing.app import App
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
 
@@ -130,4 +139,6 @@ def create_app(app: App) -> FastAPI:
     web.include_router(briefs.pages)
     web.include_router(models_admin.pages)
     web.include_router(pages.router)
+    # Exports of search results: analysts and up, like the search page itself.
+    web.include_router(searching.router, dependencies=[Depends(require("search"))])
     return web
