@@ -15,7 +15,19 @@ from pathlib import Path
 
 from bench.common import ROOT, Row, data_note, load_average, machine, say, table, today
 
-FIGURES = ("classify", "ingest", "search", "quality", "store", "alerts", "console", "classifier", "crawl")
+FIGURES = (
+    "classify",
+    "classifier",
+    "quality",
+    "ingest",
+    "store",
+    "crawl",
+    "search",
+    "relevance",
+    "search_scale",
+    "alerts",
+    "console",
+)
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"
 
