@@ -214,3 +214,15 @@ def test_feed_without_engagement_does_not_flip_a_post(store: Store) -> None:
     with store.session() as s:
         post = s.get(Post, r.post_id)
         assert (post.likes, post.replies, post.reply_text) == (35, 4, "已转交社区处理")
+
+
+def test_migrations_have_one_head() -> None:
+    """Stages may branch while they work; a release merges them into one head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from store.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
