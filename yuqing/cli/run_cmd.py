@@ -45,7 +45,19 @@ def command(state: CliState, demo: bool, host: str | None, port: int | None) -> 
     service = Service(app)
     try:
         app.model(progress=progress_printer())  # train at first run, before crawls need it
-        app.store  # noqa: B018 - migrate before the first job runs
+        # The console refuses anonymous visitors: a first run must leave someone able to log in.
+        from console.accounts import ensure_first_admin
+
+        with app.store.session() as s:
+            created = ensure_first_admin(s, app.config, app.now())
+        if created is not None:
+            user, password = created
+            shown = (
+                "from YUQING_ADMIN_PASSWORD"
+                if password is None
+                else f"{password}  (shown once; change it)"
+            )
+            click.echo(f"admin      {user}  password: {shown}", err=True)
         service.start()
         click.echo(f"console    http://{host}:{port}/", err=True)
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
