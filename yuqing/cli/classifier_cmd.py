@@ -196,7 +196,10 @@ def evaluate_cmd(
     progress_printer(not as_json)(f"{data.name}: {lset.summary()}")
     report = evaluate(model, lset.examples)
     report["data"] = {"file": str(data), "summary": lset.summary()}
-    where = report_dir or _model_path(state, model)
+    # Next to the model evaluated: its directory when given one, else its registry folder.
+    where = report_dir or (
+        Path(model_spec) if Path(model_spec).is_dir() else _model_path(state, model)
+    )
     files: list[Path] = []
     try:
         files = write_report(report, where / f"eval-{data.stem}", title=f"评估 {data.name}")
