@@ -172,6 +172,7 @@ class Service:
                     seconds=secs,
                     first=1 + 2 * i,
                     jitter=min(30, int(secs // 10)),
+                    cron=src.cron,
                 )
             )
         tick = cfg.settings.scheduler.pipeline_interval.total_seconds()
@@ -216,8 +217,23 @@ class Service:
         sched.start(paused=True)
         now = datetime.now(UTC)  # APScheduler runs on real time; jobs read the app's clock
         wanted = set()
+        tz = self.app.config.settings.timezone
         for spec in self.job_specs():
             wanted.add(spec["id"])
+            if spec.get("cron"):
+                # A source on a crontab runs at its times only (e.g. office hours).
+                from apscheduler.triggers.cron import CronTrigger
+
+                sched.add_job(
+                    run_job,
+                    CronTrigger.from_crontab(spec["cron"], timezone=tz),
+                    args=spec["args"],
+                    id=spec["id"],
+                    name=spec["id"],
+                    jitter=spec.get("jitter"),
+                    replace_existing=True,
+                )
+                continue
             sched.add_job(
                 run_job,
                 "interval",

@@ -117,6 +117,11 @@ class ConsoleSettings(_Model):
     efficiency: tuple[EfficiencyTerm, ...] = _EFFICIENCY_DEFAULT
     # Briefs (舆情简报) are delivered through these alerts.yaml channels (e.g. an smtp one).
     brief_channels: tuple[str, ...] = ()
+    # Roles that may read a post's unmasked text (查看原文); every view is audited.
+    raw_text_roles: tuple[Literal["responder", "analyst", "supervisor", "admin"], ...] = (
+        "supervisor",
+        "admin",
+    )
 
     @field_validator("efficiency")
     @classmethod
@@ -239,12 +244,28 @@ class Source(_Model):
     url: str | None = None
     area: str | None = None
     interval: Duration = timedelta(minutes=30)
+    cron: str | None = (
+        None  # crontab line in settings.timezone, e.g. "*/15 8-20 * * *"; wins over interval
+    )
     max_pages: int = Field(20, ge=1, le=10_000)
     encoding: str | None = None  # force a page encoding when a site lies about it
     selectors: BoardSelectors | None = None
     fields: dict[str, str] = Field(default_factory=dict)  # api/file: our field -> theirs
     api: ApiSpec | None = None  # kind api: the endpoint's shape
     owner_team: str | None = None  # team told when the source stops yielding
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line {v!r}: {exc}") from None
+        return v
 
     @model_validator(mode="after")
     def _api_needs(self) -> Source:

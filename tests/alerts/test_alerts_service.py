@@ -125,3 +125,44 @@ def test_briefs_written_once_per_day(tmp_path: Path) -> None:
         assert (folder / names[0]).stat().st_mtime_ns == before and svc.errors == 0
     finally:
         app.close()
+
+
+def test_a_source_on_a_crontab_runs_at_its_times(tmp_path: Path, db_url: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    cfg = write_config(tmp_path / "cfg", alerts={"jobs": {"lock_ttl": "2s"}})
+    (cfg / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: office, kind: feed, url: 'http://127.0.0.1:9/feed.xml', cron: '*/15 8-17 * * 1-5'}\n"
+        "  - {name: steady, kind: feed, url: 'http://127.0.0.1:9/other.xml', interval: 10m}\n",
+        encoding="utf-8",
+    )
+    env = {"YUQING_DATABASE_URL": db_url, "YUQING_VAR_DIR": str(tmp_path / "var")}
+    app = App(load_config(cfg, env), clock=FrozenClock(START))
+    svc = Service(app, holder="only")
+    try:
+        svc.start()
+        office = svc.scheduler.get_job("crawl:office")
+        assert isinstance(office.trigger, CronTrigger)
+        assert str(office.trigger.timezone) == "Asia/Shanghai"
+        local = office.next_run_time.astimezone(office.trigger.timezone)
+        assert local.weekday() < 5 and 8 <= local.hour <= 17 and local.minute % 15 == 0
+        assert svc.scheduler.get_job("crawl:steady").trigger.interval == timedelta(minutes=10)
+    finally:
+        svc.stop()
+        app.close()
+
+
+def test_a_bad_crontab_is_a_config_error(tmp_path: Path) -> None:
+    from yuqing.settings import ConfigError
+
+    cfg = write_config(tmp_path / "cfg")
+    (cfg / "sources.yaml").write_text(
+        "sources:\n  - {name: x, kind: feed, url: 'http://127.0.0.1:9/f.xml', cron: '99 * * *'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert str(info.value.problems[0]).startswith(
+        "sources.yaml: sources.0.cron: not a crontab line"
+    )
