@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from console import services
 from console.accounts import Principal
-from console.deps import Who, csrf_protect, get_yuqing, require
+from console.deps import NO_STORE, Who, csrf_protect, get_yuqing, require, require_raw_reader
 from console.searching import (
     SearchParams,
     SearchUnavailable,
@@ -34,6 +34,7 @@ router = APIRouter(
 Yuqing = Annotated[App, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]
 Searcher = Annotated[Principal, Depends(require("search"))]
+RawReader = Annotated[Principal, Depends(require_raw_reader)]
 
 
 class ActionBody(BaseModel):
@@ -265,3 +266,29 @@ def get_post(post_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
             return services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
     except services.AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+class RawBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=services.MAX_REASON)
+
+
+@router.post(
+    "/posts/{post_id}/raw",
+    summary="One post's unmasked text (roles in console.raw_text_roles; audited, reason required)",
+)
+def get_post_raw(
+    post_id: int, yq: Yuqing, who: RawReader, response: Response, body: RawBody | None = None
+) -> dict[str, Any]:
+    response.headers.update(NO_STORE)
+    try:
+        with yq.store.session() as s:
+            return services.read_raw_post(
+                s, post_id, yq.privacy, who.username, yq.now(), body.reason if body else None,
+                teams=who.scope.teams, areas=who.scope.areas,
+            )  # fmt: skip
+    except services.InvalidInput as exc:
+        raise HTTPException(400, str(exc), headers=NO_STORE) from None
+    except services.AlertNotFound as exc:
+        raise HTTPException(404, str(exc), headers=NO_STORE) from None
+    except services.RawTextUnreadable as exc:
+        raise HTTPException(500, str(exc), headers=NO_STORE) from None

@@ -157,4 +157,19 @@ def require(permission: str) -> Callable[[Request], Principal]:
     return check
 
 
+def may_read_raw(yq: App, who: Principal | None) -> bool:
+    """Whether ``who``'s role may read posts' unmasked text (console.raw_text_roles)."""
+    return who is not None and who.role in yq.config.settings.console.raw_text_roles
+
+
+def require_raw_reader(request: Request) -> Principal:
+    """A dependency refusing (403) users whose role may not read unmasked text."""
+    p = current_principal(request)
+    if not may_read_raw(get_yuqing(request), p):
+        raise HTTPException(403, f"your role ({p.role}) may not read unmasked text")
+    return p
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
 Who = Annotated[Principal, Depends(current_principal)]

@@ -13,7 +13,17 @@ from fastapi.templating import Jinja2Templates
 
 from console import services
 from console.accounts import Principal
-from console.deps import Who, csrf_protect, current_actor, get_yuqing, optional_principal, require
+from console.deps import (
+    NO_STORE,
+    Who,
+    csrf_protect,
+    current_actor,
+    get_yuqing,
+    may_read_raw,
+    optional_principal,
+    require,
+    require_raw_reader,
+)
 from console.searching import (
     MAX_OFFSET,
     SearchParams,
@@ -32,6 +42,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 Yuqing = Annotated[App, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]
 Searcher = Annotated[Principal, Depends(require("search"))]
+RawReader = Annotated[Principal, Depends(require_raw_reader)]
 PAGE_SIZE = 20
 INBOX_LIMIT = 200
 STATUS_FILTERS: dict[str, str] = {
@@ -297,12 +308,61 @@ def search_page(
     )
 
 
-@router.get("/posts/{post_id}", response_class=HTMLResponse)
-def post_page(request: Request, post_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
+def _post_page(
+    request: Request,
+    yq: App,
+    post_id: int,
+    who: Principal,
+    *,
+    raw: dict[str, Any] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     try:
         with yq.store.session() as s:
             post = services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
             alerts = services.alerts_for_post(s, post_id, teams=who.scope.teams)
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到帖子 {post_id}")
-    return render(request, "post.html", {"p": post, "alerts": alerts})
+    context = {
+        "p": post,
+        "alerts": alerts,
+        "raw": raw,
+        "raw_error": error,
+        "may_read_raw": may_read_raw(yq, who),
+    }
+    return render(request, "post.html", context, status_code)
+
+
+@router.get("/posts/{post_id}", response_class=HTMLResponse)
+def post_page(request: Request, post_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
+    return _post_page(request, yq, post_id, who)
+
+
+@router.post("/posts/{post_id}/raw", response_class=HTMLResponse)
+def post_raw_page(
+    request: Request,
+    post_id: int,
+    yq: Yuqing,
+    who: RawReader,
+    reason: Annotated[str, Form(max_length=services.MAX_REASON)] = "",
+) -> HTMLResponse:
+    """查看原文: a POST (never prefetched or cached) that shows and audits the raw text."""
+    raw: dict[str, Any] | None = None
+    error: str | None = None
+    status_code = 200
+    try:
+        with yq.store.session() as s:
+            raw = services.read_raw_post(
+                s, post_id, yq.privacy, who.username, yq.now(), reason,
+                teams=who.scope.teams, areas=who.scope.areas,
+            )  # fmt: skip
+    except services.InvalidInput as exc:
+        error, status_code = str(exc), 400
+    except services.AlertNotFound:
+        error, status_code = "该帖子没有保存原文（或不在您的范围内）", 404
+    except services.RawTextUnreadable as exc:
+        error, status_code = str(exc), 500
+    page = _post_page(request, yq, post_id, who, raw=raw, error=error, status_code=status_code)
+    page.headers.update(NO_STORE)
+    return page

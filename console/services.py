@@ -57,6 +57,8 @@ _ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 MAX_TEXT = 5000
 MAX_CHANNEL = 40
+MIN_REASON = 2  # why someone reads a post's unmasked text; kept in the audit log
+MAX_REASON = 500
 
 
 class AlertNotFound(LookupError):
@@ -69,6 +71,10 @@ class TransitionError(Exception):
 
 class InvalidInput(ValueError):
     """The action's input is unusable, e.g. an empty reply (HTTP 400)."""
+
+
+class RawTextUnreadable(RuntimeError):
+    """The stored unmasked text does not decrypt with this deployment's key."""
 
 
 # ------------------------------------------------------------------ reading
@@ -251,6 +257,63 @@ def get_post(
     if post is None or not post_in_scope(session, post, teams, areas):
         raise AlertNotFound(f"post {post_id} not found")
     return post_as_dict(post)
+
+
+def read_raw_post(
+    session: Session,
+    post_id: int,
+    keys: Any,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """A post's unmasked title, text, author and reply, with an AuditLog row saying
+    who read it, when and why. The caller checks the reader's role (config
+    console.raw_text_roles); ``keys`` is the App's PrivacyKeys.
+    Raises InvalidInput (no reason), AlertNotFound (out of scope, or no raw text
+    kept) or RawTextUnreadable."""
+    from cryptography.fernet import InvalidToken
+
+    from yuqing.ingest import read_raw
+
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise InvalidInput(f"请填写查看原文的理由（至少 {MIN_REASON} 个字）/ a reason is required")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"理由过长（上限 {MAX_REASON} 字）/ the reason is too long")
+    post = session.get(Post, post_id)
+    if post is None or not post_in_scope(session, post, teams, areas):
+        raise AlertNotFound(f"post {post_id} not found")
+    try:
+        raw = read_raw(session, post_id, keys)
+    except InvalidToken:
+        raise RawTextUnreadable(
+            f"帖子 {post_id} 的原文无法解密（密钥不符）/ raw text of post {post_id} "
+            "does not decrypt with this deployment's key"
+        ) from None
+    if raw is None:
+        raise AlertNotFound(f"no raw text kept for post {post_id}")
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="post.raw_view",
+            target_type="post",
+            target_id=str(post_id),
+            detail={"reason": reason},
+        )
+    )
+    session.flush()
+    return {
+        "id": post_id,
+        "title": raw.get("title"),
+        "text": raw.get("text"),
+        "author": raw.get("author"),
+        "reply": raw.get("reply"),
+    }
 
 
 def _load_alert(
@@ -593,6 +656,7 @@ __all__ = [
     "STATUSES",
     "AlertNotFound",
     "InvalidInput",
+    "RawTextUnreadable",
     "TransitionError",
     "acknowledge",
     "alert_as_dict",
@@ -608,6 +672,7 @@ __all__ = [
     "pending_deadline",
     "post_as_dict",
     "post_in_scope",
+    "read_raw_post",
     "reopen",
     "reply",
     "resolve",
