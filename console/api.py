@@ -139,6 +139,15 @@ def reopen(
     return _act(yq, alert_id, "reopen", actor, body)
 
 
+class NoteBody(BaseModel):
+    text: str = Field(max_length=services.MAX_TEXT)
+
+
+@router.post("/alerts/{alert_id}/note", summary="备注: add a note in any status (status stays)")
+def note(alert_id: int, body: NoteBody, yq: Yuqing, actor: Actor) -> dict[str, Any]:
+    return _act(yq, alert_id, services.NOTE, actor, ActionBody(text=body.text))
+
+
 class ReassignBody(BaseModel):
     team: str = Field(min_length=1, max_length=80)
     text: str | None = Field(default=None, max_length=services.MAX_TEXT)

@@ -217,7 +217,7 @@ def alert_action(
     text: Annotated[str, Form()] = "",
     channel: Annotated[str, Form()] = "",
 ) -> Response:
-    if action not in services.ACTIONS:
+    if action not in services.ACTIONS and action != services.NOTE:
         return error_page(request, 404, f"没有“{action}”这个操作")
     windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
     try:

@@ -39,7 +39,10 @@ ACTION_LABELS_ZH: dict[str, str] = {
     "reopen": "重新打开",
     "reassign": "转办",
     "correct": "纠正",
+    "note": "备注",
 }
+# A note is written on an alert in any status and changes nothing else.
+NOTE = "note"
 # Reply channels offered by the forms; the API accepts any short label.
 REPLY_CHANNELS: dict[str, str] = {
     "online": "网上回帖",
@@ -425,11 +428,13 @@ def apply_action(
     ``teams`` (the actor's scope) makes other teams' alerts AlertNotFound.
     Raises AlertNotFound, TransitionError or InvalidInput.
     """
-    if action not in ACTIONS:
-        raise InvalidInput(f"unknown action {action!r}: use {', '.join(ACTIONS)}")
+    if action not in ACTIONS and action != NOTE:
+        raise InvalidInput(f"unknown action {action!r}: use {', '.join(ACTIONS)} or {NOTE}")
     text, channel = _clean_text(text), _clean_channel(channel)
     alert = _load_alert(session, alert_id, lock=True, teams=teams)
     before = alert.status
+    if action == NOTE:
+        return _note(session, alert, actor, now, text)
     if before not in _ALLOWED_FROM[action]:
         allowed = "、".join(STATUS_LABELS_ZH[s] for s in _ALLOWED_FROM[action])
         raise TransitionError(
@@ -478,6 +483,40 @@ def apply_action(
     )
     session.flush()
     return alert
+
+
+def _note(session: Session, alert: Alert, actor: str, now: datetime, text: str | None) -> Alert:
+    if not text:
+        raise InvalidInput("备注内容不能为空 / a note needs text")
+    alert.updated_at = now
+    session.add(
+        Response(alert_id=alert.id, action=NOTE, actor=actor, text=text, channel=None, at=now)
+    )
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action=f"alert.{NOTE}",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail={"status": alert.status},
+        )
+    )
+    session.flush()
+    return alert
+
+
+def note(
+    session: Session,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    text: str,
+    *,
+    teams: Collection[str] | None = None,
+) -> Alert:
+    """Add a note (备注) to an alert in any status; its status and deadlines stay."""
+    return apply_action(session, alert_id, NOTE, actor, now, text=text, teams=teams)
 
 
 def reassign(
@@ -656,6 +695,7 @@ __all__ = [
     "STATUSES",
     "AlertNotFound",
     "InvalidInput",
+    "NOTE",
     "RawTextUnreadable",
     "TransitionError",
     "acknowledge",
@@ -667,6 +707,7 @@ __all__ = [
     "apply_action",
     "correct",
     "event_timeline",
+    "note",
     "reassign",
     "get_post",
     "pending_deadline",
