@@ -416,16 +416,19 @@ def deliver_brief(
     return out
 
 
-def scheduled_brief(app: Any, kind: str) -> dict[str, Any]:
-    """The scheduler's job: the brief of the last whole day(s) before now, kept as
-    HTML and PDF in ``<var_dir>/briefs/`` and delivered through the brief channels.
+def scheduled_brief(app: Any, kind: str, day: date | None = None) -> dict[str, Any]:
+    """The scheduler's job: the brief of the last whole day(s) before now (or ending
+    ``day``), kept as HTML and PDF in ``<var_dir>/briefs/`` and delivered through the
+    brief channels.
 
-    Safe to repeat (files are overwritten, channels get it again).
+    The PDF is written last and atomically: it marks the brief done, so the
+    scheduler sends each day's brief once (again only after a crash mid-send).
     """
     from console.app import build_templates
 
     tz = ZoneInfo(app.config.settings.timezone)
-    day = app.now().astimezone(tz).date() - timedelta(days=1)
+    if day is None:
+        day = app.now().astimezone(tz).date() - timedelta(days=1)
     with app.store.session() as s:
         brief = build_brief(s, app.config, kind, day, app.now())
     html = render_html(brief, build_templates(app).env)
@@ -433,7 +436,9 @@ def scheduled_brief(app: Any, kind: str) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"{kind}-{day.isoformat()}"
     stem.with_suffix(".html").write_text(html, "utf-8")
-    stem.with_suffix(".pdf").write_bytes(render_pdf(brief))
     sent = deliver_brief(brief, app.config, app.clock, html)
+    part = stem.with_suffix(".pdf.part")
+    part.write_bytes(render_pdf(brief))
+    part.replace(stem.with_suffix(".pdf"))
     return {"kind": kind, "day": day.isoformat(), "files": [str(stem) + ".html",
             str(stem) + ".pdf"], "delivered": sent}  # fmt: skip

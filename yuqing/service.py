@@ -108,29 +108,22 @@ class Service:
             enqueue_digests(s, self.app.config, self.app.now())
 
     def job_reports(self) -> None:
-        """Yesterday's daily brief, and on Mondays last week's, as PDF in <var>/reports
-        (each written once; a missed day is written when the job next runs)."""
+        """Yesterday's daily brief, and on Mondays last week's: HTML and PDF in
+        <var>/briefs, sent through the brief channels; each once (a missed day is
+        done when the job next runs)."""
         from zoneinfo import ZoneInfo
 
         from console import reports
 
         cfg = self.app.config
-        now = self.app.now()
-        today = now.astimezone(ZoneInfo(cfg.settings.timezone)).date()
+        today = self.app.now().astimezone(ZoneInfo(cfg.settings.timezone)).date()
         day = today - timedelta(days=1)  # the last whole local day
         wanted = [("daily", day)] + ([("weekly", day)] if today.isoweekday() == 1 else [])
-        folder = cfg.var_dir / "reports"
         for kind, last in wanted:
-            out = folder / f"{kind}-{last.isoformat()}.pdf"
-            if out.exists():
+            if (cfg.var_dir / "briefs" / f"{kind}-{last.isoformat()}.pdf").exists():
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            with self.app.store.session() as s:
-                brief = reports.build_brief(s, cfg, kind, last, now)
-            part = out.with_name(out.name + ".part")
-            part.write_bytes(reports.render_pdf(brief))
-            part.replace(out)  # atomic: a half-written brief never looks done
-            log.info("wrote %s", out)
+            out = reports.scheduled_brief(self.app, kind, day=last)
+            log.info("brief %s %s written, sent to %s", kind, last, out["delivered"] or "nobody")
 
     def crawl(self, source: str) -> None:
         try:

@@ -116,9 +116,10 @@ def test_briefs_written_once_per_day(tmp_path: Path) -> None:
     try:
         svc.lock.acquire(clock.now())
         svc.run("reports")
-        folder = tmp_path / "var" / "reports"
-        names = sorted(p.name for p in folder.iterdir())
+        folder = tmp_path / "var" / "briefs"
+        names = sorted(p.name for p in folder.glob("*.pdf"))
         assert names == ["daily-2026-11-22.pdf", "weekly-2026-11-22.pdf"]
+        assert (folder / "daily-2026-11-22.html").exists()
         assert (folder / names[0]).read_bytes().startswith(b"%PDF")
         before = (folder / names[0]).stat().st_mtime_ns
         svc.run("reports")
