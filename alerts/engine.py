@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.aftermath import maybe_reopen
+from alerts.opening import open_alert
 from alerts.outbox import notify_alert
 from alerts.routing import Router
 from alerts.rules import evaluate_event, evaluate_post
@@ -89,40 +90,22 @@ def evaluate_new_posts(
             stats.silenced += 1
             continue
         if alert is None:
-            team = router.route(post.area, post.category, post.uncertain)
-            ack_by, respond_by = deadlines(config, team, top.tier, now)
-            alert = Alert(
+            open_alert(
+                session,
+                config,
                 dedup_key=dedup_key,
                 rule=top.rule,
                 tier=top.tier,
-                status="open",
-                team_id=team,
-                event_id=post.event_id,
+                team_id=router.route(post.area, post.category, post.uncertain),
                 title=post.title or post.text[:60],
                 reason=reason,
+                now=now,
+                post_ids=[post.id],
+                event_id=post.event_id,
                 category=post.category,
                 area=post.area,
-                post_count=1,
-                latest_post_id=post.id,
-                opened_at=now,
-                updated_at=now,
-                ack_deadline=ack_by,
-                respond_deadline=respond_by,
+                detail={"post_id": post.id},
             )
-            session.add(alert)
-            session.flush()
-            session.add(AlertPost(alert_id=alert.id, post_id=post.id, added_at=now))
-            session.add(
-                AuditLog(
-                    at=now,
-                    actor="system",
-                    action="alert.open",
-                    target_type="alert",
-                    target_id=str(alert.id),
-                    detail={"post_id": post.id, "tier": top.tier, "team": team, "rule": top.rule},
-                )
-            )
-            notify_alert(session, config, alert, "open", now)
             stats.opened += 1
             continue
         already = session.get(AlertPost, (alert.id, post.id)) is not None
@@ -198,45 +181,19 @@ def _open_spike(
     rule: Rule,
     now: datetime,
 ) -> None:
-    team = router.route(spike.area, spike.category)
-    ack_by, respond_by = deadlines(config, team, tier, now)
-    alert = Alert(
-        dedup_key=f"spike:{rule.name}:{spike.area}:{spike.category}:{now.isoformat()}"[:200],
+    open_alert(
+        session,
+        config,
+        dedup_key=f"spike:{rule.name}:{spike.area}:{spike.category}:{now.isoformat()}",
         rule=rule.name,
         tier=tier,
-        status="open",
-        team_id=team,
-        event_id=None,
+        team_id=router.route(spike.area, spike.category),
         title=f"{spike.area}「{spike.category}」类诉求激增",
         reason=spike.reason(rule),
+        now=now,
+        post_ids=spike.post_ids,
+        post_count=spike.count,
         category=spike.category,
         area=spike.area,
-        post_count=spike.count,
-        latest_post_id=spike.post_ids[-1],
-        opened_at=now,
-        updated_at=now,
-        ack_deadline=ack_by,
-        respond_deadline=respond_by,
+        detail={"count": spike.count, "expected": round(spike.expected, 4), "p": spike.p},
     )
-    session.add(alert)
-    session.flush()
-    for pid in spike.post_ids:
-        session.add(AlertPost(alert_id=alert.id, post_id=pid, added_at=now))
-    session.add(
-        AuditLog(
-            at=now,
-            actor="system",
-            action="alert.open",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail={
-                "rule": rule.name,
-                "tier": tier,
-                "team": team,
-                "count": spike.count,
-                "expected": round(spike.expected, 4),
-                "p": spike.p,
-            },
-        )
-    )
-    notify_alert(session, config, alert, "open", now)

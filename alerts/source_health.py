@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.outbox import notify_alert
-from alerts.worktime import deadlines
-from store.models import Alert, AuditLog
+from alerts.opening import open_alert
+from store.models import Alert
 from yuqing.settings import AppConfig
 
 RULE = "source_health"
@@ -40,36 +39,17 @@ def open_source_alert(
     existing = session.scalars(select(Alert).where(Alert.dedup_key == key)).first()
     if existing is not None:
         return existing.id
-    ack_by, respond_by = deadlines(config, team_id, TIER, now)
-    alert = Alert(
+    alert = open_alert(
+        session,
+        config,
         dedup_key=key,
         rule=RULE,
         tier=TIER,
-        status="open",
         team_id=team_id,
-        event_id=None,
         title=f"数据源「{source}」停止产出",
         reason=reason,
-        category=None,
-        area=None,
+        now=now,
         post_count=0,
-        latest_post_id=None,
-        opened_at=now,
-        updated_at=now,
-        ack_deadline=ack_by,
-        respond_deadline=respond_by,
+        detail={"source": source, "reason": reason},
     )
-    session.add(alert)
-    session.flush()
-    session.add(
-        AuditLog(
-            at=now,
-            actor="system",
-            action="alert.open",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail={"rule": RULE, "source": source, "team": team_id, "reason": reason},
-        )
-    )
-    notify_alert(session, config, alert, "open", now)
     return alert.id
