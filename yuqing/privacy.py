@@ -16,25 +16,79 @@ from pathlib import Path
 from secrets import token_hex
 from typing import Any
 
+# Matching runs on a folded view of the text: full-width digits, letters and
+# symbols, the ideographic and other wide spaces and the dash variants IMEs type
+# map one character to one ASCII character, so the patterns stay ASCII and the
+# positions they find are positions in the original text. What is not personal
+# data is kept exactly as written.
+_FOLD: dict[int, int] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FOLD.update(dict.fromkeys(map(ord, "\u3000\u00a0\u2002\u2003\u2009\u202f"), ord(" ")))
+_FOLD.update(dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2212\ufe63"), ord("-")))
+_FOLD.update({ord("\uff08"): ord("("), ord("\uff09"): ord(")")})
+
+# Between digits people type a space, a dash or " - "; any digit may have one
+# before it (138 1234 5678, 1381-234-5678, 1 3 8 ...).
+_SEP = r"[ -]{0,3}"
 # Order matters: an 18-digit ID card would otherwise match as a bank card, and
 # a bank card's digits contain an 11-digit "mobile number".
 _ID_CARD = re.compile(
-    r"(?<![\dA-Za-z])([1-9]\d{5})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
-    r"(\d{3})([\dXx])(?![\dA-Za-z])"
+    r"(?<![0-9])([1-9][0-9]{5})[ -]?((?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))"
+    r"[ -]?([0-9]{3})([0-9Xx])(?![0-9])"
 )
-_BANK_CARD = re.compile(r"(?<![\d-])[3-6]\d{3}(?:[ -]?\d{4}){2,3}(?:[ -]?\d{1,3})?(?!\d)")
-_MOBILE = re.compile(r"(?<![\d+])(?:(\+?86)[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(\(?0\d{2,3}\)?)([ -]?)(\d{3,4})[ -]?(\d{4})(?!\d)")
+_BANK_CARD = re.compile(
+    r"(?<![0-9-])[3-6][0-9]{3}(?:[ -]?[0-9]{4}){2,3}(?:[ -]?[0-9]{1,3})?(?![0-9])"
+)
+_MOBILE = re.compile(
+    rf"(?<![0-9+])(?:(?:\+?86|\(\+?86\)){_SEP})?(1{_SEP}[3-9](?:{_SEP}[0-9]){{9}})(?![0-9])"
+)
+_LANDLINE = re.compile(
+    r"(?<![0-9])(\(?0[0-9]{2,3}\)?)( ?-? ?)([0-9]{3,4})[ -]{0,3}([0-9]{4})(?![0-9])"
+)
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
 )
 
 
-def _mask_bank(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
+def _digits(text: str) -> str:
+    return re.sub(r"[^0-9Xx]", "", text)
+
+
+def _mask_bank(m: re.Match[str]) -> str | None:
+    digits = _digits(m.group(0))
     if not 16 <= len(digits) <= 19:
-        return m.group(0)
+        return None  # not a card: leave it as written
     return "****" + digits[-4:]
+
+
+def _mask_mobile(m: re.Match[str]) -> str:
+    digits = _digits(m[1])
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def _sub(
+    pattern: re.Pattern[str],
+    repl: Callable[[re.Match[str]], str | None],
+    text: str,
+    view: str,
+) -> tuple[str, str]:
+    """Replace ``pattern``'s matches in ``view`` at the same positions in ``text``.
+
+    ``repl`` sees the folded match and returns ASCII (or None to keep the match)."""
+    out: list[str] = []
+    out_view: list[str] = []
+    pos = 0
+    for m in pattern.finditer(view):
+        masked = repl(m)
+        if masked is None:
+            continue
+        out += (text[pos : m.start()], masked)
+        out_view += (view[pos : m.start()], masked)
+        pos = m.end()
+    if not out:
+        return text, view
+    out.append(text[pos:])
+    out_view.append(view[pos:])
+    return "".join(out), "".join(out_view)
 
 
 def mask_personal_data(text: str | None) -> str:
@@ -42,15 +96,17 @@ def mask_personal_data(text: str | None) -> str:
 
     Keeps enough for a responder to tell two reports apart (138****5678,
     110***********123X, ****1234, 0571-****5678, z***@example.com) and never
-    the whole number. Run after :func:`fold_text` so full-width digits are caught.
+    the whole number. Full-width digits, wide spaces and dashes between the
+    digits are caught too; everything else is left as written.
     """
     if not text:
         return ""
-    text = _ID_CARD.sub(lambda m: m[1][:3] + "*" * 11 + m[3] + m[4].upper(), text)
-    text = _BANK_CARD.sub(_mask_bank, text)
-    text = _MOBILE.sub(lambda m: f"{m[2]}****{m[4]}", text)
-    text = _LANDLINE.sub(lambda m: f"{m[1]}{m[2]}****{m[4]}", text)
-    text = _EMAIL.sub(lambda m: f"{m[1]}***@{m[2]}", text)
+    view = text.translate(_FOLD)
+    text, view = _sub(_ID_CARD, lambda m: m[1][:3] + "*" * 11 + m[3] + m[4].upper(), text, view)
+    text, view = _sub(_BANK_CARD, _mask_bank, text, view)
+    text, view = _sub(_MOBILE, _mask_mobile, text, view)
+    text, view = _sub(_LANDLINE, lambda m: f"{m[1]}{m[2]}****{m[4]}", text, view)
+    text, view = _sub(_EMAIL, lambda m: f"{m[1]}***@{m[2]}", text, view)
     return text
 
 
