@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from yuqing.clock import Clock, SystemClock
+from yuqing.clock import Clock, SystemClock, clock_from_spec
 from yuqing.gazetteer import Gazetteer
 from yuqing.settings import AppConfig
 
@@ -36,13 +36,20 @@ class App:
     _gazetteer: Gazetteer | None = None
     _privacy: PrivacyKeys | None = None
 
+    def __post_init__(self) -> None:
+        # settings.clock names another clock (a soak's crawl child shares its parent's)
+        if isinstance(self.clock, SystemClock) and self.config.settings.clock:
+            self.clock = clock_from_spec(self.config.settings.clock)
+
     @property
     def store(self) -> Store:
         if self._store is None:
             from alerts.engine import sync_teams
             from store.db import Store
 
-            self._store = Store(self.config.database_url)
+            self._store = Store(
+                self.config.database_url, pool=self.config.settings.database_pool
+            )
             with self._store.session() as s:
                 sync_teams(s, self.config)
         return self._store

@@ -20,7 +20,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from crawler.runner import run_crawl
-
     from yuqing.ingest import open_sink
     from yuqing.settings import load_config, resolve_config_dir
 
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     source = config.source(args.source)
     sink = open_sink(config, demo_url=args.demo_url)
     try:
-        stats = run_crawl(config, source, sink, demo_url=args.demo_url)
+        stats = run_crawl(config, source, sink, demo_url=args.demo_url, clock=sink.app.clock)
     finally:
         sink.close()
     print(json.dumps(asdict(stats), default=str), flush=True)

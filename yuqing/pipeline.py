@@ -45,6 +45,9 @@ def child_env(app: App) -> dict[str, str]:
     env["YUQING_CONFIG"] = str(app.config.directory)
     env["YUQING_DATABASE_URL"] = app.config.database_url
     env["YUQING_VAR_DIR"] = str(app.config.var_dir)
+    spec = getattr(app.clock, "spec", None)
+    if spec is not None:  # a scaled clock: the child reads the same time
+        env["YUQING_CLOCK"] = spec()
     return env
 
 

@@ -36,6 +36,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "YUQING_ES_URL": "settings.index.es_url, and selects the Elasticsearch backend",
     "YUQING_VAR_DIR": "settings.var_dir: runtime files (database, index, models)",
     "YUQING_ADMIN_PASSWORD": "settings.console.admin_password: the first admin `yuqing init` creates",
+    "YUQING_REDIS_URL": "settings.crawler.redis_url: a shared Redis frontier for `yuqing crawler-worker`",
+    "YUQING_CLOCK": "settings.clock: 'system' or a scaled clock spec (soak runs; crawl children)",
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
@@ -153,6 +155,13 @@ class CrawlerSettings(_Model):
     unhealthy_after_empty_runs: int = Field(3, ge=1, le=1000)
     # posts handed to the store per batch (classified together); flushed every second too
     sink_batch: int = Field(16, ge=1, le=1000)
+    # Distributed crawling (crawler/distributed.py): with a Redis URL, crawls are seeded
+    # into one shared frontier that `yuqing crawler-worker` processes drain, instead of
+    # one child process per crawl. Keys live under redis_key_prefix.
+    redis_url: str | None = None
+    redis_key_prefix: str = Field("yuqing:crawl", min_length=1, max_length=80)
+    # a worker silent this long is presumed dead: its in-flight requests go back to the queue
+    worker_lease_seconds: float = Field(30, ge=2, le=3600)
 
 
 class PrivacySettings(_Model):
@@ -168,6 +177,26 @@ class SchedulerSettings(_Model):
     pipeline_interval: Duration = timedelta(seconds=5)
 
 
+class DatabasePoolSettings(_Model):
+    """Connection pool of a PostgreSQL store (SQLite keeps its own single-file
+    settings). Each process has its own pool: size it for the serve workers."""
+
+    pool_size: int = Field(5, ge=1, le=500)  # connections kept open per process
+    max_overflow: int = Field(10, ge=0, le=1000)  # extra connections under load, closed after
+    pool_timeout: Duration = timedelta(seconds=30)  # wait for a free connection, then fail
+    pool_recycle: Duration = timedelta(minutes=30)  # reopen older ones (proxies cut idle links)
+    pool_pre_ping: bool = True  # test a connection before use: survives a database restart
+
+
+class OpsSettings(_Model):
+    """Logs and the /metrics endpoint."""
+
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics answers loopback clients; others must send Authorization: Bearer <token>.
+    metrics_token: str | None = Field(None, min_length=16)
+
+
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     var_dir: str = "var"
@@ -178,6 +207,19 @@ class Settings(_Model):
     crawler: CrawlerSettings = CrawlerSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     privacy: PrivacySettings = PrivacySettings()
+    database_pool: DatabasePoolSettings = DatabasePoolSettings()
+    ops: OpsSettings = OpsSettings()
+    # The clock every process reads: None/"system", or a ScaledClock spec (yuqing.clock)
+    # so a soak's crawl children share the parent's fast time.
+    clock: str | None = None
+
+    @field_validator("clock")
+    @classmethod
+    def _clock_parses(cls, v: str | None) -> str | None:
+        from yuqing.clock import clock_from_spec
+
+        clock_from_spec(v)
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -642,6 +684,12 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
         console = dict(raw.get("console") or {})
         console["admin_password"] = env["YUQING_ADMIN_PASSWORD"]
         raw["console"] = console
+    if env.get("YUQING_CLOCK"):
+        raw["clock"] = env["YUQING_CLOCK"]
+    if env.get("YUQING_REDIS_URL"):
+        crawler = dict(raw.get("crawler") or {})
+        crawler["redis_url"] = env["YUQING_REDIS_URL"]
+        raw["crawler"] = crawler
     if env.get("YUQING_ES_URL"):
         index = dict(raw.get("index") or {})
         index["backend"] = "elasticsearch"

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from crawler.demo.corpus import DemoPost, demo_corpus
+from yuqing.clock import Clock
 
 PAGE_SIZE = 10
 FEED_SIZE = 30
@@ -57,7 +58,17 @@ def _e(text: str) -> str:
 class DemoSite:
     """Serve ``posts`` on a background thread; ``url`` is known after :meth:`start`."""
 
-    def __init__(self, posts: Iterable[DemoPost], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        posts: Iterable[DemoPost],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        # With a clock the site publishes as time passes: a post appears once the
+        # clock reaches its published_at (soak runs give it a fast clock).
+        self._clock = clock
         self._posts: dict[int, DemoPost] = {p.id: p for p in posts}
         self._broken: dict[int, int] = {}
         self._lock = threading.Lock()
@@ -144,9 +155,12 @@ class DemoSite:
             self._broken[post_id] = status
 
     def posts(self) -> list[DemoPost]:
-        """Newest first, as the board lists them."""
+        """Newest first, as the board lists them (only those published by now)."""
         with self._lock:
             posts = list(self._posts.values())
+        if self._clock is not None:
+            now = self._clock.now()
+            posts = [p for p in posts if p.published_at <= now]
         return sorted(posts, key=lambda p: (p.published_at, p.id), reverse=True)
 
     # -------------------------------------------------------------- routing
@@ -171,7 +185,9 @@ class DemoSite:
                 broken = self._broken.get(post_id)
             if broken:
                 return broken, "text/html; charset=utf-8", b"<h1>Server error</h1>"
-            if post is not None:
+            if post is not None and (
+                self._clock is None or post.published_at <= self._clock.now()
+            ):
                 return self._detail_page(post)
         if path == "/feed.xml":
             return 200, "application/rss+xml; charset=utf-8", self._feed().encode()
