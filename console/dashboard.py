@@ -22,32 +22,44 @@ pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 api = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
 
 
-def _query(
-    yq: App,
-    who: Principal,
-    by: str,
-    since: str,
-    until: str,
-    team: str,
-    tier: str,
-    category: str,
-    area: str,
-) -> stats.StatsQuery:
+Filters = dict[str, str]
+
+
+def dashboard_filters(
+    by: str = "team",
+    since: str = "",
+    until: str = "",
+    team: str = "",
+    tier: str = "",
+    category: str = "",
+    area: str = "",
+) -> Filters:
+    """The dashboard's filters as query parameters: one definition for page, export and API."""
+    return {
+        "by": by, "since": since, "until": until, "team": team, "tier": tier,
+        "category": category, "area": area,
+    }  # fmt: skip
+
+
+DashboardFilters = Annotated[Filters, Depends(dashboard_filters)]
+
+
+def _query(yq: App, who: Principal, f: Filters) -> stats.StatsQuery:
     try:
-        severity = parse_tier(tier) if tier else None
+        severity = parse_tier(f["tier"]) if f["tier"] else None
     except ValueError as exc:
         raise stats.StatsInputError(str(exc)) from None
     start, end = stats.period(
-        yq.now(), yq.config.settings.timezone, 7, since or None, until or None
+        yq.now(), yq.config.settings.timezone, 7, f["since"] or None, f["until"] or None
     )
     return stats.StatsQuery(
         since=start,
         until=end,
-        by=by or "team",
-        team=team or None,
+        by=f["by"] or "team",
+        team=f["team"] or None,
         tier=severity,
-        category=category or None,
-        area=area or None,
+        category=f["category"] or None,
+        area=f["area"] or None,
         teams=who.scope.teams,
     )
 
@@ -59,18 +71,8 @@ def _run(yq: App, q: stats.StatsQuery) -> stats.Dashboard:
         )
 
 
-def build(
-    yq: App,
-    who: Principal,
-    by: str = "team",
-    since: str = "",
-    until: str = "",
-    team: str = "",
-    tier: str = "",
-    category: str = "",
-    area: str = "",
-) -> stats.Dashboard:
-    return _run(yq, _query(yq, who, by, since, until, team, tier, category, area))
+def build(yq: App, who: Principal, f: Filters) -> stats.Dashboard:
+    return _run(yq, _query(yq, who, f))
 
 
 def dashboard_charts(d: stats.Dashboard) -> list[Markup]:
@@ -108,28 +110,12 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else v * 100
 
 
-Filters = dict[str, str]
-
-
 @pages.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(
-    request: Request,
-    yq: Yuqing,
-    who: Supervisor,
-    by: str = "team",
-    since: str = "",
-    until: str = "",
-    team: str = "",
-    tier: str = "",
-    category: str = "",
-    area: str = "",
+    request: Request, yq: Yuqing, who: Supervisor, f: DashboardFilters
 ) -> HTMLResponse:
-    f: Filters = {
-        "by": by, "since": since, "until": until, "team": team, "tier": tier,
-        "category": category, "area": area,
-    }  # fmt: skip
     try:
-        d = build(yq, who, **f)
+        d = build(yq, who, f)
     except stats.StatsInputError as exc:
         return error_page(request, 400, str(exc))
     from urllib.parse import urlencode
@@ -154,7 +140,7 @@ def dashboard_page(
 
 def _export(yq: App, who: Principal, fmt: str, f: Filters) -> Response:
     try:
-        d = build(yq, who, **f)
+        d = build(yq, who, f)
     except stats.StatsInputError as exc:
         raise HTTPException(400, str(exc)) from None
     name = f"yuqing-stats-{d.query.by}-{d.query.since:%Y%m%d}-{d.query.until:%Y%m%d}"
@@ -172,40 +158,15 @@ def _export(yq: App, who: Principal, fmt: str, f: Filters) -> Response:
 
 
 @pages.get("/dashboard/export.{fmt}")
-def dashboard_export(
-    yq: Yuqing,
-    who: Supervisor,
-    fmt: str,
-    by: str = "team",
-    since: str = "",
-    until: str = "",
-    team: str = "",
-    tier: str = "",
-    category: str = "",
-    area: str = "",
-) -> Response:
+def dashboard_export(yq: Yuqing, who: Supervisor, fmt: str, f: DashboardFilters) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "export as csv or xlsx")
-    f: Filters = {
-        "by": by, "since": since, "until": until, "team": team, "tier": tier,
-        "category": category, "area": area,
-    }  # fmt: skip
     return _export(yq, who, fmt, f)
 
 
 @api.get("/stats", summary="Response-time figures by team, tier, category, area, day or week")
-def stats_api(
-    yq: Yuqing,
-    who: Supervisor,
-    by: str = "team",
-    since: str = "",
-    until: str = "",
-    team: str = "",
-    tier: str = "",
-    category: str = "",
-    area: str = "",
-) -> dict[str, Any]:
+def stats_api(yq: Yuqing, who: Supervisor, f: DashboardFilters) -> dict[str, Any]:
     try:
-        return build(yq, who, by, since, until, team, tier, category, area).as_dict()
+        return build(yq, who, f).as_dict()
     except stats.StatsInputError as exc:
         raise HTTPException(400, str(exc)) from None
