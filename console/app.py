@@ -28,6 +28,7 @@ from console import (
     auth_pages,
     briefs,
     dashboard,
+    health,
     models_admin,
     pages,
     searching,
@@ -116,11 +117,9 @@ def create_app(app: App) -> FastAPI:
     web.state.retrainer = models_admin.Retrainer(_base_examples)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @web.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     web.add_middleware(AuthMiddleware)
+    # Outermost: /healthz, /readyz, /metrics answer before the login check.
+    web.add_middleware(health.OpsMiddleware, yuqing=app)
 
     @web.exception_handler(HTTPException)
     async def html_errors(request: Request, exc: FastAPIHTTPException) -> Response:

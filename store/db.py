@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from yuqing.settings import DatabasePoolSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -29,7 +32,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def pool_options(pool: DatabasePoolSettings | None) -> dict[str, Any]:
+    """create_engine keywords for a server database's connection pool."""
+    if pool is None:
+        from yuqing.settings import DatabasePoolSettings
+
+        pool = DatabasePoolSettings()
+    return {
+        "pool_size": pool.pool_size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.pool_timeout.total_seconds(),
+        "pool_recycle": int(pool.pool_recycle.total_seconds()),
+        "pool_pre_ping": pool.pool_pre_ping,
+    }
+
+
+def make_engine(url: str, pool: DatabasePoolSettings | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -42,7 +60,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, **pool_options(pool))
 
 
 def _alembic_config(engine: Engine) -> Any:
@@ -57,9 +75,11 @@ def _alembic_config(engine: Engine) -> Any:
 class Store:
     """One database: opens the engine, migrates it, hands out sessions."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, pool: DatabasePoolSettings | None = None
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self.migrate()

@@ -7,6 +7,15 @@ delivery and the tier IV digest. Every job has a stable id, coalesces missed
 runs and never overlaps itself (max_instances=1). Only the process holding the
 store lock (alerts/lock.py) runs the scheduler; another waits as a standby and
 takes over when the lease expires. A job that raises is logged, never fatal.
+
+Two processes may overlap for a moment (the old holder paused or cut off from
+the store while the standby takes over). Every job first checks that this
+process holds the lease with ``margin`` to spare, and so does every single
+notification send, right before it goes out; the margin (a third of the lease)
+is longer than a send may take (the channel timeout), so the old holder has
+finished writing ``sent`` before the new one can read the row as pending. The
+writes jobs make are idempotent besides (unique keys on posts, alerts, outbox
+rows, escalation steps): a late write of the old holder fails, it never doubles.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from yuqing.app import App
+from yuqing.observability import log_context
 from yuqing.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_children
 
 log = logging.getLogger("yuqing.service")
@@ -27,6 +37,26 @@ JOBS_TABLE = "scheduler_jobs"
 
 # The running service: persistent jobs refer to run_job by name, so they find it here.
 _current: Service | None = None
+
+
+class LeaseLost(BaseException):  # noqa: N818 - a signal, not an error
+    """This process no longer holds the scheduler lease with margin to spare.
+
+    A BaseException on purpose: notification delivery counts every Exception from
+    a channel as a failed attempt and goes on; losing the lease must instead stop
+    the delivery at once and record nothing, leaving the rows to the new holder."""
+
+
+class _FencedChannel:
+    """A channel that checks the lease right before each send."""
+
+    def __init__(self, inner: Any, fence: Any) -> None:
+        self.inner = inner
+        self.fence = fence
+
+    def send(self, message: Any) -> Any:
+        self.fence()
+        return self.inner.send(message)
 
 
 def run_job(name: str, *args: Any) -> None:
@@ -62,16 +92,35 @@ class Service:
             if s.enabled and s.kind != "file" and (not s.demo or self.app.demo_url)
         ]
 
+    @property
+    def margin(self) -> timedelta:
+        """Lease time that must be left for this process to start a job or a send."""
+        return self.lock.ttl / 3
+
+    def fence(self) -> None:
+        """Raise LeaseLost unless this process holds the lease with margin to spare."""
+        from store.alerting_models import SchedulerLock
+
+        now = self.app.now()
+        with self.app.store.session() as s:
+            row = s.get(SchedulerLock, self.lock.name)
+            left = (
+                row.expires_at - now if row is not None and row.holder == self.lock.holder else None
+            )
+        if left is None or left < self.margin:
+            raise LeaseLost(f"lease {'lost' if left is None else 'about to expire'}")
+
     def run(self, name: str, *args: Any) -> None:
         """Run one job by name if this process holds the lock; never raise."""
-        try:
-            if not self.lock.holds(self.app.now()):
-                log.info("job %s skipped: another process holds the scheduler lock", name)
-                return
-            getattr(self, f"job_{name}")(*args)
-        except Exception:  # a crashing job must never stop the scheduler
-            self.errors += 1
-            log.exception("job %s failed", name)
+        with log_context(job=name, source=args[0] if name == "crawl" and args else None):
+            try:
+                self.fence()
+                getattr(self, f"job_{name}")(*args)
+            except LeaseLost as lost:
+                log.info("job %s stopped: %s; the new holder does it", name, lost)
+            except Exception:  # a crashing job must never stop the scheduler
+                self.errors += 1
+                log.exception("job %s failed", name)
 
     def job_crawl(self, source: str) -> None:
         outcome = crawl_in_child(self.app, source)
@@ -95,11 +144,24 @@ class Service:
         if not self._outbox_lock.acquire(blocking=False):
             return  # a delivery is running; it loops until nothing is due
         try:
-            stats = deliver_due(self.app.store, self.app.config, self.app.clock)
+            stats = deliver_due(
+                self.app.store, self.app.config, self.app.clock, channel_factory=self._channel
+            )
+        except LeaseLost as lost:
+            log.info("notification delivery stopped: %s; the new holder sends", lost)
+            return
         finally:
             self._outbox_lock.release()
         if stats.sent or stats.failed:
             log.info("notifications: %d sent, %d failed attempts", stats.sent, stats.failed)
+
+    def _channel(self, name: str) -> Any:
+        from alerts.channels import DeliveryError, build_channel
+
+        opts = self.app.config.alerts.channels.get(name)
+        if opts is None:
+            raise DeliveryError(f"channel {name!r} is no longer configured")
+        return _FencedChannel(build_channel(name, opts, self.app.clock), self.fence)
 
     def job_digest(self) -> None:
         from alerts.outbox import enqueue_digests

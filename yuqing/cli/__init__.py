@@ -77,10 +77,17 @@ def _register() -> None:
         cli.add_command(mod.command)
     cli.add_command(classifier_cmd.command)
     cli.add_command(index_cmd.command)
+    from yuqing.cli import crawler_worker_cmd  # distributed crawling (crawler/distributed.py)
+
+    cli.add_command(crawler_worker_cmd.command)
     from yuqing.cli import report_cmd, users_cmd  # console accounts and briefs
 
     cli.add_command(users_cmd.command)
     cli.add_command(report_cmd.command)
+    from yuqing.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
+
+    cli.add_command(serve_cmd.command)
+    cli.add_command(scheduler_cmd.command)
 
 
 _register()

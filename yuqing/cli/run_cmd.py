@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from yuqing.cli import CliState, pass_state
 from yuqing.cli.common import progress_printer
+from yuqing.cli.scheduler_cmd import LOG_FORMAT
 
 
 @click.command("run", short_help="Start crawls, pipeline, alerts and the console.")
 @click.option("--demo", is_flag=True, help="Also start the bundled demo source site.")
 @click.option("--host", default=None, help="Console address (default from settings: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Console port (default 8000).")
+@LOG_FORMAT
 @pass_state
-def command(state: CliState, demo: bool, host: str | None, port: int | None) -> None:
+def command(
+    state: CliState, demo: bool, host: str | None, port: int | None, log_format: str | None
+) -> None:
     """Run the scheduler (crawls on their schedules, indexing, alert rules) and
     the web console until Ctrl-C. With --demo the bundled demo site is served on
     a free loopback port and its sources are crawled, so a first run works offline."""
     import uvicorn
 
     from console.app import create_app
+    from yuqing.observability import configure_logging
     from yuqing.service import Service
 
     config = state.config()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_format or config.settings.ops.log_format, config.settings.ops.log_level)
     host = host or config.settings.console.host
     port = port if port is not None else config.settings.console.port
 
@@ -60,7 +61,7 @@ def command(state: CliState, demo: bool, host: str | None, port: int | None) -> 
             click.echo(f"admin      {user}  password: {shown}", err=True)
         service.start()
         click.echo(f"console    http://{host}:{port}/", err=True)
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning", log_config=None)
     finally:
         service.stop()
         if site is not None:

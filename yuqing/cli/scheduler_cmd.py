@@ -1,0 +1,79 @@
+"""yuqing scheduler: the scheduled work without the console."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import progress_printer
+
+LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or one JSON object each (default: settings ops.log_format).",
+)
+
+
+@click.command("scheduler", short_help="Run crawls, pipeline, alerts and briefs (no console).")
+@click.option("--demo", is_flag=True, help="Also start the bundled demo source site.")
+@click.option(
+    "--demo-url",
+    default=None,
+    metavar="URL",
+    help="Crawl the demo sources from a demo site that is already running.",
+)
+@LOG_FORMAT
+@pass_state
+def command(state: CliState, demo: bool, demo_url: str | None, log_format: str | None) -> None:
+    """Run the scheduler until SIGTERM or Ctrl-C: crawls on their schedules, the
+    pipeline tick (indexing, alert rules), deadlines and escalation, notification
+    delivery, digests and briefs. Start it on several machines for a hot standby:
+    one process holds the lease in the store (alerts.yaml jobs.lock_ttl) and works,
+    the others load everything, wait, and take over once the lease expires."""
+    from yuqing.observability import configure_logging
+    from yuqing.service import Service
+
+    config = state.config()
+    configure_logging(log_format or config.settings.ops.log_format, config.settings.ops.log_level)
+    if demo and demo_url:
+        raise click.UsageError("give --demo or --demo-url, not both")
+    site = None
+    if demo:
+        from datetime import UTC, datetime
+
+        from crawler.demo.corpus import demo_corpus
+        from crawler.demo.site import DemoSite
+
+        site = DemoSite(demo_corpus(datetime.now(UTC)))
+        site.start()
+        demo_url = site.url
+        click.echo(f"demo site  {site.url}", err=True)
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    app = state.app(demo_url=demo_url)
+    service = Service(app)
+    try:
+        app.model(progress=progress_printer())  # a hot standby has its model loaded too
+        service.start()
+        role = "active" if service.scheduler is not None else "standby"
+        click.echo(f"scheduler  {role} ({service.lock.holder})", err=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        service.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if site is not None:
+            site.stop()
+        app.close()
+        click.echo("stopped", err=True)
