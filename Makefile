@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean browser
+.PHONY: run test bench lint install clean browser soak faults
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,3 +38,12 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else echo "chromium/chromedriver missing (not root): browser tests will be skipped"; fi; \
 	fi
+
+# The demo sources through the whole service at 50x speed, clock injected (SOAK_MINUTES=30
+# by default): RSS of every process and the figures reconciled at the end.
+soak: $(STAMP)
+	$(BIN)/python -m soak
+
+# The fault tests with their full durations (index down 5 minutes, PostgreSQL 30 s).
+faults: $(STAMP)
+	YUQING_FAULT_INDEX_DOWN_S=300 YUQING_FAULT_PG_DOWN_S=30 $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
