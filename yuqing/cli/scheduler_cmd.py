@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,6 +19,14 @@ LOG_FORMAT = click.option(
     default=None,
     help="Log lines as text or one JSON object each (default: settings ops.log_format).",
 )
+
+
+def status_printer(fmt: str) -> Callable[[str], None]:
+    """Status lines on stderr; a log record instead when logs are JSON, so every
+    line of a JSON log stays one object."""
+    if fmt == "json":
+        return logging.getLogger("yuqing.cli").info
+    return lambda msg: click.echo(msg, err=True)
 
 
 @click.command("scheduler", short_help="Run crawls, pipeline, alerts and briefs (no console).")
@@ -39,7 +49,9 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
     from yuqing.service import Service
 
     config = state.config()
-    configure_logging(log_format or config.settings.ops.log_format, config.settings.ops.log_level)
+    fmt = log_format or config.settings.ops.log_format
+    configure_logging(fmt, config.settings.ops.log_level)
+    say = status_printer(fmt)
     if demo and demo_url:
         raise click.UsageError("give --demo or --demo-url, not both")
     site = None
@@ -52,7 +64,7 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         site = DemoSite(demo_corpus(datetime.now(UTC)))
         site.start()
         demo_url = site.url
-        click.echo(f"demo site  {site.url}", err=True)
+        say(f"demo site  {site.url}")
 
     stop = threading.Event()
 
@@ -66,7 +78,7 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         app.model(progress=progress_printer())  # a hot standby has its model loaded too
         service.start()
         role = "active" if service.scheduler is not None else "standby"
-        click.echo(f"scheduler  {role} ({service.lock.holder})", err=True)
+        say(f"scheduler  {role} ({service.lock.holder})")
         while not stop.wait(1.0):
             pass
     finally:
@@ -76,4 +88,4 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         if site is not None:
             site.stop()
         app.close()
-        click.echo("stopped", err=True)
+        say("stopped")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.scheduler_cmd import LOG_FORMAT
+from yuqing.cli.scheduler_cmd import LOG_FORMAT, status_printer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -61,6 +61,7 @@ def command(
     config = state.config()
     fmt = log_format or config.settings.ops.log_format
     configure_logging(fmt, config.settings.ops.log_level)
+    say = status_printer(fmt)
     host = host or config.settings.console.host
     port = port if port is not None else config.settings.console.port
 
@@ -74,12 +75,12 @@ def command(
     if created is not None:
         user, password = created
         shown = "from YUQING_ADMIN_PASSWORD" if password is None else f"{password}  (shown once)"
-        click.echo(f"admin      {user}  password: {shown}", err=True)
+        say(f"admin      {user}  password: {shown}")
 
     os.environ[WORKER_OPTIONS] = json.dumps(
         {"config_dir": str(state.config_dir.resolve()), "log_format": fmt}
     )
-    click.echo(f"console    http://{host}:{port}/  ({workers} workers)", err=True)
+    say(f"console    http://{host}:{port}/  ({workers} workers)")
     uvicorn.run(
         "yuqing.cli.serve_cmd:worker_app",
         factory=True,
@@ -90,4 +91,4 @@ def command(
         log_level="warning",
         access_log=False,
     )
-    click.echo("stopped", err=True)
+    say("stopped")
