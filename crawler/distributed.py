@@ -45,7 +45,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -56,8 +56,9 @@ from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from scrapy_redis.queue import Base as RedisQueueBase
+from scrapy_redis.queue import Base as RedisQueueBase  # type: ignore[import-untyped]
 from twisted.internet.task import LoopingCall, deferLater
+from twisted.python.failure import Failure
 
 from crawler.frontier_codec import FrontierDataError
 from crawler.runner import CrawlStats, spider_for
@@ -207,7 +208,7 @@ class Frontier:
         return int(value) if value else None
 
     def round_info(self, source: str, round_id: int) -> dict[str, str]:
-        return dict(self.server.hgetall(self.round_key(source, round_id)))
+        return cast(dict[str, str], self.server.hgetall(self.round_key(source, round_id)))
 
     # -- queue
     def push(self, source: str, data: str, score: float, round_id: int) -> bool:
@@ -287,7 +288,7 @@ class Frontier:
 
     def reap(self) -> int:
         returned = 0
-        for worker in self.server.smembers(self.key("workers")):
+        for worker in cast(set[str], self.server.smembers(self.key("workers"))):
             if worker == self.worker_id or self.server.exists(self.key("worker", worker)):
                 continue
             n = self.release(worker_id=worker)
@@ -308,7 +309,7 @@ class Frontier:
         return n
 
     def workers(self) -> list[str]:
-        return sorted(self.server.smembers(self.key("workers")))
+        return sorted(cast(set[str], self.server.smembers(self.key("workers"))))
 
     # -- politeness
     def reserve(self, domain: str, delay: float) -> float:
@@ -498,6 +499,14 @@ class DistributedMixin:
     on_round_finished: RoundFinished | None
     stopping: bool
     _loop: LoopingCall | None
+    if TYPE_CHECKING:  # from SourceSpider, which this is mixed into
+        source: Source
+        crawler: Crawler
+        before_close: list[Callable[[], None]]
+        resuming: bool
+        crawl_state: dict[str, Any]
+
+        def finish_state(self, state: dict[str, Any]) -> None: ...
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
@@ -527,16 +536,17 @@ class DistributedMixin:
     def _opened(self, spider: Any) -> None:
         self._set_round(self.round_id)
         self._loop = LoopingCall(self._tick)
-        self._loop.start(0.25, now=True).addErrback(
-            lambda f: log.error("%s: worker loop failed: %s", self.source.name, f.getTraceback())  # type: ignore[attr-defined]
-        )
+        self._loop.start(0.25, now=True).addErrback(self._loop_failed)
+
+    def _loop_failed(self, failure: Failure) -> None:
+        log.error("%s: worker loop failed: %s", self.source.name, failure.getTraceback())
 
     def _idle(self, spider: Any) -> None:
         if not self.stopping:
             raise DontCloseSpider
 
     def _slot(self) -> Any:
-        slot = getattr(self.crawler.engine, "_slot", None)  # type: ignore[attr-defined]
+        slot = getattr(self.crawler.engine, "_slot", None)
         if slot is None or not hasattr(slot, "inprogress"):
             raise RuntimeError("this Scrapy version's engine has no _slot.inprogress")
         return slot
@@ -546,14 +556,14 @@ class DistributedMixin:
             self.frontier.maybe_reap()
             self.acknowledge()
             if not self.stopping and self._slot().closing is None:
-                seed = self.frontier.lease_seed(self.source.name)  # type: ignore[attr-defined]
+                seed = self.frontier.lease_seed(self.source.name)
                 if seed is not None:
                     deferred_from_coro(self._take_seed(*seed))
                 self._slot().nextcall.schedule()  # take what other workers queued
         except redis.RedisError as exc:  # Redis away for a moment: try again next tick
-            log.warning("%s: frontier unavailable: %s", self.source.name, exc)  # type: ignore[attr-defined]
+            log.warning("%s: frontier unavailable: %s", self.source.name, exc)
         except Exception:  # keep the loop alive whatever one tick met
-            log.exception("%s: worker tick failed", self.source.name)  # type: ignore[attr-defined]
+            log.exception("%s: worker tick failed", self.source.name)
 
     def acknowledge(self, everything: bool = False) -> None:
         """Acknowledge leased requests whose responses are fully processed (all of them
@@ -563,12 +573,12 @@ class DistributedMixin:
         if not done:
             return
         try:
-            for flush in self.before_close:  # type: ignore[attr-defined]
+            for flush in self.before_close:
                 flush()  # the sink pipeline's pending batch: the posts of these pages
         except Exception:  # posts may not be stored: fetch those pages again later
             log.exception(
                 "%s: storing failed; %d pages go back to the queue", self.source.name, len(done)
-            )  # type: ignore[attr-defined]
+            )
             for lease in done:
                 self.leased.pop(lease)
             self.frontier.release(done)
@@ -581,7 +591,7 @@ class DistributedMixin:
         round_id = self.round_id
         if round_id is None:
             return
-        left = self.frontier.ack(lease, self.source.name, round_id)  # type: ignore[attr-defined]
+        left = self.frontier.ack(lease, self.source.name, round_id)
         if left is not None and left <= 0:
             self._finish_round(round_id)
 
@@ -589,22 +599,22 @@ class DistributedMixin:
         if round_id != self.round_id and hasattr(self, "_validators"):
             self._validators = None  # a feed's validators are saved only from its own round
         self.round_id = round_id
-        stats = self.crawler.stats  # type: ignore[attr-defined]
+        stats = self.crawler.stats
         if isinstance(stats, RoundStats):
             stats.server = self.frontier.server
             stats.round_key = (
-                self.frontier.round_key(self.source.name, round_id)  # type: ignore[attr-defined]
+                self.frontier.round_key(self.source.name, round_id)
                 if round_id is not None
                 else None
             )
         if round_id is not None:
-            info = self.frontier.round_info(self.source.name, round_id)  # type: ignore[attr-defined]
+            info = self.frontier.round_info(self.source.name, round_id)
             self.resuming = info.get("resuming") == "1"
 
     async def _begin_round(self, lease: str, round_id: int) -> None:
         """Take a seed: the source's crawl state from the store, then the spider's own
         start requests into the frontier, then acknowledge the seed."""
-        name = self.source.name  # type: ignore[attr-defined]
+        name = self.source.name
         state = dict(self.store.load_state(name))
         resuming = bool(state.get("running"))
         if resuming:
@@ -617,25 +627,25 @@ class DistributedMixin:
         self.crawl_state = state
         self._set_round(round_id)
         async for request in super().start():  # type: ignore[misc]
-            self.crawler.engine.crawl(request)  # type: ignore[attr-defined]
+            self.crawler.engine.crawl(request)
         self._ack(lease)
 
     async def _take_seed(self, lease: str, round_id: int) -> None:
         try:
             await self._begin_round(lease, round_id)
         except Exception:  # e.g. the store away: the seed goes back for a later try
-            log.exception("%s: could not start round %d", self.source.name, round_id)  # type: ignore[attr-defined]
+            log.exception("%s: could not start round %d", self.source.name, round_id)
             self.frontier.release([lease])
 
     def _finish_round(self, round_id: int) -> None:
-        name = self.source.name  # type: ignore[attr-defined]
+        name = self.source.name
         info = self.frontier.round_info(name, round_id)
 
         def n(key: str) -> int:
             return int(info.get(f"yuqing/{key}", 0))
 
         state = dict(self.store.load_state(name))
-        self.finish_state(state)  # type: ignore[attr-defined]
+        self.finish_state(state)
         # the round's figures, over all workers (finish_state read this process's)
         state["last_run_productive"] = n("productive") > 0
         state["selector_miss"] = n("selector_miss") > 0
@@ -664,7 +674,7 @@ class DistributedMixin:
 
     def bad_entry(self, lease: str, data: str, exc: Exception) -> None:
         """A frontier entry no spider wrote: kept as a dead letter, then acknowledged."""
-        name = self.source.name  # type: ignore[attr-defined]
+        name = self.source.name
         log.error("%s: unreadable frontier entry: %s", name, exc)
         self.store.reject(
             DeadLetter(
@@ -685,7 +695,7 @@ class DistributedMixin:
         try:
             self.acknowledge(everything=True)
         except redis.RedisError as exc:
-            log.error("%s: could not acknowledge on close: %s", self.source.name, exc)  # type: ignore[attr-defined]
+            log.error("%s: could not acknowledge on close: %s", self.source.name, exc)
 
 
 _CLASSES: dict[type[SourceSpider], type[SourceSpider]] = {}

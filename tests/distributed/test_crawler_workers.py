@@ -188,6 +188,7 @@ def drained(app: App, sources: list[str], rounds: int) -> bool:
     with app.store.session() as s:
         done = {
             src: s.scalar(select(func.count()).select_from(CrawlRun).where(CrawlRun.source == src))
+            or 0
             for src in sources
         }
     return all(done[src] >= rounds and f.pending(src) == 0 for src in sources)
@@ -200,7 +201,7 @@ def stored(app: App) -> dict[str, list[str]]:
         ).all()
     out: dict[str, list[str]] = {}
     for source, url in rows:
-        out.setdefault(source, []).append(url)
+        out.setdefault(source, []).append(url or "")
     return out
 
 
