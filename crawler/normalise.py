@@ -23,6 +23,11 @@ _BLOCK_TAGS = {
 }  # fmt: skip
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# C0 controls other than tab, newline, CR, VT and FF (those are whitespace) and DEL
+# say nothing to a reader, and lxml refuses strings holding them.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F], None)
+# A lone surrogate (JSON can carry "\ud800") cannot be stored as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # full-width ASCII letters, digits and a few symbols fold to half-width so that
 # masking and search see "13812345678" however it was typed; Chinese punctuation
 # (，。：) is kept as residents wrote it.
@@ -53,7 +58,8 @@ def fold_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = text.translate(_ZERO_WIDTH).translate(_FULLWIDTH)
+    text = _SURROGATE.sub("\ufffd", text.translate(_ZERO_WIDTH).translate(_CONTROLS))
+    text = text.translate(_FULLWIDTH)
     text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
@@ -67,6 +73,9 @@ def html_to_text(fragment: str | None) -> str:
     """
     if not fragment:
         return ""
+    # lxml refuses control characters (even in text it parsed itself) and surrogates
+    fragment = _SURROGATE.sub("\ufffd", fragment.translate(_CONTROLS))
+    fragment = fragment.replace("\x0b", " ").replace("\x0c", " ")
     if "<" not in fragment:
         return fold_text(_html.unescape(fragment))
     try:
@@ -101,6 +110,7 @@ def html_to_text(fragment: str | None) -> str:
 # ------------------------------------------------------------------ numbers
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([万千kKwW]?)")
+MAX_COUNT = 2**31 - 1  # the store's integer columns; a bigger "count" is garbage anyway
 
 
 def parse_count(text: str | int | None) -> int:
@@ -108,12 +118,13 @@ def parse_count(text: str | int | None) -> int:
     if text is None:
         return 0
     if isinstance(text, int):
-        return max(text, 0)
+        return min(max(int(text), 0), MAX_COUNT)
     m = _NUMBER.search(fold_text(str(text)).replace(",", ""))
     if not m:
         return 0
     scale = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}
-    return int(float(m.group(1)) * scale.get(m.group(2), 1))
+    value = float(m.group(1)) * scale.get(m.group(2), 1)  # inf for 400 digits
+    return int(value) if value < MAX_COUNT else MAX_COUNT
 
 
 # ------------------------------------------------------------------ time
@@ -172,9 +183,17 @@ def parse_cn_datetime(
     "刚刚", "昨天 10:05", "前天", and Unix epoch seconds/milliseconds. Naive
     times are local time in ``tz``; ``now`` anchors relative expressions.
     """
-    zone = _zone(tz)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    try:
+        return _parse_cn_datetime(text, now, _zone(tz))
+    except OverflowError:  # 9999年12月31日 -14:00, 99999999999天前: past datetime's range
+        return None
+
+
+def _parse_cn_datetime(
+    text: str | datetime | date | None, now: datetime, zone: tzinfo
+) -> datetime | None:
     if text is None:
         return None
     if isinstance(text, datetime):

@@ -26,16 +26,25 @@ _SPACE = re.compile(r"\s+")
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme/host, drop fragments, tracking parameters and default ports."""
-    parts = urlsplit(url.strip())
+    """Lower-case scheme/host, drop fragments, tracking parameters and default ports.
+
+    A string urllib cannot read as a URL (a port of 99999, a broken IPv6 host) is
+    its own canonical form: the post keeps a stable key instead of failing to store.
+    """
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return raw
     host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80)
-        or (parts.scheme == "https" and parts.port == 443)
+    if port and not (
+        (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
     ):
-        host = f"{host}:{parts.port}"
+        host = f"{host}:{port}"
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)))
-    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+    # .strip(): "http://a/ #top" loses its fragment, and then its trailing space
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, "")).strip()
 
 
 def content_hash(title: str, text: str) -> str:

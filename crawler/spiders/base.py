@@ -28,8 +28,11 @@ _TEXT_SELECTOR = re.compile(r"(::text|::attr\([^)]*\)|text\(\)|/@[\w:-]+)\s*$")
 
 
 def canonical_url(url: str) -> str:
-    """The form of a URL used as a post's identity (and asked of ``sink.seen``)."""
-    return canonicalize_url(url, keep_fragments=False)
+    """The form of a URL used as a post's identity (and asked of ``sink.seen``).
+
+    Raises ValueError for what is not a URL (a port of 99999, a broken IPv6 host).
+    """
+    return canonicalize_url(url.strip(), keep_fragments=False).strip()
 
 
 def select(response: Response, selector: str) -> SelectorList:
@@ -190,6 +193,17 @@ class SourceSpider(Spider):
             source=self.source.name,
             reason=f"empty response body (HTTP {response.status})",
             payload={"url": response.url, "status": response.status},
+            url=response.url,
+        )
+
+    def bad_link(self, response: Response, href: str, exc: Exception) -> DeadLetter:
+        """A link on a page that is not a URL we can request (kept, the page goes on)."""
+        self.count("errors")
+        return DeadLetter(
+            stage="parse",
+            source=self.source.name,
+            reason=f"link {href[:200]!r} is not a usable URL: {exc}",
+            payload={"url": response.url, "href": href[:2000]},
             url=response.url,
         )
 

@@ -47,9 +47,14 @@ class BoardSpider(SourceSpider):
         except Exception as exc:  # e.g. an invalid selector in config
             yield self.broken(response, exc)
             return
-        links = list(
-            dict.fromkeys(canonical_url(response.urljoin(h.strip())) for h in hrefs if h.strip())
-        )
+        links: dict[str, None] = {}
+        for href in (h.strip() for h in hrefs):
+            if not href:
+                continue
+            try:
+                links[canonical_url(response.urljoin(href))] = None
+            except ValueError as exc:  # one broken link must not lose the rest of the page
+                yield self.bad_link(response, href, exc)
         if not links:
             yield self.miss(
                 response,
@@ -59,7 +64,12 @@ class BoardSpider(SourceSpider):
         self.count("productive")
         fresh = [u for u in links if not self.sink.seen(self.source.name, u)]
         for url in fresh:
-            yield Request(url, callback=self.parse_detail, errback=self.failed)
+            try:
+                detail = Request(url, callback=self.parse_detail, errback=self.failed)
+            except ValueError as exc:  # "a:", "mailto:": not a page to fetch
+                yield self.bad_link(response, url, exc)
+                continue
+            yield detail
         if not fresh and not self.resuming:
             self.logger.info(
                 "list page %d: all %d threads already seen, stop paging", page, len(links)
@@ -67,12 +77,17 @@ class BoardSpider(SourceSpider):
             self.crawler.stats.set_value("yuqing/stopped_at_page", page)
             return
         if next_href and page < self.source.max_pages:
-            yield Request(
-                response.urljoin(next_href),
-                callback=self.parse_list,
-                errback=self.failed,
-                cb_kwargs={"page": page + 1},
-            )
+            try:
+                next_page = Request(
+                    response.urljoin(next_href),
+                    callback=self.parse_list,
+                    errback=self.failed,
+                    cb_kwargs={"page": page + 1},
+                )
+            except ValueError as exc:
+                yield self.bad_link(response, next_href, exc)
+                return
+            yield next_page
 
     def parse_detail(self, response: Response) -> Iterator[Any]:
         self.count_page()
