@@ -309,6 +309,18 @@ class Source(_Model):
             raise ValueError(f"not a crontab line {v!r}: {exc}") from None
         return v
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding_exists(cls, v: str | None) -> str | None:
+        import codecs
+
+        if v is not None:
+            try:
+                codecs.lookup(v)
+            except (LookupError, ValueError):
+                raise ValueError(f"unknown encoding {v!r} (e.g. gb18030, utf-8)") from None
+        return v
+
     @model_validator(mode="after")
     def _api_needs(self) -> Source:
         if self.kind == "api" and (self.api is None or not self.fields):
