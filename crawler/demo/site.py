@@ -185,9 +185,7 @@ class DemoSite:
                 broken = self._broken.get(post_id)
             if broken:
                 return broken, "text/html; charset=utf-8", b"<h1>Server error</h1>"
-            if post is not None and (
-                self._clock is None or post.published_at <= self._clock.now()
-            ):
+            if post is not None and (self._clock is None or post.published_at <= self._clock.now()):
                 return self._detail_page(post)
         if path == "/feed.xml":
             return 200, "application/rss+xml; charset=utf-8", self._feed().encode()
