@@ -79,6 +79,7 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings become records too: one format per line
     # Alembic narrates every start-up migration check at INFO: keep its warnings only.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # uvicorn's own loggers propagate to ours, so its lines share the format.

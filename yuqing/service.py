@@ -82,6 +82,15 @@ class Service:
         self._stop = threading.Event()
         self._lease_thread: threading.Thread | None = None
         self.errors = 0
+        slowest = max((c.timeout for c in app.config.alerts.channels.values()), default=None)
+        if slowest is not None and slowest >= self.margin:
+            log.warning(
+                "alerts.yaml jobs.lock_ttl %ss is short: a send may take %ss (channel timeout) "
+                "but must end within a third of the lease; use lock_ttl >= %ss",
+                self.lock.ttl.total_seconds(),
+                slowest.total_seconds(),
+                3 * slowest.total_seconds() + 3,
+            )
 
     # ---------------------------------------------------------------- jobs
     def sources(self) -> list[str]:
@@ -314,9 +323,17 @@ class Service:
         if self.scheduler is not None:
             # Pause, and let a job-submission pass already under way finish, so the
             # executor is not shut down under it (APScheduler 3 logs a RuntimeError then).
-            self.scheduler.pause()
-            time.sleep(0.3)
-            self.scheduler.shutdown(wait=wait)
+            # The loop thread clears its wake-up event as it starts its next pass, which
+            # sees the pause and submits nothing: wait for that (a fixed sleep lost the
+            # race on a loaded machine).
+            sched = self.scheduler
+            sched.pause()
+            event = getattr(sched, "_event", None)
+            sched.wakeup()
+            deadline = time.monotonic() + 10
+            while event is not None and event.is_set() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            sched.shutdown(wait=wait)
             self.scheduler = None
         if _current is self:
             _current = None

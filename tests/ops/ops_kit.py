@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,7 @@ class Proc:
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, as systemd stops a unit; then reap the group's leftovers."""
         if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGCONT)  # a paused one must hear the TERM
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=timeout)
@@ -131,6 +132,14 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
         models, config.taxonomy, labelled_examples, config.settings.classifier.uncertain_below
     )
     return models
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (skipped without YUQING_TEST_POSTGRES_URL)."""
+    from tests.conftest import _pg_database
+
+    yield from _pg_database()
 
 
 def install_models(models: Path, var_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from typing import TYPE_CHECKING
 
 import click
@@ -81,6 +82,9 @@ def command(
         {"config_dir": str(state.config_dir.resolve()), "log_format": fmt}
     )
     say(f"console    http://{host}:{port}/  ({workers} workers)")
+    # uvicorn shuts down on SIGTERM, then raises it again under the handler found at
+    # start: let that be a no-op so a stop by systemd ends with status 0, not -15.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     uvicorn.run(
         "yuqing.cli.serve_cmd:worker_app",
         factory=True,

@@ -1,0 +1,93 @@
+"""Structured logs: one JSON object per line with --log-format json, text by default."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+from ops_kit import Proc, free_port, make_env, wait_for
+
+from yuqing.observability import JsonFormatter, configure_logging, log_context
+
+
+def test_json_lines_carry_level_logger_message_and_context() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("yuqing.test.json")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        with log_context(job="crawl", source="demo-feed"):
+            log.info("crawled %s: %d new\nsecond line", "demo-feed", 3, extra={"post_id": 7})
+            with log_context(alert_id=12):
+                log.warning("escalated")
+        log.info("outside")
+        try:
+            raise ValueError("bad date 2026-13-01")
+        except ValueError:
+            log.exception("normalise failed")
+    finally:
+        log.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4  # the message's newline stays inside its object
+    first, second, third, fourth = (json.loads(line) for line in lines)
+    assert first["message"] == "crawled demo-feed: 3 new\nsecond line"
+    assert first["level"] == "INFO" and first["logger"] == "yuqing.test.json"
+    assert (first["job"], first["source"], first["post_id"]) == ("crawl", "demo-feed", 7)
+    assert first["timestamp"].endswith("+00:00") and isinstance(first["pid"], int)
+    assert (second["alert_id"], second["source"], second["level"]) == (12, "demo-feed", "WARNING")
+    assert "job" not in third and "alert_id" not in third
+    assert fourth["level"] == "ERROR" and "ValueError: bad date" in fourth["exception"]
+
+
+def test_warnings_become_records_in_the_chosen_format(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("json", "INFO")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("old option", DeprecationWarning, stacklevel=1)
+        logging.getLogger("yuqing.x").info("hello")
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    assert [x["logger"] for x in lines] == ["py.warnings", "yuqing.x"]
+    assert "old option" in lines[0]["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_serve_logs_in_the_chosen_format(tmp_path: Path, fmt: str) -> None:
+    env = make_env(tmp_path, None)
+    port = free_port()
+    args = ["serve", "--port", str(port)] + (["--log-format", "json"] if fmt == "json" else [])
+    proc = Proc(env, args, tmp_path / "serve.log")
+    try:
+
+        def up() -> bool:
+            proc.alive()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).is_success
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, 120, "the console")
+    finally:
+        assert proc.stop() == 0, proc.text()
+    lines = [x for x in proc.text().splitlines() if x.strip()]
+    assert any("console    http://" in x for x in lines) and any("stopped" in x for x in lines)
+    if fmt == "json":
+        records = [json.loads(x) for x in lines]  # every line, not only ours
+        assert all({"timestamp", "level", "logger", "message"} <= set(r) for r in records)
+    else:
+        assert not any(x.startswith("{") for x in lines)
