@@ -248,7 +248,10 @@ def deliver_due(
                 stats.failed += 1
                 stats.errors.append(f"{name}: {err}")
                 log.warning("notification via %s failed: %s", name, err)
-                with store.session() as s:
+
+                def failed(
+                    s: Session, ids: list[int] = ids, err: str = err, now: datetime = now
+                ) -> None:
                     for row in s.scalars(
                         select(NotificationOutbox).where(NotificationOutbox.id.in_(ids))
                     ):
@@ -257,9 +260,12 @@ def deliver_due(
                         if row.attempts >= config.alerts.notify.max_attempts:
                             row.status = "failed"
                         row.next_attempt_at = now + backoff(config, row.attempts)
+
+                store.write(failed, what="recording a failed notification")
                 continue
             sent_at = clock.now()
-            with store.session() as s:
+
+            def sent(s: Session, ids: list[int] = ids, sent_at: datetime = sent_at) -> None:
                 for row in s.scalars(
                     select(NotificationOutbox).where(NotificationOutbox.id.in_(ids))
                 ):
@@ -267,6 +273,9 @@ def deliver_due(
                     row.status = "sent"
                     row.sent_at = sent_at
                     row.last_error = None
+
+            # Sent is sent: a database restart right now must not make it go out again.
+            store.write(sent, what="recording a sent notification")
             stats.sent += len(ids)
             stats.messages += 1
             progress = True

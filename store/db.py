@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from yuqing.settings import DatabasePoolSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger("yuqing.store")
+T = TypeVar("T")
+# How long a write waits for an unreachable database (a restart, a failover) before
+# giving up: long enough for a PostgreSQL restart, short enough to surface an outage.
+WRITE_PATIENCE_S = 300.0
+
+
+def transient(exc: BaseException) -> bool:
+    """A lost connection or a database that is not answering: worth retrying.
+    (SQLite's "database is locked" is an OperationalError too; waiting helps there.)"""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    )
 
 
 class StoreError(RuntimeError):
@@ -108,6 +123,47 @@ class Store:
         """A transaction: committed on success, rolled back on error."""
         with self._sessions() as s, s.begin():
             yield s
+
+    def write(
+        self, fn: Callable[[Session], T], *, what: str = "write", patience: float | None = None
+    ) -> T:
+        """Run ``fn(session)`` in a transaction; while the database is unreachable,
+        retry with backoff (0.5 s doubling to 10 s) for up to ``patience`` seconds,
+        logging once when the outage starts and once when it ends. ``fn`` must be
+        safe to run again (the store's writes are idempotent upserts)."""
+        patience = WRITE_PATIENCE_S if patience is None else patience
+        started = time.monotonic()
+        delay = 0.5
+        failures = 0
+        while True:
+            try:
+                with self.session() as s:
+                    result = fn(s)
+            except DBAPIError as exc:
+                waited = time.monotonic() - started
+                if not transient(exc) or waited + delay > patience:
+                    raise
+                failures += 1
+                if failures == 1:
+                    reason = " ".join(str(exc.orig).split())[:300]
+                    log.warning(
+                        "store %s unreachable during %s (%s); retrying for up to %.0fs",
+                        self.safe_url,
+                        what,
+                        reason,
+                        patience,
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            if failures:
+                log.warning(
+                    "store reachable again: %s done after %.1fs and %d retries",
+                    what,
+                    time.monotonic() - started,
+                    failures,
+                )
+            return result
 
     def close(self) -> None:
         self.engine.dispose()

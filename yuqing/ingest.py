@@ -51,10 +51,17 @@ class Ingestor:
         keys = self.app.privacy
         out = []
         for (post, raw), cls in zip(prepared, classes, strict=True):
-            with self.app.store.session() as s:
+
+            def store_one(
+                s: Session, post: CrawledPost = post, raw: Any = raw, cls: Any = cls
+            ) -> Any:
                 result = upsert_post(s, post, cls, self.app.now(), self.rewrite)
                 if raw is not None and result.changed:
                     keep_raw(s, result.post_id, keys.encrypt(raw), self.app.now())
+                return result
+
+            # a database restart mid-batch is waited out: the post is stored, not lost
+            result = self.app.store.write(store_one, what=f"storing a post of {post.source}")
             self.accepted += 1
             self.new += int(result.created)
             out.append(result.changed)
@@ -78,27 +85,33 @@ class Ingestor:
         return post, raw
 
     def reject(self, letter: DeadLetter) -> None:
-        with self.app.store.session() as s:
-            add_dead_letter(s, letter, self.app.now())
+        self.app.store.write(
+            lambda s: add_dead_letter(s, letter, self.app.now()), what="keeping a dead letter"
+        )
         self.rejected += 1
         log.warning("dead letter from %s: %s", letter.source, letter.reason)
 
     def seen(self, source: str, url: str) -> bool:
-        with self.app.store.session() as s:
-            return is_seen(s, source, url, self.rewrite)
+        return self.app.store.write(
+            lambda s: is_seen(s, source, url, self.rewrite), what="reading sightings"
+        )
 
     def load_state(self, source: str) -> dict[str, Any]:
         """The source's crawl state (crawler.state), kept in ``sources.state``."""
         from store.models import SourceRow
 
-        with self.app.store.session() as s:
+        def load(s: Session) -> dict[str, Any]:
             row = s.scalars(select(SourceRow).where(SourceRow.name == source)).first()
             return dict(row.state or {}) if row is not None else {}
 
+        return self.app.store.write(load, what="reading crawl state")
+
     def save_state(self, source: str, state: dict[str, Any]) -> None:
-        with self.app.store.session() as s:
+        def save(s: Session) -> None:
             row = source_row(s, self.app.config, source)
             row.state = dict(state)
+
+        self.app.store.write(save, what="saving crawl state")
 
     def close(self) -> None:
         self.app.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +21,3 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     app.model()
     app.close()
     yield var / "models"
-
-
-def fault_seconds(name: str, short: float) -> float:
-    """A fault's duration: the env variable (``make faults`` sets the full ones),
-    else the short one ``make test`` uses."""
-    return float(os.environ.get(name) or short)

@@ -264,3 +264,140 @@ def count_posts(db_url: str) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+# ----------------------------------------------------------------------- SMTP
+
+
+class MailSink:
+    """aiosmtpd on 127.0.0.1 at a fixed port, so it can be down and come back."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.messages: list[Any] = []
+        self._controller: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> MailSink:
+        import email
+        import email.policy
+
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                sink.messages.append(
+                    email.message_from_bytes(envelope.content, policy=email.policy.default)
+                )
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def texts(self) -> list[str]:
+        out = []
+        for m in self.messages:
+            part = m.get_body(preferencelist=("plain",))
+            out.append(part.get_content() if part is not None else "")
+        return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fault_seconds(name: str, short: float) -> float:
+    """A fault's duration: the env variable (``make faults`` sets the full ones),
+    else the short one ``make test`` uses."""
+    return float(os.environ.get(name) or short)
+
+
+# ---------------------------------------------------- a private PostgreSQL cluster
+
+
+class PgCluster:
+    """A throw-away PostgreSQL cluster on a free loopback port, ours to stop and
+    start (the machine's shared server is never touched). As root it runs as the
+    ``postgres`` OS user through runuser."""
+
+    def __init__(self) -> None:
+        import glob
+        import pwd
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not bins:
+            raise RuntimeError("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
+        self.bin = Path(bins[-1]).parent
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("running as root and there is no 'postgres' user") from None
+            if not shutil.which("runuser"):
+                raise RuntimeError("running as root and runuser is missing")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        # its own directory under /tmp: pytest's tmp_path is private to root
+        self.root = Path(tempfile.mkdtemp(prefix="yuqing-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.port = free_port()
+
+    def _run(self, *args: str) -> None:
+        r = subprocess.run([*self.prefix, *args], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {r.stderr.strip() or r.stdout}")
+
+    def init(self) -> PgCluster:
+        if self.prefix:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                  "--auth=trust", "-E", "UTF8", "--no-sync")  # fmt: skip
+        return self
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                  "-o", opts, "-w", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
+
+    def create_db(self, name: str) -> str:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return self.url(name)
+
+    def destroy(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,166 @@
+"""PostgreSQL stops (``pg_ctl stop -m fast``) while posts are being stored, indexed
+and alerted on, and starts again: every process survives, nothing is lost or doubled.
+
+A private cluster (initdb on a free loopback port, as the ``postgres`` user when
+we are root) so the machine's shared server is never stopped. Real processes:
+`yuqing run` (ticks index the outbox and evaluate rules every second, the
+outbox is delivered every second to aiosmtpd) and `yuqing import` of 400
+records, which waits the outage out (Store.write retries with backoff, logging
+when the outage starts and ends). The outage lasts YUQING_FAULT_PG_DOWN_S
+seconds: 30 under ``make faults``, 10 in ``make test``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from faults_kit import (
+    YUQING,
+    MailSink,
+    PgCluster,
+    count_posts,
+    fault_seconds,
+    free_port,
+    hotline_rows,
+    last_json,
+    seed_model,
+    tally,
+    wait_until,
+    write_config,
+    write_jsonl,
+    yuqing_env,
+)
+from sqlalchemy import func, select
+
+from store.alerting_models import NotificationOutbox
+from store.models import Alert, IndexOutbox, Post
+from yuqing.app import App
+from yuqing.clock import ScaledClock
+from yuqing.settings import load_config
+
+START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Asia/Shanghai
+N_ROWS = 400
+
+
+@pytest.fixture
+def cluster() -> Iterator[PgCluster]:
+    try:
+        c = PgCluster()
+        c.init()
+        c.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot run a private PostgreSQL cluster here: {exc}")
+    yield c
+    c.destroy()
+
+
+def _settled(app: App) -> bool:
+    """Everything stored is indexed, evaluated and notified."""
+    with app.store.session() as s:
+        backlog = s.scalar(select(func.count()).select_from(IndexOutbox))
+        fresh = s.scalar(select(func.count()).select_from(Post).where(Post.evaluated.is_(False)))
+        unsent = s.scalar(
+            select(func.count())
+            .select_from(NotificationOutbox)
+            .where(NotificationOutbox.status != "sent")
+        )
+    return backlog == 0 and fresh == 0 and unsent == 0
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_stopped_mid_ingest(
+    cluster: PgCluster, tmp_path: Path, trained_models: Path
+) -> None:
+    down_s = fault_seconds("YUQING_FAULT_PG_DOWN_S", 10)
+    db_url = cluster.create_db("yuqing")
+    smtp = MailSink().start()
+    long = {"acknowledge": "6h", "respond": "12h"}
+    config = write_config(
+        tmp_path / "config",
+        settings={"scheduler": {"pipeline_interval": "1s"}},
+        alerts={
+            "channels": {
+                "log": {"kind": "log"},
+                "mail": {
+                    "kind": "smtp",
+                    "url": smtp.url,
+                    "sender": "yuqing@county.example",
+                    "recipients": ["duty@county.example"],
+                    "timeout": "5s",
+                },
+            },
+            "tiers": {"I": long, "II": long},
+            "notify": {"default_channels": ["mail"], "batch_quiet": False, "remind_at": 0},
+            "jobs": {"outbox": "1s", "deadlines": "5s", "digest": "60s", "reports": None},
+        },
+        team_channels={},
+    )
+    var = tmp_path / "var"
+    seed_model(var, trained_models)
+    env = yuqing_env(config, var, db_url, YUQING_CLOCK=ScaledClock(START, 1.0).spec())
+    app = App(load_config(config, env))
+    app.store  # noqa: B018 (migrated before the processes start)
+    service_log = (tmp_path / "service.log").open("w+")
+    service = subprocess.Popen(
+        [YUQING, "run", "--port", str(free_port())],
+        env={**env, "YUQING_ADMIN_PASSWORD": "fault-admin-password"},
+        stdout=service_log,
+        stderr=subprocess.STDOUT,
+    )
+    export = write_jsonl(tmp_path / "12345.jsonl", hotline_rows(N_ROWS))
+    ingest = subprocess.Popen(
+        [YUQING, "import", str(export), "--source", "hotline", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until("posts being stored", lambda: count_posts(db_url) > 30, 300, 0.1)
+        cluster.stop("fast")
+        time.sleep(down_s)
+        cluster.start()
+        out, err = ingest.communicate(timeout=600)
+        assert ingest.returncode == 0, err[-3000:]
+        result = last_json(out)
+        assert (result["accepted"], result["new"], result["rejected"]) == (N_ROWS, N_ROWS, 0)
+        assert "unreachable during storing a post of hotline" in err
+        assert "store reachable again" in err
+        wait_until("the service to index, evaluate and notify", lambda: _settled(app), 300, 1)
+        time.sleep(3)  # more outbox runs: nothing may go out again
+        assert service.poll() is None, "yuqing run died during the outage"
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+            ingest.communicate()
+        service.send_signal(signal.SIGINT)
+        try:
+            service.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait()
+        smtp.stop()
+    service_log.seek(0)
+    log = service_log.read()
+    assert service.returncode == 0, log[-3000:]
+
+    try:
+        t = tally(app)
+        t.assert_once({f"id:hotline:GD{i:06d}" for i in range(N_ROWS)}, "hotline")
+        with app.store.session() as s:
+            due = {a.id for a in s.scalars(select(Alert).where(Alert.tier >= 2))}
+            rows = list(s.scalars(select(NotificationOutbox)))
+    finally:
+        app.close()
+    assert due and {r.alert_id for r in rows} == due and len(rows) == len(due)
+    received = Counter(int(m) for t in smtp.texts() for m in re.findall(r"告警编号：#(\d+)", t))
+    assert received == Counter({a: 1 for a in due})
