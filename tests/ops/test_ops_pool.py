@@ -98,3 +98,13 @@ def test_pool_limit_holds_on_a_real_server(tmp_path: Path, pg_url: str) -> None:
             assert c.execute(text("SELECT 1")).scalar() == 1
     finally:
         app.close()
+
+
+def test_pool_and_ops_settings_are_documented_in_the_bundled_config() -> None:
+    from yuqing.settings import OpsSettings
+
+    text_ = (CONFIG_DIR / "settings.yaml").read_text(encoding="utf-8")
+    for section, model in (("database_pool", DatabasePoolSettings), ("ops", OpsSettings)):
+        assert f"# {section}:" in text_
+        for name in model.model_fields:
+            assert f"#   {name}:" in text_, f"settings.yaml does not document {section}.{name}"
