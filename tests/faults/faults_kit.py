@@ -401,3 +401,112 @@ class PgCluster:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ------------------------------------------------------------ the index (osmem)
+
+
+def plain_json_node() -> type:
+    """Test-only transport node: osmem-server (the Elasticsearch stand-in) answers
+    406 to the client's vendor media type, so send plain JSON to it."""
+    from elastic_transport import Urllib3HttpNode
+
+    class PlainJsonNode(Urllib3HttpNode):
+        def perform_request(self, method: str, target: str, body: Any = None, headers: Any = None, **kw: Any) -> Any:  # fmt: skip
+            if headers is not None:
+                headers = headers.copy()
+                for key in list(headers.keys()):
+                    if key.lower() in ("accept", "content-type") and "vnd.elasticsearch" in headers[key]:  # fmt: skip
+                        ndjson = "ndjson" in headers[key]
+                        headers[key] = "application/x-ndjson" if ndjson else "application/json"
+            return super().perform_request(method, target, body=body, headers=headers, **kw)
+
+    return PlainJsonNode
+
+
+class TcpGate:
+    """A loopback TCP forwarder that can close (connections refused, open ones cut)
+    and open again on the same port: an index cluster going away for maintenance."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import socket
+        import threading
+
+        self._socket, self._threading = socket, threading
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._conns: set[Any] = set()
+        self._lock = threading.Lock()
+        self._srv: Any = None
+        self.open()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def open(self) -> None:
+        srv = self._socket.create_server(("127.0.0.1", self.port))
+        srv.settimeout(0.05)
+        self.port = srv.getsockname()[1]
+        self._srv = srv
+        self._threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
+
+    def close(self) -> None:
+        import contextlib
+
+        srv, self._srv = self._srv, None
+        if srv is not None:
+            srv.close()
+        with self._lock:
+            conns, self._conns = self._conns, set()
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(self._socket.SHUT_RDWR)
+            c.close()
+
+    def _accept(self, srv: Any) -> None:
+        while self._srv is srv:
+            try:
+                client, _ = srv.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = self._socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: Any, dst: Any) -> None:
+        import contextlib
+
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(self._socket.SHUT_RDWR)
+
+
+class ShiftedClock:
+    """Wall-clock time plus an offset the test can push forward (to pass a backoff
+    without waiting it out)."""
+
+    def __init__(self) -> None:
+        from datetime import timedelta
+
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: Any) -> None:
+        self.offset += delta

@@ -52,9 +52,9 @@ def _outbox(app: App) -> list[NotificationOutbox]:
 
 
 @pytest.mark.slow
-def test_smtp_down_outbox_fills_then_each_sent_once(
-    db_url: str, tmp_path: Path, trained_models: Path
-) -> None:
+def test_smtp_down_outbox_fills_then_each_sent_once(tmp_path: Path, trained_models: Path) -> None:
+    """SQLite: the outbox on PostgreSQL is exercised by the PostgreSQL outage test."""
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
     down_s = fault_seconds("YUQING_FAULT_SMTP_DOWN_S", 15)
     smtp = MailSink()  # port reserved, server not started: connections are refused
     long = {"acknowledge": "6h", "respond": "12h"}
