@@ -349,7 +349,10 @@ class Service:
         return held
 
     def _lease_loop(self) -> None:
-        every = max(self.app.config.alerts.jobs.lock_ttl.total_seconds() / 3, 0.2)
+        # a third of the lease in the app's time: a scaled clock (soak runs) renews
+        # as many times faster as its time runs
+        rate = float(getattr(self.app.clock, "factor", 1.0))
+        every = max(self.app.config.alerts.jobs.lock_ttl.total_seconds() / 3 / rate, 0.2)
         while not self._stop.wait(every):
             try:
                 self.lease_once()
