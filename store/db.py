@@ -52,7 +52,7 @@ def pool_options(pool: DatabasePoolSettings | None) -> dict[str, Any]:
     if pool is None:
         from yuqing.settings import DatabasePoolSettings
 
-        pool = DatabasePoolSettings()
+        pool = DatabasePoolSettings.model_validate({})
     return {
         "pool_size": pool.pool_size,
         "max_overflow": pool.max_overflow,

@@ -134,6 +134,7 @@ class Service:
     def job_crawl(self, source: str) -> None:
         outcome = crawl_in_child(self.app, source)
         log.info("crawled %s: %s", source, outcome.stats if outcome.ok else outcome.error)
+        self.fence()  # a crawl takes minutes: the lease may have passed on meanwhile
         self.tick()
 
     def job_tick(self) -> None:
