@@ -93,6 +93,7 @@ def taxonomy_words(taxonomy: TaxonomyFile) -> list[str]:
         words.update(cat.keywords)
     for tier in taxonomy.severity.values():
         words.update(tier.terms)
+        words.update(c.term for c in tier.contextual)
     return sorted(w.strip() for w in words if w.strip())
 
 

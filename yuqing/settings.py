@@ -359,10 +359,21 @@ class Category(_Model):
     keywords: list[str] = Field(default_factory=list)
 
 
+class ContextTerm(_Model):
+    """A severity term that counts only in context ("老人" only near harm or danger)."""
+
+    term: str = Field(min_length=1)
+    near: list[str] = Field(default_factory=list)  # one must occur within `window` chars
+    not_near: list[str] = Field(default_factory=list)  # any within `window` cancels it
+    except_in: list[str] = Field(default_factory=list)  # phrases holding the term that don't count
+    window: int = Field(default=25, ge=1, le=200)
+
+
 class SeverityTier(_Model):
     label: str
     description: str = ""
     terms: list[str] = Field(default_factory=list)  # any one of these suggests the tier
+    contextual: list[ContextTerm] = Field(default_factory=list)
 
 
 class TaxonomyFile(_Model):

@@ -157,3 +157,36 @@ def test_version_is_stable_for_the_same_data(taxonomy: TaxonomyFile) -> None:
     b = train(few, taxonomy, clock=clock)
     assert a.version == b.version
     assert a.version.startswith("v20260102T030405Z-")
+
+
+def test_severity_model_is_an_i_ii_gate_with_reasons(model: TrainedModel) -> None:
+    assert [int(c) for c in model.severity_model.classes_] == [1, 3]  # type: ignore[union-attr]
+    assert model.meta.metrics["severity_classifier"].startswith("i-ii-gate:")
+    c = model.classify("", "小区路灯坏了")
+    assert any(r.startswith("模型: I–II 级可能性") for r in c.reasons)
+
+
+def test_learned_threshold_keeps_the_target_recall_out_of_fold() -> None:
+    from classifier.model import ModelParams, _learn_threshold, model_input
+
+    params = ModelParams(severity_target_recall=0.9)
+    sp = params.for_severity()
+    high = [f"第{i}号楼发生火灾有人受伤被送医" for i in range(12)]
+    low = [f"第{i}号路灯不亮请问何时修理" for i in range(12)]
+    X = [model_input(list(t), sp) for t in high + low]
+    y = [3] * 12 + [1] * 12
+    t = _learn_threshold(X, y, [1] * 24, params)
+    assert t is not None and 0.05 <= t <= params.severity_min_confidence
+    # Everything high already found by the rubric: the model needs to be sure.
+    assert _learn_threshold(X, y, [3] * 12 + [1] * 12, params) == 0.6
+    off = ModelParams(severity_target_recall=None)
+    assert _learn_threshold(X, y, [1] * 24, off) is None
+
+
+def test_params_of_older_models_keep_their_severity_model() -> None:
+    from classifier.model import ModelParams
+
+    old = ModelParams.from_dict({"C": 2.0, "subtoken_features": True})
+    assert not old.severity_binary and not old.severity_rubric_features
+    assert old.severity_target_recall is None and old.severity_C == 2.0
+    assert old.for_severity().subtoken_features

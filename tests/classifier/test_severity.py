@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from classifier.severity import SeverityRubric
+import pytest
+from pydantic import ValidationError
+
+from classifier.severity import RubricHit, SeverityRubric, feature_tokens
 from yuqing.settings import TaxonomyFile
 
 SEVERITY_DIR = Path(__file__).resolve().parents[2] / "data" / "severity"
@@ -28,3 +31,43 @@ def test_label_files_hold_ids_and_tiers_only() -> None:
     assert set(rows[0]) == {"id", "tier"}
     assert {r["tier"] for r in rows} == {"I", "II", "III", "IV"}
     assert len({r["id"] for r in rows}) == len(rows)
+
+
+def test_broad_terms_count_only_in_context(taxonomy: TaxonomyFile) -> None:
+    rubric = SeverityRubric(taxonomy)
+    # 老人 alone is who lives there, not a danger.
+    assert rubric.assess("小区里住的大部分都是退休老人，希望增加健身器材")[0] == 1
+    tier, reasons = rubric.assess("路面结冰，已有两位老人摔倒")
+    assert tier == 3 and any("老人" in r and "摔倒" in r for r in reasons)
+    # 农民工 counts with wages owed, not in a question about a minimum wage.
+    assert rubric.assess("建议提高园区农民工最低工资标准")[0] == 1
+    assert rubric.assess("工地拖欠三十多名农民工工资半年")[0] == 3
+
+
+def test_exceptions_and_nearby_words_cancel_a_term(taxonomy: TaxonomyFile) -> None:
+    rubric = SeverityRubric(taxonomy)
+    assert rubric.assess("现在是信息大爆炸的时代")[0] is None
+    assert rubric.assess("污水排进鱼塘，鱼大量死亡")[0] is None
+    assert rubric.assess("昨晚一名行人被撞后死亡")[0] == 4
+
+
+def test_risk_words_after_a_term_make_it_a_hazard(taxonomy: TaxonomyFile) -> None:
+    rubric = SeverityRubric(taxonomy)
+    tier, reasons = rubric.assess("山顶的旧楼开裂，有倒塌危险")
+    assert tier == 3 and any("隐患" in r for r in reasons)
+
+
+def test_contextual_terms_are_validated(taxonomy: TaxonomyFile) -> None:
+    raw = taxonomy.model_dump()
+    raw["severity"][3]["contextual"] = [{"term": "老人", "near": ["危险"], "window": 0}]
+    with pytest.raises(ValidationError, match="window"):
+        TaxonomyFile.model_validate(raw)
+
+
+def test_rubric_feature_tokens() -> None:
+    hits = [
+        RubricHit("火灾", 3),
+        RubricHit("爆炸", 4, hypothetical="万一"),
+        RubricHit("受伤", 3, negated_by="没有人员"),
+    ]
+    assert feature_tokens(hits) == ["__r3", "__t_火灾", "__r3", "__t_爆炸_hyp", "__neg"]
