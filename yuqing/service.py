@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +56,12 @@ class _FencedChannel:
     def send(self, message: Any) -> Any:
         self.fence()
         return self.inner.send(message)
+
+
+def _refused_after_shutdown(record: logging.LogRecord) -> bool:
+    """False for APScheduler's submission refused by an executor already shut down."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(exc, RuntimeError) and "after shutdown" in str(exc))
 
 
 def run_job(name: str, *args: Any) -> None:
@@ -322,19 +327,18 @@ class Service:
     def _stop_scheduler(self, wait: bool = False) -> None:
         global _current
         if self.scheduler is not None:
-            # Pause, and let a job-submission pass already under way finish, so the
-            # executor is not shut down under it (APScheduler 3 logs a RuntimeError then).
-            # The loop thread clears its wake-up event as it starts its next pass, which
-            # sees the pause and submits nothing: wait for that (a fixed sleep lost the
-            # race on a loaded machine).
+            # APScheduler 3 runs one more submission pass as it shuts down (and one may
+            # be under way), and logs each job due then as "Error submitting job ...
+            # cannot schedule new futures after shutdown". Pause first so nothing new
+            # starts, and drop exactly those records while shutting down.
             sched = self.scheduler
             sched.pause()
-            event = getattr(sched, "_event", None)
-            sched.wakeup()
-            deadline = time.monotonic() + 10
-            while event is not None and event.is_set() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            sched.shutdown(wait=wait)
+            aps_log = logging.getLogger("apscheduler.scheduler")
+            aps_log.addFilter(_refused_after_shutdown)
+            try:
+                sched.shutdown(wait=wait)
+            finally:
+                aps_log.removeFilter(_refused_after_shutdown)
             self.scheduler = None
         if _current is self:
             _current = None

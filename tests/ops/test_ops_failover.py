@@ -189,6 +189,7 @@ def test_standby_takes_over_and_nothing_is_doubled(
         wait_for(reconciled, 300, "the standby to crawl, index, alert and notify everything")
         time.sleep(3)  # a few more outbox runs: a doubled send would show now
         assert second.stop() == 0, second.text()[-3000:]
+        second_log = _json_lines(second)
         second = None
         if fault == "pause":
             assert first.stop() == 0, first.text()[-3000:]
@@ -228,9 +229,14 @@ def test_standby_takes_over_and_nothing_is_doubled(
             f"{len(alert_ids)} alerts, {len(due_rows)} due notifications, "
             f"{sum(got.values())} e-mails"
         )
-        # And the logs were JSON lines naming their job and source.
+        # And the logs were JSON lines naming their job and source; the standby's
+        # shutdown logged no scheduler error.
         logs = _json_lines(first)
         assert any(rec.get("job") == "crawl" and rec.get("source") for rec in logs)
+        errors = [
+            r for r in second_log if r["level"] == "ERROR" and r["logger"] != "yuqing.pipeline"
+        ]
+        assert not errors, errors
     finally:
         for p in (first, second):
             if p is not None:
