@@ -46,4 +46,5 @@ soak: $(STAMP)
 
 # The fault tests with their full durations (index down 5 minutes, PostgreSQL 30 s).
 faults: $(STAMP)
-	YUQING_FAULT_INDEX_DOWN_S=300 YUQING_FAULT_PG_DOWN_S=30 $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+	YUQING_FAULT_INDEX_DOWN_S=300 YUQING_FAULT_PG_DOWN_S=30 YUQING_FAULT_SMTP_DOWN_S=60 \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults

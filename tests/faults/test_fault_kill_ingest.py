@@ -34,7 +34,7 @@ from faults_kit import (
 from yuqing.app import App
 from yuqing.settings import load_config
 
-N_ROWS = 400
+N_ROWS = 300
 
 
 def _app(config: Path, env: dict[str, str]) -> App:
