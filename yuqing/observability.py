@@ -198,6 +198,11 @@ class StoreCollector:
         g.add_metric([], figures["index_backlog"])
         yield g
         g = GaugeMetricFamily(
+            "yuqing_index_outbox_oldest_seconds", "Age of the oldest post waiting for the index"
+        )
+        g.add_metric([], figures["index_oldest"])
+        yield g
+        g = GaugeMetricFamily(
             "yuqing_notification_outbox", "Notification outbox rows by status", labels=["status"]
         )
         for status, n in sorted(figures["notifications"].items()):
@@ -207,6 +212,12 @@ class StoreCollector:
             "yuqing_notification_outbox_due", "Pending notifications already due (the backlog)"
         )
         g.add_metric([], figures["notifications_due"])
+        yield g
+        g = GaugeMetricFamily(
+            "yuqing_notification_outbox_oldest_due_seconds",
+            "How long the longest-waiting due notification has been due",
+        )
+        g.add_metric([], figures["notifications_oldest"])
         yield g
         c = CounterMetricFamily(
             "yuqing_notification_failed_attempts", "Failed delivery attempts over all notifications"
@@ -266,6 +277,7 @@ class StoreCollector:
                 or 0
             )
             index_backlog = s.scalar(select(func.count()).select_from(IndexOutbox)) or 0
+            index_oldest = s.scalar(select(func.min(IndexOutbox.enqueued_at)))
             notifications = dict(
                 s.execute(
                     select(NotificationOutbox.status, func.count()).group_by(
@@ -285,6 +297,12 @@ class StoreCollector:
                     )
                 )
                 or 0
+            )
+            oldest_due = s.scalar(
+                select(func.min(NotificationOutbox.next_attempt_at)).where(
+                    NotificationOutbox.status == "pending",
+                    NotificationOutbox.next_attempt_at <= now,
+                )
             )
             attempts = s.scalar(select(func.coalesce(func.sum(NotificationOutbox.attempts), 0)))
             failed_attempts = int(attempts or 0) - int(notifications.get("sent", 0))
@@ -312,6 +330,8 @@ class StoreCollector:
             "posts": posts,
             "posts_last_hour": recent,
             "index_backlog": index_backlog,
+            "index_oldest": _age(now, index_oldest),
+            "notifications_oldest": _age(now, oldest_due),
             "notifications": notifications,
             "notifications_due": due,
             "failed_attempts": max(failed_attempts, 0),
@@ -319,6 +339,15 @@ class StoreCollector:
             "dead_letters": dead,
             "leases": leases,
         }
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    """Seconds since ``since`` (0 when nothing waits)."""
+    if since is None:
+        return 0.0
+    if since.tzinfo is None:  # SQLite hands back naive UTC
+        since = since.replace(tzinfo=UTC)
+    return max((now - since).total_seconds(), 0.0)
 
 
 def metrics_registry(app: App) -> Any:

@@ -155,6 +155,7 @@ def test_metrics_figures_come_from_the_store(make_app: object, trained_models: P
     assert m[("yuqing_posts_stored_total", ())] == 4
     assert m[("yuqing_posts_fetched_last_hour", ())] == 4
     assert m[("yuqing_index_outbox_backlog", ())] == 4  # nothing indexed yet
+    assert m[("yuqing_index_outbox_oldest_seconds", ())] == 0  # queued at the frozen now
     assert alerts, "a tier I post raises an alert"
     from yuqing.contracts import tier_name
 
@@ -163,6 +164,10 @@ def test_metrics_figures_come_from_the_store(make_app: object, trained_models: P
     assert pending and m[("yuqing_notification_outbox", (("status", "pending"),))] == pending
     assert m[("yuqing_notification_outbox_due", ())] == pending  # tier I: due at once
     assert m[("yuqing_notification_failed_attempts_total", ())] == 0
+    app.clock.advance(timedelta(minutes=5))  # nobody delivers: the backlog ages
+    later = _metrics(client, Authorization=f"Bearer {TOKEN}")
+    assert later[("yuqing_notification_outbox_oldest_due_seconds", ())] == 300
+    assert later[("yuqing_index_outbox_oldest_seconds", ())] == 300
     assert m[("yuqing_dead_letters", (("resolved", "false"), ("stage", "normalise")))] == 1
     assert m[("yuqing_scheduler_lease_seconds", (("holder", "host:42:abc"),))] == 60
     version = app.config.model_dir.joinpath("current").read_text().strip()
