@@ -75,7 +75,13 @@ ROUND_KEEP_SECONDS = 7 * 86400  # finished rounds stay readable (status) this lo
 
 # -- Redis scripts: each step that must not be split between workers is one script
 
+# queue a request unless its round has seen it (ARGV[3] '' = dont_filter): one step, so a
+# worker dying between marking a page seen and queueing it cannot lose the page
 _PUSH = """
+if ARGV[3] ~= '' then
+  if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) == 1 then
   redis.call('HINCRBY', KEYS[2], 'pending', 1)
   return 1
@@ -127,7 +133,7 @@ if cur then
   if p > 0 then return {0, tonumber(cur)} end
 end
 local n = redis.call('INCR', KEYS[2])
-redis.call('HSET', ARGV[1] .. n, 'pending', 1, 'started_at', ARGV[2])
+redis.call('HSET', ARGV[1] .. n, 'pending', 1, 'started_at', ARGV[2], 'started_unix', ARGV[3])
 redis.call('SET', KEYS[1], n)
 redis.call('RPUSH', KEYS[3], tostring(n))
 return {1, n}
@@ -200,7 +206,8 @@ class Frontier:
         round still has pending work (one round of a source at a time)."""
         started = (now or datetime.now(UTC)).isoformat()
         keys = [self.key(source, "round"), self.key(source, "rounds"), self.key(source, "seeds")]
-        opened, round_id = self._seed(keys=keys, args=[self.key(source, "round", ""), started])
+        args = [self.key(source, "round", ""), started, time.time()]
+        opened, round_id = self._seed(keys=keys, args=args)
         return int(round_id) if opened else None
 
     def current_round(self, source: str) -> int | None:
@@ -211,13 +218,17 @@ class Frontier:
         return cast(dict[str, str], self.server.hgetall(self.round_key(source, round_id)))
 
     # -- queue
-    def push(self, source: str, data: str, score: float, round_id: int) -> bool:
-        return bool(
-            self._push(
-                keys=[self.queue_key(source), self.round_key(source, round_id)],
-                args=[score, data],
-            )
-        )
+    def push(
+        self, source: str, data: str, score: float, round_id: int, fingerprint: str = ""
+    ) -> bool:
+        """Queue a request of round ``round_id``; False when the round already had one
+        with this ``fingerprint`` (none: never filtered)."""
+        keys = [
+            self.queue_key(source),
+            self.round_key(source, round_id),
+            self.key(source, "seen", round_id),
+        ]
+        return bool(self._push(keys=keys, args=[score, data, fingerprint, ROUND_KEEP_SECONDS]))
 
     def lease(self, source: str) -> tuple[str, str, int | None] | None:
         """Take the next request of ``source``: (lease id, request data, its round)."""
@@ -358,9 +369,16 @@ class LeasedQueue(RedisQueueBase):
         spider = self.spider
         if spider.round_id is None:
             raise RuntimeError(f"{spider.source.name}: a request outside any round: {request.url}")
-        self.frontier.push(
-            spider.source.name, self._encode_request(request), -request.priority, spider.round_id
+        fingerprint = (
+            ""
+            if request.dont_filter
+            else spider.crawler.request_fingerprinter.fingerprint(request).hex()
         )
+        data = self._encode_request(request)
+        if not self.frontier.push(
+            spider.source.name, data, -request.priority, spider.round_id, fingerprint
+        ):
+            spider.crawler.stats.inc_value("dupefilter/filtered")
 
     def pop(self, timeout: int = 0) -> Request | None:
         spider = self.spider
@@ -386,32 +404,16 @@ class LeasedQueue(RedisQueueBase):
 
 
 class RoundDupeFilter(BaseDupeFilter):
-    """A page is fetched once per round over all workers: one Redis set per round."""
-
-    def __init__(self, spider: Any) -> None:
-        self.spider = spider
-        self.fingerprinter = spider.crawler.request_fingerprinter
+    """DUPEFILTER_CLASS: lets everything through to :meth:`LeasedQueue.push`, which
+    filters against the round's set of fingerprints in the same step as it queues
+    (scrapy-redis marks first and queues after: a page lost if a worker dies between)."""
 
     @classmethod
     def from_spider(cls, spider: Any) -> RoundDupeFilter:
-        return cls(spider)
+        return cls()
 
     def request_seen(self, request: Request) -> bool:
-        spider = self.spider
-        key = spider.frontier.key(spider.source.name, "seen", spider.round_id)
-        fp = self.fingerprinter.fingerprint(request).hex()
-        pipe = spider.frontier.server.pipeline()
-        pipe.sadd(key, fp)
-        pipe.expire(key, ROUND_KEEP_SECONDS)
-        added, _ = pipe.execute()
-        return not added
-
-    def log(self, request: Request, spider: Any) -> None:
-        if self.spider.crawler.stats is not None:
-            self.spider.crawler.stats.inc_value("dupefilter/filtered")
-
-    def clear(self) -> None:
-        return None
+        return False
 
 
 class RoundStats(MemoryStatsCollector):
@@ -652,7 +654,7 @@ class DistributedMixin:
         state["running"] = False
         self.store.save_state(name, state)
         started = datetime.fromisoformat(info["started_at"]) if "started_at" in info else None
-        now = datetime.now(UTC)
+        took = time.time() - float(info.get("started_unix", time.time()))  # wall time, any clock
         stats = CrawlStats(
             pages=n("pages"),
             items_accepted=n("accepted"),
@@ -661,7 +663,7 @@ class DistributedMixin:
             not_modified=n("not_modified"),
             dead_letters=n("dead_letters"),
             errors=n("errors"),
-            duration_s=round((now - started).total_seconds(), 3) if started else 0.0,
+            duration_s=round(took, 3),
             finish_reason="finished",
         )
         pipe = self.frontier.server.pipeline()

@@ -54,6 +54,8 @@ def child_env(app: App) -> dict[str, str]:
 def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome:
     """Run one crawl in a child process: Twisted's reactor cannot restart, and a
     crashing spider must never take the scheduler down with it."""
+    if app.config.settings.crawler.redis_url:  # distributed: crawler workers do it
+        return enqueue_in_frontier(app, source)
     cmd = [sys.executable, "-m", "yuqing.crawl_child", "--source", source]
     if app.demo_url:
         cmd += ["--demo-url", app.demo_url]
@@ -88,6 +90,21 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
             _children.discard(proc)
     record_crawl(app, outcome)
     return outcome
+
+
+def enqueue_in_frontier(app: App, source: str) -> CrawlOutcome:
+    """With a shared frontier (``crawler.redis_url``) a crawl is a seed that the
+    ``yuqing crawler-worker`` processes take; the worker finishing the round writes
+    its ``crawl_runs`` row. A source whose last round is still running is left alone."""
+    from crawler.distributed import enqueue_source
+
+    started = app.now()
+    try:
+        round_id = enqueue_source(app.config, source, started)
+    except Exception as exc:  # Redis away: the next scheduled run seeds it
+        log.error("could not seed %s into the frontier: %s", source, exc)
+        return CrawlOutcome(source, False, {}, f"frontier: {type(exc).__name__}: {exc}", started)
+    return CrawlOutcome(source, True, {"enqueued_round": round_id}, None, started)
 
 
 def record_crawl(app: App, outcome: CrawlOutcome) -> None:

@@ -47,11 +47,13 @@ def test_one_round_of_a_source_at_a_time(server: redis.Redis, prefix: str) -> No
     assert round_id == 1 and f.lease_seed("board") is None
     assert f.push("board", '{"url": "http://a/1"}', 0, 1)
     assert not f.push("board", '{"url": "http://a/1"}', 0, 1)  # the same entry once
-    assert f.ack(lease, "board", 1) == 1  # the pushed request is still pending
+    assert f.push("board", '{"url": "http://a/2"}', 0, 1, fingerprint="fp2")
+    assert not f.push("board", '{"url": "http://a/2", "x": 1}', 0, 1, fingerprint="fp2")  # seen
+    assert f.lease("board") is not None and f.lease("board") is not None
+    assert f.ack(lease, "board", 1) == 2  # the pushed requests are still pending
     assert f.seed("board") is None
-    got = f.lease("board")
-    assert got is not None and got[1:] == ('{"url": "http://a/1"}', 1)
-    assert f.ack(got[0], "board", 1) == 0
+    leased = list(server.hkeys(f.leases_key))
+    assert [f.ack(x, "board", 1) for x in leased] == [1, 0]
     assert f.seed("board") == 2
 
 
