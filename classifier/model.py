@@ -36,8 +36,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -63,6 +66,9 @@ FORMAT = 1
 TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # A dict subclass (VotingClassifier.named_estimators_, ColumnTransformer's
+    # named_transformers_); skops rebuilds it from its items, running no code.
+    "sklearn.utils._bunch.Bunch",
 )
 
 
@@ -91,6 +97,16 @@ class ModelParams:
     # a plain SVM, at 60% of the vectorizing time. Off: a char_wb vectorizer.
     subtoken_features: bool = True
     C: float = 1.0
+    # "short" texts (titles, headlines) have few words: the category model reads
+    # word unigrams plus character (1-3)-grams over the whole normalised text, across
+    # word boundaries and punctuation, and blends a calibrated ComplementNB into the
+    # calibrated SVM. 5-fold accuracy on 10,000 news titles: 0.863 against 0.843 with
+    # the "long" features below, which keep grouped macro-F1 0.863 on the gov
+    # messages where the short features fell to 0.84. "auto" picks "short" when the
+    # median training text is under short_text_chars characters, and records it.
+    text_mode: str = "auto"
+    short_text_chars: int = 60
+    short_nb_weight: float = 0.3
     calibration_folds: int = 5
     seed_examples: bool = True
     severity_min_examples: int = 8
@@ -129,6 +145,7 @@ class ModelParams:
                 known[k] = tuple(known[k])
         # Models saved before the option existed used the char_wb vectorizer.
         known.setdefault("subtoken_features", False)
+        known.setdefault("text_mode", "long")
         # ... and a four-tier severity model on text alone, C shared with categories.
         known.setdefault("severity_binary", False)
         known.setdefault("severity_rubric_features", False)
@@ -139,7 +156,7 @@ class ModelParams:
 
     def for_severity(self) -> ModelParams:
         """The same parameters as the severity pipeline sees them (its own features)."""
-        return replace(self, subtoken_features=self.severity_subtoken_features)
+        return replace(self, subtoken_features=self.severity_subtoken_features, text_mode="long")
 
 
 @dataclass(slots=True)
@@ -174,6 +191,35 @@ def model_input(tokens: Sequence[str], params: ModelParams) -> str:
             if len(t) > 2:
                 out.extend("_" + t[i : i + 2] for i in range(len(t) - 1))
     return " ".join(out)
+
+
+def category_rows(
+    tokens: Sequence[Sequence[str]], normalized: Sequence[str], params: ModelParams
+) -> list[str] | np.ndarray:
+    """The category pipeline's input: model_input() strings ("long"), or rows of
+    (space-joined tokens, normalised text) for the "short" features."""
+    if params.text_mode == "short":
+        rows = np.empty((len(tokens), 2), dtype=object)
+        rows[:, 0] = [" ".join(t) for t in tokens]
+        rows[:, 1] = list(normalized)
+        return rows
+    return [model_input(t, params) for t in tokens]
+
+
+def _short_features() -> ColumnTransformer:
+    # Column 0: tokens; column 1: the normalised text for character n-grams.
+    return ColumnTransformer(
+        [
+            ("words", TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True), 0),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char", ngram_range=(1, 3), lowercase=False, sublinear_tf=True
+                ),
+                1,
+            ),
+        ]
+    )
 
 
 def _features(params: ModelParams) -> FeatureUnion:
@@ -215,6 +261,11 @@ def _classifier(
         # An int cv means StratifiedKFold for classifiers and keeps the saved file free
         # of a splitter object skops would ask us to trust.
         clf = CalibratedClassifierCV(svc, method="sigmoid", cv=folds)
+        if params.text_mode == "short" and params.short_nb_weight > 0:
+            nb = CalibratedClassifierCV(ComplementNB(alpha=0.3), method="sigmoid", cv=folds)
+            w = params.short_nb_weight
+            blend = VotingClassifier([("svc", clf), ("nb", nb)], voting="soft", weights=[1 - w, w])
+            return blend, f"linearsvc+complementnb-sigmoid-cv{folds}"
         return clf, f"linearsvc+sigmoid-cv{folds}"
     # Too few examples to hold some out for calibration: LR's own probabilities.
     lr = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
@@ -258,7 +309,8 @@ def _fit(
     X: list[str], y: list[Any], params: ModelParams, C: float | None = None
 ) -> tuple[Pipeline, str]:
     clf, kind = _classifier(y, params, C)
-    pipe = Pipeline([("features", _features(params)), ("clf", clf)])
+    feats = _short_features() if params.text_mode == "short" else _features(params)
+    pipe = Pipeline([("features", feats), ("clf", clf)])
     pipe.fit(X, y)
     return pipe, kind
 
@@ -338,9 +390,10 @@ class TrainedModel:
     # --------------------------------------------------------------- predict
     def predict_category_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Class names and calibrated probabilities (rows: texts), no thresholding."""
-        tk, p = self.tokenizer, self.params
-        joined = [model_input(tk.tokenize(_join("", t)[:MAX_TEXT_CHARS]), p) for t in texts]
-        proba = self.category_model.predict_proba(joined)
+        tk = self.tokenizer
+        normalized = [tk.normalize(_join("", t)[:MAX_TEXT_CHARS]) for t in texts]
+        tokens = [tk.tokenize_normalized(s) for s in normalized]
+        proba = self.category_model.predict_proba(category_rows(tokens, normalized, self.params))
         return [str(c) for c in self.category_model.classes_], proba
 
     def classify(
@@ -378,7 +431,7 @@ class TrainedModel:
         cut = [len(r) > MAX_TEXT_CHARS for r in raw]
         normalized = [tk.normalize(r[:MAX_TEXT_CHARS]) for r in raw]
         tokens = [tk.tokenize_normalized(s) for s in normalized]
-        joined = [model_input(t, self.params) for t in tokens]
+        joined = category_rows(tokens, normalized, self.params)
         hits = [self.rubric.hits(s) for s in normalized]
         cat_classes = [str(c) for c in self.category_model.classes_]
         cat_proba = self.category_model.predict_proba(joined)
@@ -388,7 +441,10 @@ class TrainedModel:
             sev_classes = [int(c) for c in self.severity_model.classes_]
             sp = self.params.for_severity()
             sev_input = joined
-            if sp.subtoken_features != self.params.subtoken_features:
+            if (
+                not isinstance(joined, list)
+                or sp.subtoken_features != self.params.subtoken_features
+            ):
                 sev_input = [model_input(t, sp) for t in tokens]
             if sp.severity_rubric_features:
                 sev_input = [severity_input(j, h) for j, h in zip(sev_input, hits, strict=True)]
@@ -673,19 +729,30 @@ def train(
     say(f"分词: {len(examples)} 条 ({fp['name']} {fp['version']})")
     normalized = [tokenizer.normalize(e.text) for e in examples]
     tokens = [tokenizer.tokenize_normalized(n) for n in normalized]
-    joined = [model_input(t, params) for t in tokens]
 
-    X_cat = [j for j, e in zip(joined, examples, strict=True) if e.category]
-    y_cat = [e.category for e in examples if e.category]
-    n_real = len(X_cat)
+    cat_idx = [i for i, e in enumerate(examples) if e.category]
+    if params.text_mode == "auto":
+        lengths = sorted(len(normalized[i]) for i in cat_idx) or [0]
+        short = lengths[len(lengths) // 2] < params.short_text_chars
+        # Recorded resolved, so the served model reads what it was trained on.
+        params = replace(params, text_mode="short" if short else "long")
+    cat_tokens = [tokens[i] for i in cat_idx]
+    cat_norm = [normalized[i] for i in cat_idx]
+    y_cat = [examples[i].category for i in cat_idx]
+    n_real = len(cat_idx)
     if params.seed_examples:
         for name, text in _seed_examples(taxonomy):
-            X_cat.append(model_input(tokenizer.tokenize(text), params))
+            cat_norm.append(tokenizer.normalize(text))
+            cat_tokens.append(tokenizer.tokenize_normalized(cat_norm[-1]))
             y_cat.append(name)
+    X_cat = category_rows(cat_tokens, cat_norm, params)
     missing = known - set(y_cat)
     if missing:
         raise ValueError(f"no examples for categories {sorted(missing)} (and seed_examples is off)")
-    say(f"训练类别模型: {n_real} 条样本 + {len(X_cat) - n_real} 条种子, {len(known)} 类")
+    say(
+        f"训练类别模型: {n_real} 条样本 + {len(X_cat) - n_real} 条种子, {len(known)} 类"
+        f" ({'短文本' if params.text_mode == 'short' else '长文本'}特征)"
+    )
     category_model, cat_kind = _fit(X_cat, [str(y) for y in y_cat], params)
 
     rubric = SeverityRubric(taxonomy)

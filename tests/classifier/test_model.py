@@ -190,3 +190,23 @@ def test_params_of_older_models_keep_their_severity_model() -> None:
     assert not old.severity_binary and not old.severity_rubric_features
     assert old.severity_target_recall is None and old.severity_C == 2.0
     assert old.for_severity().subtoken_features
+
+
+def test_text_mode_follows_text_length_and_is_recorded(
+    model: TrainedModel, taxonomy: TaxonomyFile, tmp_path: Path
+) -> None:
+    from classifier.model import ModelParams
+
+    # The synthetic sentences are short: the served model records "short", not "auto".
+    assert model.params.text_mode == "short"
+    assert model.meta.metrics["category_classifier"].startswith("linearsvc+complementnb")
+    long = train(examples(), taxonomy, params=ModelParams(text_mode="long"))
+    assert long.params.text_mode == "long"
+    assert long.meta.metrics["category_classifier"].startswith("linearsvc+sigmoid")
+    loaded = load_model(long.save(tmp_path / long.version))
+    texts = [t for t, _ in HELD_OUT]
+    assert loaded.classify_many([""] * len(texts), texts) == long.classify_many(
+        [""] * len(texts), texts
+    )
+    padded = [LabelledText(e.text * 8, e.category, e.severity) for e in examples()]
+    assert train(padded, taxonomy).params.text_mode == "long"
