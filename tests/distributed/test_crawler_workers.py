@@ -273,7 +273,7 @@ def test_two_workers_share_one_frontier(app: App, workers: list[Worker]) -> None
     assert not frontier(app).workers()  # both signed off, nothing leased
 
 
-def test_a_worker_killed_mid_crawl(app: App, workers: list[Worker]) -> None:
+def test_a_worker_killed_mid_crawl(app: App, workers: list[Worker], tmp_path: Path) -> None:
     site: FrontierSite = app.site  # type: ignore[attr-defined]
     site.hits.clear()
     site.detail_delay = 0.05
@@ -291,7 +291,9 @@ def test_a_worker_killed_mid_crawl(app: App, workers: list[Worker]) -> None:
             for v in f.server.hvals(f.key("leases", victim_id))
         }
         assert len(stored(app)["dist-board"]) < 240  # killed mid-crawl
-        wait_until("the round", lambda: drained(app, ["dist-board"], 1), [survivor])
+        restarted = Worker(app, "a-restarted", tmp_path)  # as systemd would
+        workers.append(restarted)
+        wait_until("the round", lambda: drained(app, ["dist-board"], 1), [survivor, restarted])
     finally:
         site.detail_delay = 0.0
     # the feed was not seeded here: only the board's items count
@@ -311,5 +313,29 @@ def test_a_worker_killed_mid_crawl(app: App, workers: list[Worker]) -> None:
     gone = [ln for w in workers for ln in w.text().splitlines() if "is gone" in ln]
     assert set(twice) <= held and not gone[1:], (twice, held, gone)  # one worker died
     assert not f.server.exists(f.key("leases", victim_id))  # reaped
-    assert survivor.stop() == 0
+    assert survivor.stop() == 0 and restarted.stop() == 0
     assert survivor.pages() > 0
+
+
+def test_sigterm_lets_in_flight_pages_finish(app: App, workers: list[Worker]) -> None:
+    site: FrontierSite = app.site  # type: ignore[attr-defined]
+    site.hits.clear()
+    site.detail_delay = 0.05
+    try:
+        assert yuqing(app, "crawler-worker", "enqueue", "dist-board").returncode == 0
+        wait_until("some posts", lambda: len(stored(app).get("dist-board", [])) >= 40, workers)
+        leaving, staying = workers
+        assert leaving.stop() == 0, leaving.text()[-2000:]  # SIGTERM: finish, then go
+        assert len(stored(app)["dist-board"]) < 240  # stopped mid-crawl
+        f = frontier(app)
+        assert len(f.workers()) == 1  # signed off, leases returned or acknowledged
+        wait_until("the round", lambda: drained(app, ["dist-board"], 1), [staying])
+    finally:
+        site.detail_delay = 0.0
+    got = stored(app)["dist-board"]
+    assert sorted(got) == sorted(expected_urls(site.url)["dist-board"])
+    hits = site.page_hits()
+    assert max(hits.values()) == 1, [p for p, n in hits.items() if n > 1]  # nothing twice
+    assert "is gone" not in leaving.text() + staying.text()
+    assert staying.stop() == 0
+    assert leaving.pages() > 0 and staying.pages() > 0
