@@ -3,6 +3,8 @@ logins, sessions and CSRF tokens through the store; the ops endpoints answer."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -69,6 +71,22 @@ def test_login_holds_across_workers(tmp_path: Path, db_url: str, trained_models:
         seen = _spread(base, cookies, want=2)
         assert set(seen.values()) == {200}, seen
         assert set(seen) - {login_worker}  # a worker that did not log us in knew the session
+
+        # A worker killed outright is replaced (uvicorn's supervisor), and the
+        # replacement, which never saw the login, knows the session too.
+        victim = sorted(seen)[0]
+        os.kill(int(victim), signal.SIGKILL)
+
+        def replacement() -> int | None:
+            try:
+                with _fresh(base) as c:
+                    r = c.get("/api/v1/me", cookies=cookies)
+            except httpx.TransportError:
+                return None
+            assert r.headers["x-yuqing-worker"] != victim
+            return r.status_code if r.headers["x-yuqing-worker"] not in seen else None
+
+        assert wait_for(replacement, 120, "a replacement worker", every=0.2) == 200
 
         # CSRF: the session's token is checked by whichever worker gets the POST.
         with _fresh(base) as c:
