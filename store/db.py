@@ -53,13 +53,17 @@ def pool_options(pool: DatabasePoolSettings | None) -> dict[str, Any]:
         from yuqing.settings import DatabasePoolSettings
 
         pool = DatabasePoolSettings.model_validate({})
-    return {
+    opts: dict[str, Any] = {
         "pool_size": pool.pool_size,
         "max_overflow": pool.max_overflow,
         "pool_timeout": pool.pool_timeout.total_seconds(),
         "pool_recycle": int(pool.pool_recycle.total_seconds()),
         "pool_pre_ping": pool.pool_pre_ping,
     }
+    if pool.idle_in_transaction_timeout is not None:
+        ms = int(pool.idle_in_transaction_timeout.total_seconds() * 1000)
+        opts["connect_args"] = {"options": f"-c idle_in_transaction_session_timeout={ms}"}
+    return opts
 
 
 def make_engine(url: str, pool: DatabasePoolSettings | None = None) -> Engine:

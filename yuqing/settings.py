@@ -186,6 +186,11 @@ class DatabasePoolSettings(_Model):
     pool_timeout: Duration = timedelta(seconds=30)  # wait for a free connection, then fail
     pool_recycle: Duration = timedelta(minutes=30)  # reopen older ones (proxies cut idle links)
     pool_pre_ping: bool = True  # test a connection before use: survives a database restart
+    # The server ends a session left idle inside a transaction this long (a frozen or
+    # stopped process), so its row locks cannot hold the others up and it cannot commit
+    # late. Off by default; on scheduler hosts about alerts.yaml jobs.lock_ttl. Sent as
+    # a startup option: behind PgBouncer, add `options` to ignore_startup_parameters.
+    idle_in_transaction_timeout: Duration | None = None
 
 
 class OpsSettings(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,27 @@ def test_pool_and_ops_settings_are_documented_in_the_bundled_config() -> None:
         assert f"# {section}:" in text_
         for name in model.model_fields:
             assert f"#   {name}:" in text_, f"settings.yaml does not document {section}.{name}"
+
+
+@pytest.mark.postgres
+def test_a_session_left_idle_in_a_transaction_is_ended(tmp_path: Path, pg_url: str) -> None:
+    """A process frozen mid-transaction loses its session: its locks go, it cannot
+    commit late."""
+    from sqlalchemy.exc import DBAPIError
+
+    app = App(_config(tmp_path, pg_url, database_pool={"idle_in_transaction_timeout": "1s"}))
+    try:
+        engine = app.store.engine
+        with engine.connect() as c:
+            assert c.execute(text("SHOW idle_in_transaction_session_timeout")).scalar() == "1s"
+        frozen = engine.connect()
+        frozen.begin()
+        frozen.execute(text("SELECT 1"))
+        time.sleep(3)  # idle inside the transaction, well past the 1 s the server allows
+        with pytest.raises(DBAPIError):
+            frozen.execute(text("SELECT 1"))
+        frozen.close()
+        with engine.connect() as c:  # the pool hands out a live connection again
+            assert c.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        app.close()
