@@ -27,6 +27,7 @@ FIGURES = (
     "search_scale",
     "alerts",
     "console",
+    "distributed",
 )
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"
