@@ -87,6 +87,7 @@ def _feed() -> str:
 class FrontierSite:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
+        self.arrivals: list[float] = []  # time.monotonic() of each page request
         self.detail_delay = 0.0
         self._lock = threading.Lock()
         site = self
@@ -98,6 +99,8 @@ class FrontierSite:
             def do_GET(self) -> None:
                 with site._lock:
                     site.hits[self.path] += 1
+                    if self.path != "/robots.txt":
+                        site.arrivals.append(time.monotonic())
                 status, ctype, body = site.answer(self.path)
                 data = body.encode("utf-8")
                 self.send_response(status)
@@ -159,6 +162,15 @@ def sources_yaml(url: str) -> str:
       body: "div.message"
       author: "span.author::text"
       time: "span.posted::text"
+  - name: dist-board-first-page
+    kind: board
+    url: "{url}/board/"
+    area: 云溪县
+    max_pages: 1
+    selectors:
+      item_link: "ul.threads li a.subject::attr(href)"
+      title: "h1.subject::text"
+      body: "div.message"
   - name: dist-feed
     kind: feed
     url: "{url}/feed.xml"

@@ -70,8 +70,13 @@ def prefix() -> Iterator[str]:
 
 
 @pytest.fixture
+def delay() -> float:
+    return 0.0
+
+
+@pytest.fixture
 def app(
-    tmp_path: Path, site: FrontierSite, shared_var: Path, db_url: str, prefix: str
+    tmp_path: Path, site: FrontierSite, shared_var: Path, db_url: str, prefix: str, delay: float
 ) -> Iterator[App]:
     directory = tmp_path / "config"
     shutil.copytree(REPO / "config", directory)
@@ -80,7 +85,7 @@ def app(
     settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     settings["crawler"] = {
         **(settings.get("crawler") or {}),
-        "download_delay": 0,
+        "download_delay": delay,
         "autothrottle": False,
         "timeout_seconds": 10,
         "concurrent_requests_per_domain": CONCURRENCY,
@@ -339,3 +344,23 @@ def test_sigterm_lets_in_flight_pages_finish(app: App, workers: list[Worker]) ->
     assert "is gone" not in leaving.text() + staying.text()
     assert staying.stop() == 0
     assert leaving.pages() > 0 and staying.pages() > 0
+
+
+@pytest.mark.parametrize("delay", [0.3])
+def test_the_download_delay_holds_over_both_workers(
+    app: App, workers: list[Worker], delay: float
+) -> None:
+    site: FrontierSite = app.site  # type: ignore[attr-defined]
+    site.hits.clear()
+    site.arrivals.clear()
+    assert yuqing(app, "crawler-worker", "enqueue", "dist-board-first-page").returncode == 0
+    wait_until("the round", lambda: drained(app, ["dist-board-first-page"], 1), workers)
+    for w in workers:
+        assert w.stop() == 0
+    pages = [w.pages() for w in workers]
+    assert all(pages) and sum(pages) == 21, pages  # the list page and its 20 threads
+    # send times are reserved in Redis one delay apart, over both workers: the 21 pages
+    # cannot arrive faster than that (a slow machine only spreads them further)
+    arrivals = sorted(site.arrivals)
+    assert len(arrivals) == 21
+    assert arrivals[-1] - arrivals[0] >= 20 * delay - 0.5
