@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -354,7 +355,15 @@ def test_the_download_delay_holds_over_both_workers(
     site.hits.clear()
     site.arrivals.clear()
     assert yuqing(app, "crawler-worker", "enqueue", "dist-board-first-page").returncode == 0
+    # and something no spider wrote, in the same round: kept as a dead letter, not run
+    f = frontier(app)
+    evil = pickle.dumps({"url": "http://127.0.0.1/x", "callback": "close"}).hex()
+    assert f.push("dist-board-first-page", evil, -100, 1)
     wait_until("the round", lambda: drained(app, ["dist-board-first-page"], 1), workers)
+    with app.store.session() as s:
+        [letter] = s.scalars(select(DeadLetterRow).where(DeadLetterRow.stage == "frontier"))
+        assert letter.reason.startswith("unreadable frontier entry")
+        assert letter.payload["data"] == evil
     for w in workers:
         assert w.stop() == 0
     pages = [w.pages() for w in workers]
