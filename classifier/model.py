@@ -46,7 +46,7 @@ from sklearn.svm import LinearSVC
 
 from classifier.severity import RubricHit, SeverityRubric, feature_tokens, tier_text
 from classifier.text import JiebaTokenizer, taxonomy_words
-from yuqing.contracts import Classification, CrawledPost, LabelledText
+from yuqing.contracts import Classification, CrawledPost, LabelledText, Segmented
 from yuqing.settings import TaxonomyFile
 
 Progress = Callable[[str], None]
@@ -306,7 +306,7 @@ def _learn_threshold(
 
 
 def _fit(
-    X: list[str], y: list[Any], params: ModelParams, C: float | None = None
+    X: list[str] | np.ndarray, y: list[Any], params: ModelParams, C: float | None = None
 ) -> tuple[Pipeline, str]:
     clf, kind = _classifier(y, params, C)
     feats = _short_features() if params.text_mode == "short" else _features(params)
@@ -371,6 +371,7 @@ class TrainedModel:
         self.taxonomy = TaxonomyFile.model_validate(meta.taxonomy)
         self.params = ModelParams.from_dict(meta.params)
         self.rubric = SeverityRubric(self.taxonomy)
+        self.segmenter_key = tokenizer.segmenter_key
         learned = meta.metrics.get("severity_high_threshold")
         self.severity_threshold = float(
             learned if learned is not None else self.params.severity_high_threshold
@@ -426,11 +427,16 @@ class TrainedModel:
         replies = list(replies) if replies is not None else [0] * n
         if len(likes) != n or len(replies) != n:
             raise ValueError("likes and replies must have one value per text")
-        tk = self.tokenizer
-        raw = [_join(t, x) for t, x in zip(titles, texts, strict=True)]
-        cut = [len(r) > MAX_TEXT_CHARS for r in raw]
-        normalized = [tk.normalize(r[:MAX_TEXT_CHARS]) for r in raw]
-        tokens = [tk.tokenize_normalized(s) for s in normalized]
+        cut: list[bool] = []
+        normalized: list[str] = []
+        tokens: list[list[str]] = []
+        kept: list[Segmented | None] = []
+        for title, text in zip(titles, texts, strict=True):
+            norm, toks, seg = self._segment(title or "", text or "")
+            cut.append(seg is None and len(_join(title, text)) > MAX_TEXT_CHARS)
+            normalized.append(norm)
+            tokens.append(toks)
+            kept.append(seg)
         joined = category_rows(tokens, normalized, self.params)
         hits = [self.rubric.hits(s) for s in normalized]
         cat_classes = [str(c) for c in self.category_model.classes_]
@@ -479,9 +485,31 @@ class TrainedModel:
                     reasons=reasons,
                     model_version=self.version,
                     uncertain=uncertain,
+                    tokens=kept[i],
                 )
             )
         return out
+
+    def _segment(self, title: str, text: str) -> tuple[str, list[str], Segmented | None]:
+        """Normalised text, model tokens, and the (title, text) tokens for the index.
+
+        Title and text are segmented apart (a space between them ends a jieba block
+        anyway, so their tokens together are the joined text's) and kept for the
+        index, which then need not segment them again. Over-long texts are cut for
+        the model; the index gets no tokens and segments the whole text itself."""
+        tk = self.tokenizer
+        title, text = title.strip(), text.strip()
+        if len(title) + len(text) + 1 > MAX_TEXT_CHARS:
+            norm = tk.normalize(_join(title, text)[:MAX_TEXT_CHARS])
+            return norm, tk.tokenize_normalized(norm), None
+        nt, nx = tk.normalize(title), tk.normalize(text)
+        tt, xt = tk.tokenize_normalized(nt), tk.tokenize_normalized(nx)
+        seg = Segmented(self.segmenter_key, tuple(tt), tuple(xt))
+        if not title or text.startswith(title):  # as _join: the text repeats its title
+            return (nx or nt), (xt or tt), seg
+        if not nx:
+            return nt, tt, seg
+        return f"{nt} {nx}", tt + xt, seg
 
     def _decide_category(
         self, classes: list[str], proba: np.ndarray, tokens: list[str], reasons: list[str]

@@ -201,6 +201,13 @@ class JiebaTokenizer:
         )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
+    @property
+    def segmenter_key(self) -> str:
+        """One string for :meth:`fingerprint`: tokens cut by tokenisers with equal
+        keys are interchangeable (the index reuses the classifier's)."""
+        blob = json.dumps(self.fingerprint(), sort_keys=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
     def fingerprint(self) -> dict[str, str]:
         """What a model records about the segmenter that produced its training tokens."""
         return {

@@ -27,7 +27,7 @@ from index.base import (
 )
 from index.embedded import validate_doc
 from index.query import CompiledQuery, Term, compile_query, fill_histogram
-from index.text import SNIPPET_CHARS, highlight, index_tokens, snippet, sub_tokens
+from index.text import SNIPPET_CHARS, doc_tokens, highlight, snippet, sub_tokens
 
 if TYPE_CHECKING:
     from yuqing.contracts import IndexDoc
@@ -194,8 +194,7 @@ class ElasticsearchBackend:
         pub = doc.published_at
         if pub is not None and pub.tzinfo is None:
             pub = pub.replace(tzinfo=UTC)
-        title_tok = index_tokens(self.tokenize, doc.title)
-        text_tok = index_tokens(self.tokenize, doc.text)
+        title_tok, text_tok = doc_tokens(self.tokenize, doc)
         return {
             "_op_type": "index",  # replaces the whole document: upsert by id
             "_index": target or self.alias,

@@ -30,8 +30,8 @@ from index.query import CompiledQuery, Term, compile_query, fill_histogram
 from index.text import (
     SNIPPET_CHARS,
     clean_tokens,
+    doc_tokens,
     highlight,
-    index_tokens,
     snippet,
     sub_tokens,
 )
@@ -338,8 +338,7 @@ class EmbeddedBackend:
         if given is not None:
             title_tok, text_tok = clean_tokens(given[0]), clean_tokens(given[1])
         else:
-            title_tok = index_tokens(self.tokenize, doc.title)
-            text_tok = index_tokens(self.tokenize, doc.text)
+            title_tok, text_tok = doc_tokens(self.tokenize, doc)
         return {
             "id": doc.id,
             "title": doc.title,

@@ -10,11 +10,24 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from index.base import Tokenize
 
+if TYPE_CHECKING:
+    from yuqing.contracts import IndexDoc
+
 SNIPPET_CHARS = 120
 _MAX_MATCHES = 500
+
+
+def doc_tokens(tokenize: Tokenize, doc: IndexDoc) -> tuple[list[str], list[str]]:
+    """(title, text) tokens of ``doc``: the classifier's when it kept them and cut
+    them with this very tokeniser (same segmenter key), else segmented here."""
+    given = doc.tokens
+    if given is not None and given.segmenter == getattr(tokenize, "segmenter_key", None):
+        return clean_tokens(given.title), clean_tokens(given.text)
+    return index_tokens(tokenize, doc.title), index_tokens(tokenize, doc.text)
 
 
 def index_tokens(tokenize: Tokenize, text: str) -> list[str]:

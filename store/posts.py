@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import DeadLetterRow, Event, IndexOutbox, Post, PostSighting
-from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc
+from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc, Segmented
 
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|timestamp|_t|ts)$", re.I)
 _SPACE = re.compile(r"\s+")
@@ -401,7 +401,27 @@ def index_doc(post: Post) -> IndexDoc:
         published_at=post.published_at or post.fetched_at,
         url=post.url,
         event_id=post.event_id,
+        tokens=stored_tokens(post.extra),
     )
+
+
+TOKENS_KEY = "tokens"
+
+
+def tokens_extra(tokens: Segmented) -> dict[str, Any]:
+    """The classifier's tokens as kept in ``posts.extra`` (JSON) until indexing."""
+    return {"segmenter": tokens.segmenter, "title": list(tokens.title), "text": list(tokens.text)}
+
+
+def stored_tokens(extra: dict[str, Any] | None) -> Segmented | None:
+    """The tokens :func:`tokens_extra` kept, or None when absent or malformed."""
+    raw = (extra or {}).get(TOKENS_KEY)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Segmented(str(raw["segmenter"]), tuple(raw["title"]), tuple(raw["text"]))
+    except (KeyError, TypeError):
+        return None
 
 
 @dataclass(slots=True)

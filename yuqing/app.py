@@ -75,12 +75,15 @@ class App:
     @property
     def index(self) -> SearchBackend:
         if self._index is None:
+            from classifier.text import tokenizer_for
             from index.base import open_backend
 
             self._index = open_backend(
                 self.config.settings.index,
                 self.config.index_path,
-                self.tokenize,
+                # the shared tokeniser itself (not self.tokenize): it carries the
+                # segmenter key that lets the index reuse the classifier's tokens
+                tokenizer_for(self.config.taxonomy),
                 timezone=self.config.settings.timezone,
                 es_analyzer=self.config.settings.index.es_analyzer,
             )

@@ -59,6 +59,18 @@ class CrawledPost:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Segmented:
+    """A post's title and text tokens as the classifier cut them, kept so the index
+    does not segment the same text again. ``segmenter`` is the tokeniser's key
+    (classifier.text.JiebaTokenizer.segmenter_key): an index reuses the tokens only
+    when its own tokeniser has the same key."""
+
+    segmenter: str
+    title: tuple[str, ...]
+    text: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Classification:
     """The classifier's decision about one post."""
@@ -69,6 +81,8 @@ class Classification:
     reasons: list[str] = field(default_factory=list)
     model_version: str = ""
     uncertain: bool = False
+    # Tokens for the index; not part of the decision (None for over-long texts).
+    tokens: Segmented | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -86,6 +100,7 @@ class IndexDoc:
     url: str | None
     status: str = "new"
     event_id: int | None = None
+    tokens: Segmented | None = None  # the classifier's tokens, when it kept them
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.items import RAW_KEY, Unmasked
-from store.posts import add_dead_letter, is_seen, upsert_post
+from store.posts import TOKENS_KEY, add_dead_letter, is_seen, tokens_extra, upsert_post
 from yuqing.app import App
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.privacy import PrivacyKeys
@@ -51,6 +51,9 @@ class Ingestor:
         keys = self.app.privacy
         out = []
         for (post, raw), cls in zip(prepared, classes, strict=True):
+            if cls.tokens is not None:
+                # segmented once: the index reuses the classifier's tokens
+                post.extra[TOKENS_KEY] = tokens_extra(cls.tokens)
 
             def store_one(
                 s: Session, post: CrawledPost = post, raw: Any = raw, cls: Any = cls
