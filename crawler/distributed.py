@@ -17,20 +17,30 @@ Leases
     Taking a request moves it, atomically, into the worker's lease hash; it is
     acknowledged only after its response was parsed and the posts it yielded are
     in the store. A worker that stops heart-beating for ``worker_lease_seconds``
-    (killed, frozen) is presumed dead and any other worker puts its leased
-    requests back in the queue: those pages are fetched again, and the store's
-    upsert by stable key makes the second copy change nothing.
+    (killed; the heartbeat runs in a thread, so a busy reactor still beats) is
+    presumed dead and any other worker puts its leased requests back in the
+    queue: those pages -- in flight, or parsed and stored but not yet
+    acknowledged (acks go out every quarter second) -- are fetched again, and
+    the store's upsert by stable key makes the second copy change nothing.
+    SIGTERM/SIGINT lets in-flight requests finish and acknowledges them; a second
+    signal stops at once and leaves the rest to the lease timeout.
 Round end
     Each round counts its pending requests; the worker whose acknowledgement
     takes the count to zero saves the crawl state (feed validators, health keys,
     ``running`` false) and reports the round's statistics (``on_round_finished``:
     a ``crawl_runs`` row, as the child-process crawl writes).
 
-Politeness: every worker obeys robots.txt (each fetches it once) and its own
-per-domain delay, concurrency and AutoThrottle; those are per process, so N
-workers on one site may together reach N times the single-process rate.
-:class:`SharedDelayMiddleware` makes ``download_delay`` hold across all workers
-(one request per delay per domain in total).
+Politeness over several workers: robots.txt is obeyed by every worker (each
+fetches it once per source). ``download_delay`` holds over all workers together:
+:class:`SharedDelayMiddleware` reserves each request's send time in Redis, one
+per delay per domain (the per-process delay is switched off so it does not count
+twice). ``concurrent_requests_per_domain`` and AutoThrottle stay per process
+(scrapy-redis shares neither), so N workers may hold up to N times that many
+connections to one site, still spaced by the shared delay.
+
+Scrapy internals relied on: the engine's ``_slot.inprogress`` (a request leaves
+it only after its callback's items went through the item pipelines), checked when
+each spider opens, with a clear error in the log if a Scrapy upgrade removes it.
 """
 
 from __future__ import annotations
@@ -206,7 +216,7 @@ class Frontier:
         round still has pending work (one round of a source at a time)."""
         started = (now or datetime.now(UTC)).isoformat()
         keys = [self.key(source, "round"), self.key(source, "rounds"), self.key(source, "seeds")]
-        args = [self.key(source, "round", ""), started, time.time()]
+        args: list[str | float] = [self.key(source, "round", ""), started, time.time()]
         opened, round_id = self._seed(keys=keys, args=args)
         return int(round_id) if opened else None
 
@@ -536,6 +546,7 @@ class DistributedMixin:
 
     # -- the loop: acknowledge finished requests, take seeds, wake the engine
     def _opened(self, spider: Any) -> None:
+        self._slot()  # fail here, not in every tick, if Scrapy's engine changed
         self._set_round(self.round_id)
         self._loop = LoopingCall(self._tick)
         self._loop.start(0.25, now=True).addErrback(self._loop_failed)
