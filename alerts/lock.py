@@ -36,7 +36,9 @@ class StoreLock:
         """Take or renew the lease; False while another holder's lease is live."""
         try:
             with self.store.session() as s:
-                row = s.get(SchedulerLock, self.name, with_for_update=True)
+                # NOWAIT: a holder frozen inside this short transaction must not block
+                # the standby's attempt; busy now simply means "not yours yet".
+                row = s.get(SchedulerLock, self.name, with_for_update={"nowait": True})
                 if row is None:
                     s.add(
                         SchedulerLock(

@@ -167,3 +167,33 @@ def test_a_bad_crontab_is_a_config_error(tmp_path: Path) -> None:
     assert str(info.value.problems[0]).startswith(
         "sources.yaml: sources.0.cron: not a crontab line"
     )
+
+
+def test_lock_attempt_does_not_wait_for_a_frozen_holder(db_url: str) -> None:
+    """A holder frozen mid-transaction on the lease row (row lock held) must not block
+    the standby's attempt: the attempt answers "not yours" at once and can retry."""
+    import threading
+
+    from sqlalchemy import text
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite locks the whole file; its busy timeout already bounds the wait")
+    store = Store(db_url)
+    a = StoreLock(store, "x", "a", timedelta(seconds=60))
+    b = StoreLock(store, "x", "b", timedelta(seconds=60))
+    assert a.acquire(START)
+    frozen = store.engine.connect()
+    tx = frozen.begin()
+    frozen.execute(text("UPDATE scheduler_locks SET holder = holder WHERE name = 'x'"))
+    outcome: list[bool] = []
+    t = threading.Thread(target=lambda: outcome.append(b.acquire(START + timedelta(seconds=90))))
+    t.start()
+    t.join(timeout=60)
+    blocked = t.is_alive()
+    tx.rollback()
+    frozen.close()
+    t.join()
+    assert not blocked, "the standby waited on the frozen holder's row lock"
+    assert outcome == [False]
+    assert b.acquire(START + timedelta(seconds=91))  # once the freeze ends it takes over
+    store.close()
