@@ -271,6 +271,9 @@ def test_two_workers_share_one_frontier(app: App, workers: list[Worker]) -> None
         last = s.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
         assert last is not None and (last.source, last.pages, last.new) == ("dist-board", 1, 0)
 
+    status = json.loads(yuqing(app, "crawler-worker", "status").stdout)
+    assert len(status["workers"]) == 2
+    assert status["sources"]["dist-board"] == {"round": 2, "queued": 0, "pending": 0, "pages": 1}
     for w in workers:
         assert w.stop() == 0, w.text()[-2000:]
     pages = [w.pages() for w in workers]

@@ -143,3 +143,27 @@ def test_enqueue_needs_redis_and_a_crawlable_source(config_dir: Path, tmp_path: 
     config = load_config(config_dir, {**env, "YUQING_REDIS_URL": REDIS_URL})
     with pytest.raises(KeyError):
         enqueue_source(config, "no-such-source")
+
+
+def test_the_cli_says_what_is_missing(config_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env = {**base, "YUQING_CONFIG": str(config_dir), "YUQING_VAR_DIR": str(tmp_path)}
+
+    def yuqing(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "yuqing.cli", "crawler-worker", *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    no_redis = yuqing()
+    assert no_redis.returncode == 2 and "crawler.redis_url" in no_redis.stderr
+    unknown = yuqing("enqueue", "nope", YUQING_REDIS_URL=REDIS_URL)
+    assert unknown.returncode == 2 and "nope" in unknown.stderr
+    both = yuqing("enqueue", "demo-board", "--all", YUQING_REDIS_URL=REDIS_URL)
+    assert both.returncode == 2 and "not both" in both.stderr
