@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import zipfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -203,8 +204,17 @@ def _csv_rows(path: Path) -> Iterator[Row]:
         except csv.Error:
             dialect = csv.excel
         reader = csv.DictReader(fh, dialect=dialect)
-        for row in reader:
-            number = reader.line_num
+        last = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell past the csv module's field limit
+                last += 1
+                yield last, {}, f"row {last}: unreadable CSV ({exc})"
+                continue
+            number = last = reader.line_num
             extra = row.pop(None, None)
             if not any((v or "").strip() for v in row.values()) and not extra:
                 continue  # blank line
@@ -214,8 +224,12 @@ def _csv_rows(path: Path) -> Iterator[Row]:
 
 def _xlsx_rows(path: Path) -> Iterator[Row]:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        raise ValueError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
     try:
         ws = wb.worksheets[0]
         header: list[str] | None = None

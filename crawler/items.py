@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from crawler.normalise import html_to_text, parse_cn_datetime, parse_count
+from crawler.normalise import html_to_text, parse_cn_datetime, parse_count, scrub
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.privacy import mask_personal_data
 
@@ -62,9 +62,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str):
         if len(value) > MAX_DEAD_LETTER_FIELD:
             value = value[:MAX_DEAD_LETTER_FIELD] + "…"
-        return mask_personal_data(value)
+        return mask_personal_data(scrub(value))
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {scrub(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
@@ -74,9 +74,9 @@ def dead_letter(stage: str, raw: RawPost, reason: str, **payload: Any) -> DeadLe
     return DeadLetter(
         stage=stage,
         source=raw.source,
-        reason=reason,
+        reason=scrub(reason),
         payload=_jsonable({**asdict(raw), **payload}),
-        url=raw.url,
+        url=scrub(raw.url) if raw.url else raw.url,
     )
 
 
@@ -103,7 +103,7 @@ def to_crawled_post(
     if raw.time not in (None, "") and published_at is None:
         if strict_dates:
             return dead_letter(stage, raw, f"unreadable date {str(raw.time)[:60]!r}")
-        extra["unparsed_time"] = str(raw.time)
+        extra["unparsed_time"] = scrub(str(raw.time))
     clear_reply = html_to_text(raw.reply)
     reply_text = mask_personal_data(clear_reply) or None
     reply_at = _date(raw.reply_time, now, tz) if reply_text else None
@@ -121,11 +121,11 @@ def to_crawled_post(
         source=raw.source,
         title=title,
         text=text,
-        url=raw.url,
-        external_id=raw.external_id or None,
+        url=scrub(raw.url) if raw.url else raw.url,
+        external_id=scrub(raw.external_id) or None if raw.external_id else None,
         author=author,
         published_at=published_at,
-        area=raw.area,
+        area=scrub(raw.area) or None if raw.area else raw.area,
         likes=parse_count(raw.likes),
         replies=parse_count(raw.replies),
         reply_text=reply_text,

@@ -50,6 +50,13 @@ _SPACES = re.compile(r"[ \t\f\v\r]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+def scrub(text: str) -> str:
+    """Control characters out, lone surrogates to U+FFFD: what a database can store
+    (PostgreSQL refuses NUL, UTF-8 has no surrogates). For ids, URLs and names that
+    are kept as given otherwise."""
+    return _SURROGATE.sub("\ufffd", text.translate(_CONTROLS))
+
+
 def fold_text(text: str | None) -> str:
     """Fold full-width ASCII, drop zero-width characters, tidy whitespace.
 
