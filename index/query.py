@@ -260,17 +260,22 @@ def _parse_when(name: str, value: str, tz: tzinfo) -> datetime:
                 day += timedelta(days=1)
             return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
         dt = datetime.fromisoformat(v)
+        return _aware(dt, tz)
     except ValueError:
         raise QueryError(
             f"{name}:{value} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
         ) from None
-    return _aware(dt, tz)
+    except OverflowError:  # until:9999-12-31 is the day after; since:0001-01-01 in UTC+8
+        raise QueryError(f"{name}:{value} is out of range") from None
 
 
 def _aware(dt: datetime, tz: tzinfo) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 00:00 in UTC+8 is before year 1 in UTC
+        raise QueryError(f"{dt.isoformat()} is out of range") from None
 
 
 def _merge(name: str, given: str | int | None, typed: str | int | None) -> str | int | None:
