@@ -82,6 +82,7 @@ log = logging.getLogger("crawler.distributed")
 
 LEASE_META = "yuqing_lease"  # set on a request taken from the frontier, never stored there
 ROUND_KEEP_SECONDS = 7 * 86400  # finished rounds stay readable (status) this long
+STORE_BACKOFF_SECONDS = 5.0  # a worker whose store failed takes no requests this long
 
 # -- Redis scripts: each step that must not be split between workers is one script
 
@@ -471,26 +472,36 @@ class SharedDelayMiddleware:
 
 
 class StatelessSink:
-    """The store sink without its crawl-state methods: in a worker the crawl state
-    belongs to the round (saved when a round starts and ends), not to the process."""
+    """The store sink as a worker's spider sees it: without the crawl-state methods
+    (in a worker the crawl state belongs to the round, saved when a round starts and
+    ends), and telling the spider when the store failed, so that the pages behind
+    the failure go back to the queue rather than being acknowledged."""
 
     def __init__(self, sink: Any) -> None:
         self._sink = sink
+        self.failed = False  # since the spider last looked
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception:
+            self.failed = True
+            raise
 
     def accept(self, post: CrawledPost) -> bool:
-        return bool(self._sink.accept(post))
+        return bool(self._call(self._sink.accept, post))
 
     def accept_many(self, posts: list[CrawledPost]) -> list[bool]:
         many = getattr(self._sink, "accept_many", None)
         if many is None:
-            return [bool(self._sink.accept(p)) for p in posts]
-        return list(many(posts))
+            return [self.accept(p) for p in posts]
+        return list(self._call(many, posts))
 
     def reject(self, letter: DeadLetter) -> None:
-        self._sink.reject(letter)
+        self._call(self._sink.reject, letter)
 
     def seen(self, source: str, url: str) -> bool:
-        return bool(self._sink.seen(source, url))
+        return bool(self._call(self._sink.seen, source, url))
 
     def close(self) -> None:
         return None  # the worker closes the real sink once, at the end
@@ -517,6 +528,7 @@ class DistributedMixin:
         before_close: list[Callable[[], None]]
         resuming: bool
         crawl_state: dict[str, Any]
+        sink: Any
 
         def finish_state(self, state: dict[str, Any]) -> None: ...
 
@@ -585,20 +597,38 @@ class DistributedMixin:
         done = [lease for lease, req in self.leased.items() if req not in inprogress]
         if not done:
             return
+        sink = cast(StatelessSink, self.sink)
         try:
             for flush in self.before_close:
                 flush()  # the sink pipeline's pending batch: the posts of these pages
-        except Exception:  # posts may not be stored: fetch those pages again later
-            log.exception(
-                "%s: storing failed; %d pages go back to the queue", self.source.name, len(done)
-            )
+        except Exception:
+            sink.failed = True
+        if sink.failed:  # some of these pages' posts (or links) may not be stored
+            self.frontier.release(done)
             for lease in done:
                 self.leased.pop(lease)
-            self.frontier.release(done)
+            sink.failed = False
+            log.error(
+                "%s: the store failed; %d pages go back to the queue, pausing %.0f s",
+                self.source.name,
+                len(done),
+                STORE_BACKOFF_SECONDS,
+            )
+            self._pause(STORE_BACKOFF_SECONDS)
             return
         for lease in done:
             self.leased.pop(lease)
             self._ack(lease)
+
+    def _pause(self, seconds: float) -> None:
+        """Take no new requests for a while (the store is away: do not hammer the site)."""
+        from twisted.internet import reactor
+
+        engine = self.crawler.engine
+        if engine is None or engine.paused:
+            return
+        engine.pause()
+        deferLater(reactor, seconds, engine.unpause)
 
     def _ack(self, lease: str) -> None:
         round_id = self.round_id

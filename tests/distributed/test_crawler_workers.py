@@ -376,3 +376,44 @@ def test_the_download_delay_holds_over_both_workers(
     arrivals = sorted(site.arrivals)
     assert len(arrivals) == 21
     assert arrivals[-1] - arrivals[0] >= 20 * delay - 0.5
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_store_away_mid_crawl_loses_nothing(
+    app: App, workers: list[Worker], db_url: str
+) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    site: FrontierSite = app.site  # type: ignore[attr-defined]
+    site.hits.clear()
+    name = make_url(db_url).database
+    admin = create_engine(make_url(db_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    site.detail_delay = 0.05
+    try:
+        assert yuqing(app, "crawler-worker", "enqueue", "dist-board").returncode == 0
+        wait_until("some posts", lambda: len(stored(app).get("dist-board", [])) >= 30, workers)
+        assert len(stored(app)["dist-board"]) < 240  # mid-crawl
+        with admin.connect() as c:  # PostgreSQL goes away: no connections, old ones cut
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            c.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+        time.sleep(8)
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        assert all(w.proc.poll() is None for w in workers)  # the workers rode it out
+        wait_until("the round", lambda: drained(app, ["dist-board"], 1), workers)
+    finally:
+        site.detail_delay = 0.0
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    got = stored(app)["dist-board"]
+    assert sorted(got) == sorted(expected_urls(site.url)["dist-board"])  # each once
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 240
+    assert (drain_index(app).indexed, app.index.count()) == (240, 240)
+    for w in workers:
+        assert w.stop() == 0
