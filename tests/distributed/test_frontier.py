@@ -167,3 +167,41 @@ def test_the_cli_says_what_is_missing(config_dir: Path, tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "nope" in unknown.stderr
     both = yuqing("enqueue", "demo-board", "--all", YUQING_REDIS_URL=REDIS_URL)
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_pages_behind_a_failed_store_batch_are_fetched_again(
+    server: redis.Redis, prefix: str, config_dir: Path, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.distributed.frontier_site import PER_PAGE, FrontierSite, sources_yaml
+
+    settings_path = config_dir / "settings.yaml"
+    settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+    settings["crawler"] = {
+        **settings["crawler"],
+        "download_delay": 0,
+        "autothrottle": False,
+        "redis_key_prefix": prefix,
+    }
+    settings_path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    with FrontierSite() as site:
+        (config_dir / "sources.yaml").write_text(sources_yaml(site.url), encoding="utf-8")
+        assert Frontier(server, prefix).seed("dist-board-first-page") == 1
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("flaky_worker.py")), str(config_dir),
+             REDIS_URL, "3"],
+            env={**os.environ, "YUQING_VAR_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[2])},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        hits = site.page_hits()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    want = sorted(f"{site.url}/board/t/{i}.html" for i in range(240, 240 - PER_PAGE, -1))
+    assert out["urls"] == want  # every thread stored despite the failed batch
+    assert "the store failed" in proc.stderr
+    assert max(hits.values()) == 2  # the pages of the failed batch, once more
