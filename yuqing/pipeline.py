@@ -18,6 +18,7 @@ log = logging.getLogger("yuqing.pipeline")
 
 
 _children: set[subprocess.Popen[str]] = set()
+_terminated: set[subprocess.Popen[str]] = set()  # children our own shutdown stopped
 _children_lock = threading.Lock()
 
 
@@ -27,6 +28,8 @@ def stop_children() -> None:
         procs = list(_children)
     for p in procs:
         if p.poll() is None:
+            with _children_lock:
+                _terminated.add(p)
             p.terminate()
 
 
@@ -37,6 +40,7 @@ class CrawlOutcome:
     stats: dict[str, Any]
     error: str | None = None
     started_at: datetime | None = None
+    interrupted: bool = False  # stopped by our own shutdown: not the source's fault
 
 
 def child_env(app: App) -> dict[str, str]:
@@ -82,12 +86,17 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
                     continue
         if proc.returncode == 0:
             outcome = CrawlOutcome(source, True, stats, None, started)
+        elif proc in _terminated:
+            outcome = CrawlOutcome(
+                source, False, stats, "stopped at shutdown", started, interrupted=True
+            )
         else:
             tail = (err.strip().splitlines() or ["(no output)"])[-1]
             outcome = CrawlOutcome(source, False, stats, f"exit {proc.returncode}: {tail}", started)
     finally:
         with _children_lock:
             _children.discard(proc)
+            _terminated.discard(proc)
     record_crawl(app, outcome)
     return outcome
 
@@ -142,8 +151,11 @@ def record_crawl(app: App, outcome: CrawlOutcome) -> None:
                 error=outcome.error,
             )
         )
-        judge_health(app, s, row, outcome, now)
-    if not outcome.ok:
+        if not outcome.interrupted:  # a shutdown says nothing about the source's health
+            judge_health(app, s, row, outcome, now)
+    if outcome.interrupted:
+        log.info("crawl of %s stopped at shutdown; the next run resumes it", outcome.source)
+    elif not outcome.ok:
         log.error("crawl of %s failed: %s", outcome.source, outcome.error)
 
 

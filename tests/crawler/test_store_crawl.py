@@ -204,3 +204,36 @@ def test_a_source_that_stops_yielding_alerts_its_owner(app: App) -> None:
         alerts = s.scalars(select(Alert).where(Alert.title.contains("robust-emptyfeed"))).all()
         assert [a.team_id for a in alerts] == [app.config.teams.triage_team]  # no owner_team
         assert "连续 3 次" in alerts[0].reason
+
+
+def test_a_crawl_stopped_by_shutdown_is_not_held_against_the_source(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopping the service while a crawl child starts up (SIGTERM before Scrapy has
+    its own handlers: exit -15) is our doing: the run is recorded as interrupted,
+    logged at INFO, and does not count towards the source being unhealthy."""
+    import threading
+
+    from yuqing import pipeline
+
+    outcomes: list[Any] = []
+    t = threading.Thread(
+        target=lambda: outcomes.append(crawl_in_child(app, "robust-board", timeout=180))
+    )
+    with caplog.at_level("INFO", logger="yuqing.pipeline"):
+        t.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not pipeline._children:
+            time.sleep(0.005)
+        pipeline.stop_children()
+        t.join(timeout=120)
+    assert not t.is_alive()
+    [outcome] = outcomes
+    assert not outcome.ok and outcome.interrupted, outcome
+    assert outcome.error == "stopped at shutdown"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("stopped at shutdown" in r.getMessage() for r in caplog.records)
+    with app.store.session() as s:
+        row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-board")).one()
+        assert int((row.state or {}).get("bad_runs", 0)) == 0
+    assert runs(app, "robust-board")[-1].error == "stopped at shutdown"
