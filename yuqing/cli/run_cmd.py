@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from typing import Any
+
 import click
 
 from yuqing.cli import CliState, pass_state
@@ -44,6 +49,7 @@ def command(
         click.echo(f"demo site  {site.url}", err=True)
     app = state.app(demo_url=site.url if site else None)
     service = Service(app)
+    worker = None
     try:
         app.model(progress=progress_printer())  # train at first run, before crawls need it
         # The console refuses anonymous visitors: a first run must leave someone able to log in.
@@ -60,11 +66,38 @@ def command(
             )
             click.echo(f"admin      {user}  password: {shown}", err=True)
         service.start()
+        if config.settings.crawler.redis_url:
+            # A shared frontier: the scheduler only seeds it, so "everything in one
+            # process" needs one crawler worker beside it to do the crawling.
+            worker = _start_crawler_worker(app, site.url if site else None)
+            click.echo(f"crawler    worker pid {worker.pid} on the shared frontier", err=True)
         click.echo(f"console    http://{host}:{port}/", err=True)
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning", log_config=None)
     finally:
+        if worker is not None:
+            _stop_crawler_worker(worker)
         service.stop()
         if site is not None:
             site.stop()
         app.close()
         click.echo("stopped", err=True)
+
+
+def _start_crawler_worker(app: Any, demo_url: str | None) -> subprocess.Popen[bytes]:
+    from yuqing.pipeline import child_env
+
+    cmd = [sys.executable, "-m", "yuqing.cli", "crawler-worker"]
+    if demo_url:
+        cmd += ["--demo-url", demo_url]
+    return subprocess.Popen(cmd, env=child_env(app))
+
+
+def _stop_crawler_worker(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets in-flight pages finish; past the wait, unfinished leases go back."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
