@@ -107,3 +107,12 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         code, out, _ = run(args, capsys)
         assert code == 0 and "Usage: yuqing" in out
+
+
+def test_crawl_line_with_a_shared_frontier_says_what_happened() -> None:
+    from yuqing.cli.crawl_cmd import stats_line
+
+    seeded = stats_line({"source": "b", "ok": True, "error": None, "enqueued_round": 3})
+    assert "round 3 seeded into the shared frontier" in seeded and "pages" not in seeded
+    busy = stats_line({"source": "b", "ok": True, "error": None, "enqueued_round": None})
+    assert "still in the shared frontier" in busy

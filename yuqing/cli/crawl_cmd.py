@@ -78,6 +78,13 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
 def stats_line(r: dict[str, Any]) -> str:
     """One crawl's statistics (as kept in crawl_runs) on one line."""
     head = f"{r['source']}: {'ok' if r['ok'] else 'FAILED'}"
+    if "enqueued_round" in r:  # a shared frontier: the crawler workers crawl it
+        if r["enqueued_round"] is None:
+            return f"{head} - its previous round is still in the shared frontier; not seeded"
+        return (
+            f"{head} - round {r['enqueued_round']} seeded into the shared frontier; "
+            "`yuqing crawler-worker status` shows its progress"
+        )
     body = (
         f"{r.get('pages', 0)} pages, {r.get('items_accepted', 0)} items "
         f"({r.get('items_new', 0)} new, {r.get('items_duplicate', 0)} duplicate), "
