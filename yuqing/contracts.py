@@ -27,6 +27,8 @@ def parse_tier(text: str | int) -> int:
         if text in TIER_NAMES:
             return text
         raise ValueError(f"severity must be 1-4, got {text}")
+    if not isinstance(text, str):  # 1.5 or a list from a config file
+        raise ValueError(f"unknown tier {text!r}: use I, II, III, IV or 1-4")
     t = text.strip()
     for sev, name in TIER_NAMES.items():
         if t.upper() == name or t == TIER_LABELS_ZH[sev] or t.lower() == TIER_COLOURS[sev]:

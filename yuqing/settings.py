@@ -59,7 +59,10 @@ def parse_duration(value: Any) -> timedelta:
         seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {value!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # 1e30 seconds, .inf
+        raise ValueError(f"duration too long: {value!r}") from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -674,7 +677,7 @@ _MODELS: dict[str, type[_Model]] = {
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("function-after[_refs(), TeamsFile]",)]
+    parts = [str(p) or '""' for p in loc if p not in ("function-after[_refs(), TeamsFile]",)]
     return ".".join(parts) if parts else "(top)"
 
 
@@ -694,6 +697,9 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         problems.append(Problem(fname, where, f"invalid YAML: {what}"))
         return None
+    except RecursionError:  # "[[[[..." thousands deep: the parser recurses per level
+        problems.append(Problem(fname, "(file)", "invalid YAML: nested too deeply"))
+        return None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -708,7 +714,8 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
         raw["var_dir"] = env["YUQING_VAR_DIR"]
     if env.get("YUQING_DATABASE_URL"):
         raw["database_url"] = env["YUQING_DATABASE_URL"]
-    if env.get("YUQING_ADMIN_PASSWORD"):
+    # a section that is not a mapping is left as is, for validation to name it
+    if env.get("YUQING_ADMIN_PASSWORD") and isinstance(raw.get("console") or {}, dict):
         console = dict(raw.get("console") or {})
         console["admin_password"] = env["YUQING_ADMIN_PASSWORD"]
         raw["console"] = console
@@ -718,7 +725,7 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
         crawler = dict(raw.get("crawler") or {})
         crawler["redis_url"] = env["YUQING_REDIS_URL"]
         raw["crawler"] = crawler
-    if env.get("YUQING_ES_URL"):
+    if env.get("YUQING_ES_URL") and isinstance(raw.get("index") or {}, dict):
         index = dict(raw.get("index") or {})
         index["backend"] = "elasticsearch"
         index["es_url"] = env["YUQING_ES_URL"]
