@@ -214,7 +214,7 @@ def get_event(event_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
 def hit_as_dict(h: SearchHit) -> dict[str, Any]:
     return {
         "id": h.id,
-        "title": h.title,
+        "title": services.mask_post_text(h.title),
         "title_html": h.title_html,
         "snippet": h.snippet,
         "category": h.category,

@@ -130,6 +130,11 @@ def create_app(app: App) -> FastAPI:
             return await http_exception_handler(request, exc)
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
+    @web.exception_handler(OverflowError)
+    async def id_out_of_range(request: Request, exc: OverflowError) -> Response:
+        # /api/v1/alerts/9223372036854775808: past the database's integers, names nothing
+        return await html_errors(request, FastAPIHTTPException(404, "not found (id out of range)"))
+
     web.include_router(api.router)
     web.include_router(dashboard.api)
     web.include_router(briefs.api)

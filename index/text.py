@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from index.base import Tokenize
+from yuqing.privacy import mask_personal_data
 
 if TYPE_CHECKING:
     from yuqing.contracts import IndexDoc
@@ -100,15 +101,21 @@ def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> st
 
 
 def highlight(text: str, terms: Iterable[str]) -> str:
-    """The whole text, escaped, with every term occurrence marked."""
+    """The whole text, escaped, with every term occurrence marked.
+
+    Text is masked first (the index holds masked text, but rows stored before a
+    masking rule existed may not be): a <mark> must never split a phone number
+    so that no mask catches it."""
+    text = mask_personal_data(text)
     pat = _pattern(terms)
     spans = [m.span() for m in pat.finditer(text)] if pat else []
     return _render(text, spans, 0, len(text))
 
 
 def snippet(text: str, terms: Iterable[str], size: int = SNIPPET_CHARS) -> str:
-    """About ``size`` characters around the densest cluster of matched terms."""
-    text = " ".join(text.split())
+    """About ``size`` characters around the densest cluster of matched terms (masked
+    first, as in :func:`highlight`)."""
+    text = " ".join(mask_personal_data(text).split())
     pat = _pattern(terms)
     spans: list[tuple[int, int]] = []
     if pat:
