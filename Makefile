@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean browser soak faults
+.PHONY: run test bench lint install clean browser soak faults fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,3 +48,8 @@ soak: $(STAMP)
 faults: $(STAMP)
 	YUQING_FAULT_INDEX_DOWN_S=300 YUQING_FAULT_PG_DOWN_S=30 YUQING_FAULT_SMTP_DOWN_S=60 \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+
+# Property-based and fuzz tests with many more examples than `make test` runs
+# (hypothesis profile "fuzz"; failures are replayed first from var/hypothesis).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 tests/fuzz
