@@ -91,6 +91,7 @@ def _posts(start: int, n: int) -> list[CrawledPost]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # `make faults` keeps the index away 5 minutes; the default is 300 s
 def test_index_down_posts_stored_queued_then_indexed_once(
     osmem_url: str, tmp_path: Path, trained_models: Path
 ) -> None:
