@@ -235,9 +235,10 @@ def tally(app: Any) -> Tally:
         dead = [f"{d.stage} {d.source}: {d.reason}" for d in s.scalars(select(DeadLetterRow))]
     ids: Counter[int] = Counter()
     total = app.index.count()
-    if total:
-        hits = app.index.search(SearchQuery(limit=total + 10, facets=False)).hits
-        ids.update(h.id for h in hits)
+    page = 500  # the query language's largest page
+    for offset in range(0, total, page):
+        q = SearchQuery(limit=page, offset=offset, sort="newest", facets=False, histogram=None)
+        ids.update(h.id for h in app.index.search(q).hits)
     return Tally(
         posts=len(rows),
         keys=Counter(k for _, k in rows),
