@@ -17,8 +17,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/yuqing run --demo
 
+# TEST_WORKERS=0 runs the suite in one process (easier to read a failure).
+TEST_WORKERS ?= 3
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
