@@ -17,9 +17,15 @@ _COMMON = {
     "deadline": None,
     "suppress_health_check": (HealthCheck.too_slow, HealthCheck.data_too_large),
     "print_blob": True,
-    # failing examples are replayed first next time; var/ is ignored by git
-    "database": DirectoryBasedExampleDatabase(Path(__file__).parents[2] / "var" / "hypothesis"),
 }
-settings.register_profile("ci", max_examples=60, derandomize=False, **_COMMON)
-settings.register_profile("fuzz", max_examples=3000, **_COMMON)
+# ci: the same examples every run, so a red CI means a change, not a new random draw;
+# `make fuzz` explores (random, many more examples).
+settings.register_profile("ci", max_examples=60, derandomize=True, **_COMMON)
+settings.register_profile(
+    "fuzz",
+    max_examples=3000,
+    # failing examples are replayed first next time; var/ is ignored by git
+    database=DirectoryBasedExampleDatabase(Path(__file__).parents[2] / "var" / "hypothesis"),
+    **_COMMON,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
