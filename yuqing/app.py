@@ -47,9 +47,7 @@ class App:
             from alerts.engine import sync_teams
             from store.db import Store
 
-            self._store = Store(
-                self.config.database_url, pool=self.config.settings.database_pool
-            )
+            self._store = Store(self.config.database_url, pool=self.config.settings.database_pool)
             with self._store.session() as s:
                 sync_teams(s, self.config)
         return self._store
