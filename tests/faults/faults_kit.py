@@ -80,6 +80,27 @@ def write_config(
     return dst
 
 
+def mail_alerts(smtp_url: str) -> dict[str, Any]:
+    """alerts.yaml for the notification fault tests: every alert e-mailed at once,
+    deadlines far away (no reminders or escalations muddying the counts)."""
+    long = {"acknowledge": "6h", "respond": "12h"}
+    return {
+        "channels": {
+            "log": {"kind": "log"},
+            "mail": {
+                "kind": "smtp",
+                "url": smtp_url,
+                "sender": "yuqing@county.example",
+                "recipients": ["duty@county.example"],
+                "timeout": "5s",
+            },
+        },
+        "tiers": {"I": long, "II": long},
+        "notify": {"default_channels": ["mail"], "batch_quiet": False, "remind_at": 0},
+        "jobs": {"outbox": "1s", "deadlines": "5s", "digest": "60s", "reports": None},
+    }
+
+
 def yuqing_env(config: Path, var: Path, db_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update(

@@ -31,6 +31,7 @@ from faults_kit import (
     free_port,
     hotline_rows,
     last_json,
+    mail_alerts,
     seed_model,
     tally,
     wait_until,
@@ -83,25 +84,10 @@ def test_postgres_stopped_mid_ingest(
     down_s = fault_seconds("YUQING_FAULT_PG_DOWN_S", 10)
     db_url = cluster.create_db("yuqing")
     smtp = MailSink().start()
-    long = {"acknowledge": "6h", "respond": "12h"}
     config = write_config(
         tmp_path / "config",
         settings={"scheduler": {"pipeline_interval": "1s"}},
-        alerts={
-            "channels": {
-                "log": {"kind": "log"},
-                "mail": {
-                    "kind": "smtp",
-                    "url": smtp.url,
-                    "sender": "yuqing@county.example",
-                    "recipients": ["duty@county.example"],
-                    "timeout": "5s",
-                },
-            },
-            "tiers": {"I": long, "II": long},
-            "notify": {"default_channels": ["mail"], "batch_quiet": False, "remind_at": 0},
-            "jobs": {"outbox": "1s", "deadlines": "5s", "digest": "60s", "reports": None},
-        },
+        alerts=mail_alerts(smtp.url),
         team_channels={},
     )
     var = tmp_path / "var"

@@ -26,6 +26,7 @@ from faults_kit import (
     fault_seconds,
     free_port,
     hotline_rows,
+    mail_alerts,
     run_yuqing,
     seed_model,
     wait_until,
@@ -57,25 +58,10 @@ def test_smtp_down_outbox_fills_then_each_sent_once(tmp_path: Path, trained_mode
     db_url = f"sqlite:///{tmp_path / 'store.db'}"
     down_s = fault_seconds("YUQING_FAULT_SMTP_DOWN_S", 15)
     smtp = MailSink()  # port reserved, server not started: connections are refused
-    long = {"acknowledge": "6h", "respond": "12h"}
     config = write_config(
         tmp_path / "config",
         settings={"scheduler": {"pipeline_interval": "1s"}},
-        alerts={
-            "channels": {
-                "log": {"kind": "log"},
-                "mail": {
-                    "kind": "smtp",
-                    "url": smtp.url,
-                    "sender": "yuqing@county.example",
-                    "recipients": ["duty@county.example"],
-                    "timeout": "5s",
-                },
-            },
-            "tiers": {"I": long, "II": long},
-            "notify": {"default_channels": ["mail"], "batch_quiet": False, "remind_at": 0},
-            "jobs": {"outbox": "1s", "deadlines": "5s", "digest": "60s", "reports": None},
-        },
+        alerts=mail_alerts(smtp.url),
         team_channels={},  # every team on the default channel: mail
     )
     var = tmp_path / "var"
