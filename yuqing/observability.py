@@ -189,41 +189,42 @@ class StoreCollector:
         )
         c.add_metric([], figures["posts"])
         yield c
-        g = GaugeMetricFamily(
-            "yuqing_posts_fetched_last_hour", "Posts first stored in the last hour"
+        yield GaugeMetricFamily(
+            "yuqing_posts_fetched_last_hour",
+            "Posts first stored in the last hour",
+            value=figures["posts_last_hour"],
         )
-        g.add_metric([], figures["posts_last_hour"])
-        yield g
-        g = GaugeMetricFamily("yuqing_index_outbox_backlog", "Posts waiting to reach the index")
-        g.add_metric([], figures["index_backlog"])
-        yield g
-        g = GaugeMetricFamily(
-            "yuqing_index_outbox_oldest_seconds", "Age of the oldest post waiting for the index"
+        yield GaugeMetricFamily(
+            "yuqing_index_outbox_backlog",
+            "Posts waiting to reach the index",
+            value=figures["index_backlog"],
         )
-        g.add_metric([], figures["index_oldest"])
-        yield g
+        yield GaugeMetricFamily(
+            "yuqing_index_outbox_oldest_seconds",
+            "Age of the oldest post waiting for the index",
+            value=figures["index_oldest"],
+        )
         g = GaugeMetricFamily(
             "yuqing_notification_outbox", "Notification outbox rows by status", labels=["status"]
         )
         for status, n in sorted(figures["notifications"].items()):
             g.add_metric([status], n)
         yield g
-        g = GaugeMetricFamily(
-            "yuqing_notification_outbox_due", "Pending notifications already due (the backlog)"
+        yield GaugeMetricFamily(
+            "yuqing_notification_outbox_due",
+            "Pending notifications already due (the backlog)",
+            value=figures["notifications_due"],
         )
-        g.add_metric([], figures["notifications_due"])
-        yield g
-        g = GaugeMetricFamily(
+        yield GaugeMetricFamily(
             "yuqing_notification_outbox_oldest_due_seconds",
             "How long the longest-waiting due notification has been due",
+            value=figures["notifications_oldest"],
         )
-        g.add_metric([], figures["notifications_oldest"])
-        yield g
-        c = CounterMetricFamily(
-            "yuqing_notification_failed_attempts", "Failed delivery attempts over all notifications"
+        yield CounterMetricFamily(
+            "yuqing_notification_failed_attempts",
+            "Failed delivery attempts over all notifications",
+            value=figures["failed_attempts"],
         )
-        c.add_metric([], figures["failed_attempts"])
-        yield c
         g = GaugeMetricFamily(
             "yuqing_alerts", "Alerts by status and tier", labels=["status", "tier"]
         )
