@@ -80,6 +80,7 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become records too: one format per line
+    _route_uncaught_exceptions()
     # Alembic narrates every start-up migration check at INFO: keep its warnings only.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # uvicorn's own loggers propagate to ours, so its lines share the format.
@@ -87,6 +88,43 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
         lg = logging.getLogger(name)
         lg.handlers.clear()
         lg.propagate = True
+
+
+def _route_uncaught_exceptions() -> None:
+    """Python prints a dying thread's traceback, an exception ignored in a finaliser and
+    an uncaught one straight to stderr as plain text; a collector reading JSON lines
+    would choke on them. Send them through the root logger instead, in its format."""
+    import threading
+
+    crash = logging.getLogger("yuqing.uncaught")
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        crash.error(
+            "uncaught exception in thread %s",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+        )
+
+    def unraisable_hook(u: Any) -> None:
+        what = u.err_msg or "Exception ignored in"
+        crash.warning("%s: %r", what, u.object, exc_info=(u.exc_type, u.exc_value, u.exc_traceback))
+
+    def main_hook(exc_type: Any, exc: Any, tb: Any) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        crash.critical("uncaught exception", exc_info=(exc_type, exc, tb))
+
+    # Only over Python's own defaults: a test runner's hooks stay in charge of its process.
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = thread_hook
+    if sys.unraisablehook is sys.__unraisablehook__:
+        sys.unraisablehook = unraisable_hook
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = main_hook
 
 
 # ------------------------------------------------------------------- readiness

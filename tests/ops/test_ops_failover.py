@@ -106,7 +106,15 @@ def _count(store: Store, model: type, *where: object) -> int:
 
 
 def _json_lines(proc: Proc) -> list[dict]:
-    return [json.loads(line) for line in proc.text().splitlines() if line.strip()]
+    lines = [line for line in proc.text().splitlines() if line.strip()]
+    out, other = [], []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            other.append(line)
+    assert not other, f"{len(other)} of {len(lines)} log lines are not JSON: {other[:20]}"
+    return out
 
 
 @pytest.mark.timeout(600)

@@ -91,3 +91,32 @@ def test_serve_logs_in_the_chosen_format(tmp_path: Path, fmt: str) -> None:
         assert all({"timestamp", "level", "logger", "message"} <= set(r) for r in records)
     else:
         assert not any(x.startswith("{") for x in lines)
+
+
+def test_a_dying_thread_and_an_ignored_exception_are_json_lines_too(tmp_path: Path) -> None:
+    """Python writes these tracebacks to stderr as plain text unless told otherwise."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, threading\n"
+        "from yuqing.observability import configure_logging\n"
+        "configure_logging('json', 'INFO')\n"
+        "def boom(): raise RuntimeError('worker died')\n"
+        "t = threading.Thread(target=boom, name='outbox'); t.start(); t.join()\n"
+        "class Bad:\n"
+        "    def __del__(self): raise ValueError('finaliser failed')\n"
+        "Bad(); gc.collect()\n"
+        "raise KeyError('main thread')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    records = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
+    assert [r["logger"] for r in records] == ["yuqing.uncaught"] * 3
+    thread, finaliser, main = records
+    assert thread["level"] == "ERROR" and "outbox" in thread["message"]
+    assert "RuntimeError: worker died" in thread["exception"]
+    assert (
+        finaliser["level"] == "WARNING" and "ValueError: finaliser failed" in finaliser["exception"]
+    )
+    assert main["level"] == "CRITICAL" and "KeyError: 'main thread'" in main["exception"]
