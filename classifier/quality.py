@@ -122,7 +122,8 @@ def cross_validate_severity(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold severity decisions (rubric + learned model + rules, as served) for
-    every example with a tier; per-tier metrics and recall/precision for tiers I-II."""
+    every example with a tier; per-tier metrics and recall/precision for tiers I-II,
+    and ``predictions`` (id → decided severity) to compare with other readings."""
     from classifier.report import severity_metrics
 
     say = progress or (lambda _msg: None)
@@ -135,4 +136,9 @@ def cross_validate_severity(
         decided = model.classify_many([""] * len(te), [data[i].text for i in te])
         pred[te] = [d.severity for d in decided]
         say(f"severity fold {k}/{folds}")
-    return severity_metrics(y.tolist(), pred.tolist())
+    out = severity_metrics(y.tolist(), pred.tolist())
+    out["predictions"] = {
+        (e.id if e.id is not None else str(i)): int(p)
+        for i, (e, p) in enumerate(zip(data, pred, strict=True))
+    }
+    return out
