@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 BASE_TIME = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-# Far longer than the test crawls' 1 s download timeout: the crawl's reactor thread
+# Far longer than the test crawls' 3 s download timeout: the crawl's reactor thread
 # also classifies posts, and on a loaded machine it once stalled past a 4 s answer,
 # so the late page was parsed before the timeout fired (16 pages, not 15).
 SLOW_SECONDS = 30.0

@@ -47,8 +47,9 @@ def crawl(
         "env": API_ENV,  # the api source's ${ROBUST_API_TOKEN} and ${ROBUST_SESSION}
         "source": source,
         "state": state or {},
-        # a short timeout so the slow page fails fast; one retry for the 500
-        "crawler": {"timeout_seconds": 1, "retry_times": 1},
+        # a short timeout so the slow page (30 s) fails fast, yet not so short that a
+        # good page misses it on a loaded machine (1 s did under CI); one retry for the 500
+        "crawler": {"timeout_seconds": 3, "retry_times": 1},
         "out": str(tmp_path / f"out-{n}.json"),
     }
     spec_path = tmp_path / f"spec-{n}.json"
@@ -184,7 +185,7 @@ def crawl_with_env(
         "config_dir": str(config_dir),
         "env": env,
         "source": source,
-        "crawler": {"timeout_seconds": 1, "retry_times": 0},
+        "crawler": {"timeout_seconds": 3, "retry_times": 0},
         "out": str(tmp_path / "out.json"),
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")

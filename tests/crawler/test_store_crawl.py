@@ -64,7 +64,7 @@ def app(
         **(settings.get("crawler") or {}),
         "download_delay": 0,
         "autothrottle": False,
-        "timeout_seconds": 1,
+        "timeout_seconds": 3,  # the slow page answers after 30 s; good ones well within
         "retry_times": 1,
         "concurrent_requests_per_domain": 1,
     }
