@@ -49,13 +49,18 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: timestamp, level, logger, message, then context."""
 
     def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception as exc:  # a log call whose arguments do not fit its format
+            # logging would print "--- Logging error ---" and a traceback as plain text.
+            message = f"{record.msg!s} (arguments {record.args!r} did not fit: {exc})"
         out: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"
             ),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": message,
             "pid": record.process,
         }
         out.update(_context.get() or {})

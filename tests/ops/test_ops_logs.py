@@ -120,3 +120,21 @@ def test_a_dying_thread_and_an_ignored_exception_are_json_lines_too(tmp_path: Pa
         finaliser["level"] == "WARNING" and "ValueError: finaliser failed" in finaliser["exception"]
     )
     assert main["level"] == "CRITICAL" and "KeyError: 'main thread'" in main["exception"]
+
+
+def test_a_log_call_whose_arguments_do_not_fit_is_still_one_json_line() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("yuqing.test.badargs")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("lease %s lost at %s", "scheduler:host:1:abc")  # one argument short
+    finally:
+        log.removeHandler(handler)
+    [line] = out.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "WARNING" and record["logger"] == "yuqing.test.badargs"
+    assert record["message"].startswith("lease %s lost at %s (arguments")
+    assert "scheduler:host:1:abc" in record["message"] and "did not fit" in record["message"]
