@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,15 +17,24 @@ from ops_kit import Proc, free_port, make_env, wait_for
 from yuqing.observability import JsonFormatter, configure_logging, log_context
 
 
-def test_json_lines_carry_level_logger_message_and_context() -> None:
+@contextlib.contextmanager
+def json_logger(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger of its own writing JSON lines into a buffer (not to the root's handlers)."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
-    log = logging.getLogger("yuqing.test.json")
+    log = logging.getLogger(name)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
     try:
+        yield log, out
+    finally:
+        log.removeHandler(handler)
+
+
+def test_json_lines_carry_level_logger_message_and_context() -> None:
+    with json_logger("yuqing.test.json") as (log, out):
         with log_context(job="crawl", source="demo-feed"):
             log.info("crawled %s: %d new\nsecond line", "demo-feed", 3, extra={"post_id": 7})
             with log_context(alert_id=12):
@@ -33,8 +44,6 @@ def test_json_lines_carry_level_logger_message_and_context() -> None:
             raise ValueError("bad date 2026-13-01")
         except ValueError:
             log.exception("normalise failed")
-    finally:
-        log.removeHandler(handler)
     lines = out.getvalue().splitlines()
     assert len(lines) == 4  # the message's newline stays inside its object
     first, second, third, fourth = (json.loads(line) for line in lines)
@@ -123,16 +132,8 @@ def test_a_dying_thread_and_an_ignored_exception_are_json_lines_too(tmp_path: Pa
 
 
 def test_a_log_call_whose_arguments_do_not_fit_is_still_one_json_line() -> None:
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter())
-    log = logging.getLogger("yuqing.test.badargs")
-    log.addHandler(handler)
-    log.propagate = False
-    try:
+    with json_logger("yuqing.test.badargs") as (log, out):
         log.warning("lease %s lost at %s", "scheduler:host:1:abc")  # one argument short
-    finally:
-        log.removeHandler(handler)
     [line] = out.getvalue().splitlines()
     record = json.loads(line)
     assert record["level"] == "WARNING" and record["logger"] == "yuqing.test.badargs"
