@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,12 +149,11 @@ def throughput(quick: bool) -> list[Row]:
 
 def severity(quick: bool) -> list[Row]:
     from classifier.quality import cross_validate_severity
-    from yuqing.contracts import LabelledText, parse_tier
+    from yuqing.contracts import LabelledText
 
     if not SEVERITY_LABELS.is_file() or not LABELLED.is_file():
         return [Row("severity I–II recall", "–", "–", None, "skipped: labels or data absent")]
-    with SEVERITY_LABELS.open(encoding="utf-8") as f:
-        tiers = {r["id"]: parse_tier(r["tier"]) for r in csv.DictReader(f)}
+    tiers = _read_tiers(SEVERITY_LABELS)
     texts: dict[str, str] = {}
     for rel in SEVERITY_SOURCES:
         with (SHARED_DATA / rel).open(encoding="utf-8") as f:
@@ -183,16 +183,22 @@ def severity(quick: bool) -> list[Row]:
     ]
 
 
+def _read_tiers(path: Path) -> dict[str, int]:
+    """An ``id,tier`` file of data/severity/ as id → severity (4 = tier I)."""
+    from yuqing.contracts import parse_tier
+
+    with path.open(encoding="utf-8") as f:
+        return {r["id"]: parse_tier(r["tier"]) for r in csv.DictReader(f)}
+
+
 def _against_second_reading(decided: dict[str, int], silver: dict[str, int]) -> list[Row]:
     """The same out-of-fold decisions against a blind human reading of a sample, with
     the silver labels' own agreement with that reading as the reference."""
     from classifier.report import severity_metrics
-    from yuqing.contracts import parse_tier
 
     if not SECOND_READING.is_file():
         return []
-    with SECOND_READING.open(encoding="utf-8") as f:
-        blind = {r["id"]: parse_tier(r["tier"]) for r in csv.DictReader(f)}
+    blind = _read_tiers(SECOND_READING)
     ids = [i for i in blind if i in decided]
     if not ids:
         return []

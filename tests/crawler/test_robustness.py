@@ -48,7 +48,7 @@ def crawl(
         "source": source,
         "state": state or {},
         # a short timeout so the slow page (30 s) fails fast, yet not so short that a
-        # good page misses it on a loaded machine (1 s did under CI); one retry for the 500
+        # good page misses it on a loaded 2-core machine (1 s could); one retry for the 500
         "crawler": {"timeout_seconds": 3, "retry_times": 1},
         "out": str(tmp_path / f"out-{n}.json"),
     }
