@@ -16,7 +16,9 @@ Design notes
   category alive; seeding each keyword as its own example cost ~1 point of
   macro-F1 on the 962 gov messages, so we do not.
   Grouped 5-fold macro-F1 there: 0.863 with these features, 0.864 with word
-  (1-2)-grams + char_wb (1-3)-grams, which took ~1.7x the prediction time.
+  (1-2)-grams + char_wb (1-3)-grams, which took ~1.7x the prediction time
+  (both with per-fold calibrated SVMs averaged; one SVM calibrated on its
+  out-of-fold scores, the default since 2026-12-07, gives 0.871).
 * Severity: max(rubric evidence, learned model when confident), then at most
   one tier up for very high engagement while the post is at tier IV or III.
 """
@@ -108,6 +110,10 @@ class ModelParams:
     short_text_chars: int = 60
     short_nb_weight: float = 0.3
     calibration_folds: int = 5
+    # One SVM fit on all the data, calibrated on its out-of-fold scores, instead of the
+    # average of one calibrated SVM per fold: grouped 5-fold macro-F1 on the gov
+    # messages 0.871 against 0.863, news titles unchanged (0.863), less work per post.
+    calibration_ensemble: bool = False
     seed_examples: bool = True
     severity_min_examples: int = 8
     # The severity model only raises a tier when it is at least this sure.
@@ -151,6 +157,7 @@ class ModelParams:
         known.setdefault("severity_rubric_features", False)
         known.setdefault("severity_target_recall", None)
         known.setdefault("severity_C", known.get("C", 1.0))
+        known.setdefault("calibration_ensemble", True)
         known.setdefault("severity_subtoken_features", known["subtoken_features"])
         return cls(**known)
 
@@ -260,9 +267,12 @@ def _classifier(
     if folds >= 3:
         # An int cv means StratifiedKFold for classifiers and keeps the saved file free
         # of a splitter object skops would ask us to trust.
-        clf = CalibratedClassifierCV(svc, method="sigmoid", cv=folds)
+        ens = params.calibration_ensemble
+        clf = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=ens)
         if params.text_mode == "short" and params.short_nb_weight > 0:
-            nb = CalibratedClassifierCV(ComplementNB(alpha=0.3), method="sigmoid", cv=folds)
+            nb = CalibratedClassifierCV(
+                ComplementNB(alpha=0.3), method="sigmoid", cv=folds, ensemble=ens
+            )
             w = params.short_nb_weight
             blend = VotingClassifier([("svc", clf), ("nb", nb)], voting="soft", weights=[1 - w, w])
             return blend, f"linearsvc+complementnb-sigmoid-cv{folds}"
