@@ -24,12 +24,17 @@ _NEGATION_WINDOW = 8
 # ("如果货车出现自燃, 发生爆炸"), so the window reaches back to the last sentence end.
 _HYPOTHETICAL = re.compile(
     r"(?:一旦|万一|如果|如若|如发生|若是|假如|倘若|以免|以防|避免|防止|担心|恐怕|害怕|随时|迟早|容易|"
-    r"可能|会不会|难道要等|非要等|非得等|不知什么时候|说不定|将会|就会|面临|快要|即将|有.{0,2}风险)"
+    r"可能|会不会|难道要等|非要等|非得等|不知什么时候|说不定|将会|就会|面临|快要|即将|有.{0,2}风险|极易|易发生|试想)"
     r"[^。！？!?]{0,14}$"
 )
-# ... or the words just after the term say it is a risk ("有倒塌危险", "爆炸隐患").
-_RISK_AFTER = re.compile(r"^[^。！？!?，,]{0,3}(?:的)?(?:危险|风险|隐患|可能|之虞|事故隐患)")
+# ... or the words just after the term say it is a risk ("有倒塌危险", "爆炸隐患",
+# "交通、火灾、触电的隐患", "失火, 爆炸都有可能").
+_RISK_AFTER = re.compile(
+    r"^[^。！？!?，,]{0,10}?(?:的|等)?(?:安全)?(?:危险|风险|隐患|可能|之虞|事故隐患)"
+    r"|^[^。！？!?]{0,12}都有可能"
+)
 _HYP_WINDOW = 20
+_RISK_WINDOW = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ class SeverityRubric:
             if neg is None:
                 hyp = _HYPOTHETICAL.search(text[max(0, m.start() - _HYP_WINDOW) : m.start()])
                 if hyp is None:
-                    hyp = _RISK_AFTER.search(text[m.end() : m.end() + 8])
+                    hyp = _RISK_AFTER.search(text[m.end() : m.end() + _RISK_WINDOW])
             hit = RubricHit(
                 term,
                 severity,

@@ -1,6 +1,9 @@
 """Rubric-guided first pass over the shared messages; see README.md for the method.
 
-    .venv/bin/python data/severity/label.py [SHARED_DATA_DIR]
+    .venv/bin/python data/severity/label.py [SHARED_DATA_DIR]       # silver candidates
+    .venv/bin/python data/severity/label.py select                  # silver sample
+    .venv/bin/python data/severity/label.py batches IDS OUT K [SHARED]  # for blind readers
+    .venv/bin/python data/severity/label.py merge OUT SAMPLE         # readers' tiers → read.csv
 
 Writes ``candidates.csv`` (id, tier, rule) next to this file; message text never
 leaves ../shared/data. The reviewed labels are ``gov-messages.csv``: these rules'
@@ -139,8 +142,89 @@ def select(seed: int = 0) -> None:
             w.writerow([i, ROMAN[review.get(i, cands[i])]])
 
 
+BASIS = frozenset(
+    [
+        "death",
+        "mass-incident",
+        "injury",
+        "group-action",
+        "wages-many",
+        "vulnerable-danger",
+        "fire-gas-poison",
+        "structure-collapse",
+        "imminent-catastrophe",
+        "many-affected",
+        "public-hazard",
+        "repeated-unanswered",
+        "group-dispute",
+        "pollution",
+        "media",
+        "individual",
+        "inquiry",
+        "suggestion",
+        "other",
+    ]
+)
+
+
+def batches(ids_file: Path, out_dir: Path, k: int, shared: Path) -> None:
+    """Reading batches for blind readers (GUIDE.md): ``k`` files of {"id", "text"} lines
+    in ``out_dir``, which must lie outside the project (message text stays out of it)."""
+    if out_dir.resolve().is_relative_to(HERE.parents[1]):
+        raise SystemExit(f"{out_dir}: batches hold message text; write them outside the project")
+    ids = [line.split(",")[0].strip() for line in ids_file.read_text("utf-8").splitlines()]
+    ids = [i for i in ids if i and i != "id"]
+    texts: dict[str, str] = {}
+    for rel in FILES:
+        with (shared / rel).open(encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                texts[r["id"]] = r["text"]
+    missing = [i for i in ids if i not in texts]
+    if missing:
+        raise SystemExit(f"{len(missing)} ids not in the shared files, e.g. {missing[0]}")
+    for j in range(k):
+        d = out_dir / f"h{j}"
+        d.mkdir(parents=True, exist_ok=True)
+        with (d / "batch.jsonl").open("w", encoding="utf-8") as f:
+            for i in ids[j::k]:
+                f.write(json.dumps({"id": i, "text": texts[i][:1500]}, ensure_ascii=False) + "\n")
+    print(f"{len(ids)} messages in {k} batches under {out_dir}", file=sys.stderr)
+
+
+def merge(out_dir: Path, sample: str) -> None:
+    """Append the readers' ``h*/read.csv`` (id,tier,basis) to read.csv as ``sample``,
+    after checking each covers its batch exactly, in order, with valid tiers and codes."""
+    with (HERE / "read.csv").open(encoding="utf-8") as f:
+        have = {r["id"] for r in csv.DictReader(f)}
+    new: list[list[str]] = []
+    for d in sorted(out_dir.glob("h*")):
+        with (d / "batch.jsonl").open(encoding="utf-8") as f:
+            want = [json.loads(line)["id"] for line in f if line.strip()]
+        with (d / "read.csv").open(encoding="utf-8") as f:
+            got = list(csv.DictReader(f))
+        if [r["id"] for r in got] != want:
+            raise SystemExit(f"{d}/read.csv does not cover its batch in order")
+        for r in got:
+            if r["tier"] not in SEVERITY or r["basis"] not in BASIS:
+                raise SystemExit(f"{d}/read.csv: bad row {r['id']}: {r['tier']}, {r['basis']}")
+            if r["id"] not in have:
+                new.append([r["id"], r["tier"], r["basis"], sample])
+                have.add(r["id"])
+    with (HERE / "read.csv").open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(new)
+    print(f"{len(new)} messages added to read.csv as {sample!r}", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "select":
+    default_shared = HERE.parents[2].parent / "shared" / "data"
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "select":
         select()
+    elif cmd == "batches":
+        shared = Path(sys.argv[5]) if len(sys.argv) > 5 else default_shared
+        batches(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), shared)
+    elif cmd == "merge":
+        merge(Path(sys.argv[2]), sys.argv[3])
     else:
-        main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[2].parent / "shared" / "data")
+        main(Path(cmd) if cmd else default_shared)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,30 @@ def test_feared_event_counts_one_tier_lower(taxonomy: TaxonomyFile) -> None:
     assert negated is None
 
 
-def test_label_files_hold_ids_and_tiers_only() -> None:
-    with (SEVERITY_DIR / "gov-messages.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) >= 600
-    assert set(rows[0]) == {"id", "tier"}
-    assert {r["tier"] for r in rows} == {"I", "II", "III", "IV"}
-    assert len({r["id"] for r in rows}) == len(rows)
+def _rows(name: str) -> list[dict[str, str]]:
+    with (SEVERITY_DIR / name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_label_files_hold_ids_and_codes_only() -> None:
+    """No message text in the project: ids, tiers, a basis code and the sample."""
+    read = _rows("read.csv")
+    assert len(read) >= 600
+    assert set(read[0]) == {"id", "tier", "basis", "sample"}
+    assert {r["tier"] for r in read} == {"I", "II", "III", "IV"}
+    assert len({r["id"] for r in read}) == len(read)
+    assert all(re.fullmatch(r"[a-z-]{2,24}", r[k]) for r in read for k in ("basis", "sample"))
+    ids = {r["id"] for r in read}
+    for name in ("gov-messages.csv", "second-reading.csv", "third-reading.csv"):
+        rows = _rows(name)
+        assert set(rows[0]) == {"id", "tier"} and {r["tier"] for r in rows} <= {
+            "I",
+            "II",
+            "III",
+            "IV",
+        }
+        if name != "gov-messages.csv":
+            assert {r["id"] for r in rows} <= ids, name
 
 
 def test_broad_terms_count_only_in_context(taxonomy: TaxonomyFile) -> None:
@@ -55,6 +73,25 @@ def test_risk_words_after_a_term_make_it_a_hazard(taxonomy: TaxonomyFile) -> Non
     rubric = SeverityRubric(taxonomy)
     tier, reasons = rubric.assess("山顶的旧楼开裂，有倒塌危险")
     assert tier == 3 and any("隐患" in r for r in reasons)
+
+
+def test_risk_is_a_hazard_and_harm_is_an_event(taxonomy: TaxonomyFile) -> None:
+    """What blind readers tiered differently from the first rubric: danger words near
+    old people or children are a hazard (III), a beating or migrant workers' wages owed
+    are tier II, and a fire listed among risks is not a fire."""
+    rubric = SeverityRubric(taxonomy)
+    assert rubric.assess("安全隐患严重, 小孩老人出行极其危险")[0] == 2
+    assert rubric.assess("物业叫人殴打业主")[0] == 3
+    assert rubric.assess("项目部拖欠民工工资半年")[0] == 3
+    for text in (
+        "停车场具有严重的交通、火灾、触电、噪音的隐患",
+        "木质吊顶, 电路老化, 极易发生重大火灾",
+        "煤气罐乱放, 失火, 爆炸都有可能",
+    ):
+        hits = rubric.hits(text)
+        assert hits and all(h.hypothetical for h in hits if h.term != "隐患"), text
+        assert rubric.assess(text)[0] in (2, 3), text
+    assert rubric.assess("昨晚三楼起火")[0] == 3
 
 
 def test_contextual_terms_are_validated(taxonomy: TaxonomyFile) -> None:
