@@ -18,7 +18,7 @@ Design notes
   Grouped 5-fold macro-F1 there: 0.863 with these features, 0.864 with word
   (1-2)-grams + char_wb (1-3)-grams, which took ~1.7x the prediction time
   (both with per-fold calibrated SVMs averaged; one SVM calibrated on its
-  out-of-fold scores, the default since 2026-12-07, gives 0.871).
+  out-of-fold scores, the default since 2026-12-07, gives 0.870).
 * Severity: max(rubric evidence, learned model when confident), then at most
   one tier up for very high engagement while the post is at tier IV or III.
 """
@@ -112,7 +112,7 @@ class ModelParams:
     calibration_folds: int = 5
     # One SVM fit on all the data, calibrated on its out-of-fold scores, instead of the
     # average of one calibrated SVM per fold: grouped 5-fold macro-F1 on the gov
-    # messages 0.871 against 0.863, news titles unchanged (0.863), less work per post.
+    # messages 0.870 against 0.863, news titles unchanged (0.863), less work per post.
     calibration_ensemble: bool = False
     seed_examples: bool = True
     severity_min_examples: int = 8
