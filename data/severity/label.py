@@ -217,7 +217,8 @@ def merge(out_dir: Path, sample: str) -> None:
 
 
 if __name__ == "__main__":
-    default_shared = HERE.parents[2].parent / "shared" / "data"
+    # ../shared/data beside the project checkout.
+    default_shared = HERE.parents[2] / "shared" / "data"
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "select":
         select()
