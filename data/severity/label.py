@@ -19,7 +19,9 @@ import json
 import random
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FILES = ("gov-messages/train.jsonl", "gov-messages-unlabelled/hot-issues.jsonl")
@@ -92,22 +94,27 @@ def assess(text: str, max_tier: int = 4) -> tuple[int, str]:
     return best, why
 
 
-def main(shared: Path) -> None:
-    seen: set[str] = set()
-    rows = []
+def shared_messages(shared: Path) -> Iterator[dict[str, Any]]:
+    """Every message of the shared files the labels are drawn from."""
     for rel in FILES:
         with (shared / rel).open(encoding="utf-8") as f:
             for line in f:
-                r = json.loads(line)
-                key = r["text"][:80]
-                if key in seen:
-                    continue
-                seen.add(key)
-                tier, why = assess(r["text"])
-                # What the message is without its tier-I hit, for hits the review
-                # finds figurative ("吵死了", "堵死了").
-                lower = assess(r["text"], max_tier=3)[0] if tier == 4 else tier
-                rows.append((r["id"], ROMAN[tier], why, ROMAN[lower]))
+                yield json.loads(line)
+
+
+def main(shared: Path) -> None:
+    seen: set[str] = set()
+    rows = []
+    for r in shared_messages(shared):
+        key = r["text"][:80]
+        if key in seen:
+            continue
+        seen.add(key)
+        tier, why = assess(r["text"])
+        # What the message is without its tier-I hit, for hits the review
+        # finds figurative ("吵死了", "堵死了").
+        lower = assess(r["text"], max_tier=3)[0] if tier == 4 else tier
+        rows.append((r["id"], ROMAN[tier], why, ROMAN[lower]))
     with (HERE / "candidates.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "tier", "rule", "tier_if_figurative"])
@@ -174,12 +181,7 @@ def batches(ids_file: Path, out_dir: Path, k: int, shared: Path) -> None:
         raise SystemExit(f"{out_dir}: batches hold message text; write them outside the project")
     ids = [line.split(",")[0].strip() for line in ids_file.read_text("utf-8").splitlines()]
     ids = [i for i in ids if i and i != "id"]
-    texts: dict[str, str] = {}
-    for rel in FILES:
-        with (shared / rel).open(encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                texts[r["id"]] = r["text"]
+    texts = {r["id"]: r["text"] for r in shared_messages(shared)}
     missing = [i for i in ids if i not in texts]
     if missing:
         raise SystemExit(f"{len(missing)} ids not in the shared files, e.g. {missing[0]}")

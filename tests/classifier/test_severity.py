@@ -13,6 +13,7 @@ from classifier.severity import RubricHit, SeverityRubric, feature_tokens
 from yuqing.settings import TaxonomyFile
 
 SEVERITY_DIR = Path(__file__).resolve().parents[2] / "data" / "severity"
+TIERS = {"I", "II", "III", "IV"}
 
 
 def test_feared_event_counts_one_tier_lower(taxonomy: TaxonomyFile) -> None:
@@ -35,18 +36,13 @@ def test_label_files_hold_ids_and_codes_only() -> None:
     read = _rows("read.csv")
     assert len(read) >= 600
     assert set(read[0]) == {"id", "tier", "basis", "sample"}
-    assert {r["tier"] for r in read} == {"I", "II", "III", "IV"}
+    assert {r["tier"] for r in read} == TIERS
     assert len({r["id"] for r in read}) == len(read)
     assert all(re.fullmatch(r"[a-z-]{2,24}", r[k]) for r in read for k in ("basis", "sample"))
     ids = {r["id"] for r in read}
     for name in ("gov-messages.csv", "second-reading.csv", "third-reading.csv"):
         rows = _rows(name)
-        assert set(rows[0]) == {"id", "tier"} and {r["tier"] for r in rows} <= {
-            "I",
-            "II",
-            "III",
-            "IV",
-        }
+        assert set(rows[0]) == {"id", "tier"} and {r["tier"] for r in rows} <= TIERS
         if name != "gov-messages.csv":
             assert {r["id"] for r in rows} <= ids, name
 
