@@ -237,8 +237,8 @@ class JiebaTokenizer:
             if tok.isalnum():
                 if tok not in stop:
                     keep(tok)
-            elif tok not in stop and _is_content(tok.strip()):
-                keep(tok.strip())
+            elif tok not in stop and _is_content(stripped := tok.strip()):
+                keep(stripped)
         return out
 
     def __call__(self, text: str) -> list[str]:
