@@ -78,7 +78,8 @@ class Ingestor:
         raw = sealed.value if isinstance(sealed, Unmasked) else None
         post.author = self.app.privacy.pseudonym((raw or {}).get("author") or post.author)
         gazetteer = self.app.gazetteer
-        placement = gazetteer.place(f"{post.title}\n{post.text}", post.area)
+        # title apart from body: of two unrelated places named, the title's wins
+        placement = gazetteer.place(post.text, post.area, title=post.title)
         if placement.area != post.area:
             post.extra.setdefault("area_reason", placement.matched)
         post.area = placement.area
