@@ -26,6 +26,7 @@ FIGURES = (
     "relevance",
     "search_scale",
     "alerts",
+    "routing",
     "console",
     "distributed",
 )

@@ -60,11 +60,11 @@ _LEVEL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("县", frozenset({"county"})),
 )
 # A road word right after a bare stem: a road named after the area, anywhere in the county.
-_ROAD = re.compile(r"^(?:路|大道|大街|街(?!道|办)|巷|胡同|弄)")
+_ROAD = re.compile(r"^(?:路(?!口)|大道|大街|街(?!道|办)|巷|胡同|弄)")
 # Stems made of a direction or position and a generic place word read as ordinary words
 # (东街, 北关, 新村, 前营) far more often than as one particular community or village.
 _POSITIONAL = re.compile(r"^[东西南北中前后新老]{1,2}[街关门村庄城区场营楼寨屯集店桥湖河山岗园]$")
-_ROAD_END = re.compile(r"(?:路|大道|街|巷|胡同)$")
+_ROAD_END = re.compile(r"(?:路|大道|大街|巷|胡同)$")
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
@@ -117,6 +117,11 @@ def common_word(stem: str) -> bool:
     return freq >= 1000 or (freq >= 100 and not tag.startswith("ns"))
 
 
+def _everyday(word: str) -> bool:
+    freq, tag = _jieba_words().get(word, (0, ""))
+    return freq >= 100 and not tag.startswith("ns")
+
+
 @functools.cache
 def _readings(ch: str) -> frozenset[str]:
     from pypinyin import Style, pinyin
@@ -152,7 +157,11 @@ class Gazetteer:
         for form, cands in self._forms.items():
             if max(cands.values()) == WEAK:
                 self._bare[form] = common(form)
-        self._lengths = sorted({len(f) for f in self._forms}, reverse=True)
+        # per first character, the lengths of the forms it starts, longest first
+        starts: dict[str, set[int]] = {}
+        for form in self._forms:
+            starts.setdefault(form[0], set()).add(len(form))
+        self._starts = {ch: sorted(ls, reverse=True) for ch, ls in starts.items()}
         self._up = {a: tuple(self.ancestors(a)) for a in self._parents}
 
     def _add(self, form: str, area: str, strength: int) -> None:
@@ -170,7 +179,7 @@ class Gazetteer:
         out: list[_Mention] = []
         i, n = 0, len(text)
         while i < n:
-            for length in self._lengths:
+            for length in self._starts.get(text[i], ()):
                 if i + length > n:
                     continue
                 form = text[i : i + length]
@@ -200,11 +209,15 @@ class Gazetteer:
                 fit = {a: s for a, s in cands.items() if self._level[a] in levels}
                 # 张集镇 where only 张集村 exists: another county's township, not ours
                 return _Mention(i, end, form, in_title, fit, False) if fit else None
-        return _Mention(i, end, form, in_title, dict(cands), self._bare[form])
+        # 大岗位, 新庄稼: the stem's last character starts an everyday word, so it may
+        # not be the place at all
+        split = _everyday(text[end - 1 : end + 1])
+        return _Mention(i, end, form, in_title, dict(cands), self._bare[form] or split)
 
     def _misspelt(self, text: str, found: list[_Mention], in_title: bool) -> list[_Mention]:
         """Stems one character off a known stem (same pinyin) before a level word."""
-        covered = [(m.start, m.end) for m in found]
+        # a stem before a level word outweighs a bare stem it overlaps (东明急镇: not 东明)
+        covered = [(m.start, m.end) for m in found if m.form not in self._bare]
         extra: list[_Mention] = []
         for word, levels in _LEVEL_WORDS:
             for hit in re.finditer(re.escape(word), text):
@@ -214,7 +227,7 @@ class Gazetteer:
                     if s < 0 or any(a < hit.end() and s < b for a, b in covered):
                         continue
                     stem = text[s:p]
-                    if not _CJK.match(stem):
+                    if not _CJK.match(stem) or self._known(stem, levels):
                         continue
                     areas = self._near(stem, levels)
                     if areas:
@@ -222,7 +235,14 @@ class Gazetteer:
                         extra.append(m)
                         covered.append((s, hit.end()))
                         break
+        if extra:
+            found = [
+                m for m in found if not any(m.start < x.end + 2 and x.start < m.end for x in extra)
+            ]
         return sorted(found + extra, key=lambda m: m.start)
+
+    def _known(self, stem: str, levels: frozenset[str]) -> bool:
+        return any(self._level[a] in levels for a in self._forms.get(stem, ()))
 
     def _near(self, stem: str, levels: frozenset[str]) -> set[str]:
         out: set[str] = set()
