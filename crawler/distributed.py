@@ -489,7 +489,7 @@ class StatelessSink:
             raise
 
     def accept(self, post: CrawledPost) -> bool:
-        return bool(self._call(self._sink.accept, post))
+        return self._call(self._sink.accept, post)  # type: ignore[no-any-return]  # an Outcome
 
     def accept_many(self, posts: list[CrawledPost]) -> list[bool]:
         many = getattr(self._sink, "accept_many", None)
@@ -700,9 +700,14 @@ class DistributedMixin:
             pages=n("pages"),
             items_accepted=n("accepted"),
             items_new=n("new"),
-            items_duplicate=n("accepted") - n("new"),
+            items_updated=n("updated"),
+            items_duplicate=n("unchanged"),
+            items_collided=n("collided"),
             not_modified=n("not_modified"),
             dead_letters=n("dead_letters"),
+            unparsed=n("unparsed"),
+            mojibake=n("mojibake"),
+            mojibake_repaired=n("mojibake_repaired"),
             errors=n("errors"),
             duration_s=round(took, 3),
             finish_reason="finished",

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from crawler.normalise import html_to_text, parse_cn_datetime, parse_count, scrub
+from crawler.encoding import Mojibake, repair_mojibake
+from crawler.normalise import ParsedTime, html_to_text, parse_cn_time, parse_count, scrub
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.privacy import mask_personal_data
 
@@ -31,6 +32,13 @@ class Unmasked:
 
     __hash__ = None  # type: ignore[assignment]
 
+
+# extra[APPROX_KEY] is True when published_at is a guess within a day (昨天下午, 3天前,
+# a date without a time): stored in posts.extra, so deadlines never hang on it
+APPROX_KEY = "published_at_approx"
+# extra[REPAIRED_KEY]: how mis-decoded text was undone ("latin-1→gb18030")
+REPAIRED_KEY = "encoding_repaired"
+MOJIBAKE_REASON = "mojibake"  # dead letters' reason starts with it
 
 MAX_DEAD_LETTER_FIELD = 20_000  # keep dead letters inspectable, not a copy of a huge page
 
@@ -92,6 +100,19 @@ def to_crawled_post(
     """
     clear_title = html_to_text(raw.title).replace("\n", " ")
     clear_text = html_to_text(raw.body)
+    clear_reply = html_to_text(raw.reply)
+    clear_author = html_to_text(raw.author) if raw.author else ""
+    repaired: set[str] = set()
+    try:  # text read with the wrong codec is never stored as if it were fine
+        fixed = []
+        for part in (clear_title, clear_text, clear_reply, clear_author):
+            text, how = repair_mojibake(part)
+            fixed.append(text)
+            if how:
+                repaired.add(how)
+    except Mojibake as exc:
+        return dead_letter(stage, raw, f"{MOJIBAKE_REASON}: {exc}")
+    clear_title, clear_text, clear_reply, clear_author = fixed
     title = mask_personal_data(clear_title)
     text = mask_personal_data(clear_text)
     if not text:
@@ -99,15 +120,19 @@ def to_crawled_post(
     if not title:
         title = text.split("\n", 1)[0][:40]
     extra = dict(raw.extra)
-    published_at = _date(raw.time, now, tz)
+    if repaired:
+        extra[REPAIRED_KEY] = ", ".join(sorted(repaired))
+    published = _time(raw.time, now, tz)
+    published_at = published.value if published is not None else None
+    if published is not None and published.approximate:
+        extra[APPROX_KEY] = True
     if raw.time not in (None, "") and published_at is None:
         if strict_dates:
             return dead_letter(stage, raw, f"unreadable date {str(raw.time)[:60]!r}")
         extra["unparsed_time"] = scrub(str(raw.time))
-    clear_reply = html_to_text(raw.reply)
     reply_text = mask_personal_data(clear_reply) or None
-    reply_at = _date(raw.reply_time, now, tz) if reply_text else None
-    clear_author = html_to_text(raw.author) if raw.author else ""
+    reply_time = _time(raw.reply_time, now, tz) if reply_text else None
+    reply_at = reply_time.value if reply_time is not None else None
     author = mask_personal_data(clear_author) or None
     extra[RAW_KEY] = Unmasked(
         {
@@ -134,7 +159,7 @@ def to_crawled_post(
     )
 
 
-def _date(value: str | date | None, now: datetime, tz: str) -> datetime | None:
+def _time(value: str | date | None, now: datetime, tz: str) -> ParsedTime | None:
     if value is None or value == "":
         return None
-    return parse_cn_datetime(value if isinstance(value, date) else html_to_text(value), now, tz)
+    return parse_cn_time(value if isinstance(value, date) else html_to_text(value), now, tz)

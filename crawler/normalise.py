@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -150,9 +151,23 @@ _CN_NO_YEAR = re.compile(
 _RELATIVE = re.compile(
     r"(?P<n>\d+|半|一|两|几)\s*(?:个)?\s*(?P<unit>秒|分钟|分|小时|钟头|天|日|周|星期|月)\s*(?:以)?前"
 )
+# a day named relative to today, then perhaps a part of the day, then perhaps a clock
+# time: 昨天下午, 今天上午10:30, 昨晚8点半, 上周五, 星期三 15:00, 下午3点
 _DAY_WORD = re.compile(
-    r"(?P<w>今天|昨天|前天|今日|昨日)\s*(?:(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?"
+    r"(?P<w>大前天|前天|昨天|昨日|今天|今日|昨晚|今晚|今早|昨早"
+    r"|(?P<week>上|本|这)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))?"
+    r"\s*(?P<part>凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上|晚间|夜里|深夜|半夜)?"
+    r"\s*(?:(?P<h>\d{1,2})\s*(?:[:：]\s*(?P<mi>\d{2})|[点时]\s*(?:(?P<half>半)|(?P<mi2>\d{1,2})\s*分?)?))?"
 )
+_DAY_BACK = {"今天": 0, "今日": 0, "今晚": 0, "今早": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "昨早": 1,
+             "前天": 2, "大前天": 3}  # fmt: skip
+_IMPLIED_PART = {"昨晚": "晚上", "今晚": "晚上", "今早": "早上", "昨早": "早上"}
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+            **{str(i): i - 1 for i in range(1, 8)}}  # fmt: skip
+# the hour a part of the day stands for when no clock time is given (marked approximate)
+PART_HOURS = {"凌晨": 3, "清晨": 7, "早上": 8, "早晨": 8, "上午": 10, "中午": 12, "下午": 15,
+              "傍晚": 18, "晚上": 20, "晚间": 20, "夜里": 23, "深夜": 23, "半夜": 23}  # fmt: skip
+_PART_AFTER = re.compile(r"^\s*(?P<part>" + "|".join(PART_HOURS) + ")")
 _EPOCH = re.compile(r"^\s*(\d{10}|\d{13})(?:\.\d+)?\s*$")
 _UNIT_SECONDS = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "钟头": 3600,
                  "天": 86400, "日": 86400, "周": 604800, "星期": 604800, "月": 2592000}  # fmt: skip
@@ -163,13 +178,24 @@ def _zone(tz: str | tzinfo) -> tzinfo:
 
 
 def _hour(h: int, ampm: str | None) -> int:
-    if ampm in ("下午", "晚上") and h < 12:
+    if ampm in ("夜里", "深夜", "半夜"):
+        return h + 12 if 6 <= h < 12 else h % 24  # 深夜1点 is 01:00, 夜里11点 23:00
+    if ampm in ("下午", "晚上", "晚间", "傍晚") and h < 12:
         return h + 12
     if ampm == "中午" and h < 11:
         return h + 12
     if ampm == "凌晨" and h == 12:
         return 0
     return h
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTime:
+    """A parsed time (aware UTC). ``approximate``: only the day, or the day and a
+    part of it (昨天下午), was given; the hour is a representative guess."""
+
+    value: datetime
+    approximate: bool = False
 
 
 def to_utc(value: datetime, tz: str | tzinfo) -> datetime:
@@ -187,26 +213,46 @@ def parse_cn_datetime(
     Understands "2026年11月20日 10:05", "2026-11-20 10:05:00", ISO 8601 with an
     offset, RFC 822 ("Fri, 20 Nov 2026 02:05:00 GMT"), "11月20日 10:05" (this
     year, or last year when that would lie in the future), "3小时前", "半小时前",
-    "刚刚", "昨天 10:05", "前天", and Unix epoch seconds/milliseconds. Naive
-    times are local time in ``tz``; ``now`` anchors relative expressions.
+    "刚刚", "昨天 10:05", "前天", "昨天下午", "今天上午", "昨晚8点半", "上周五",
+    and Unix epoch seconds/milliseconds. Naive times are local time in ``tz``;
+    ``now`` anchors relative expressions. :func:`parse_cn_time` also says whether
+    the time is a guess.
     """
+    parsed = parse_cn_time(text, now, tz)
+    return parsed.value if parsed is not None else None
+
+
+def parse_cn_time(
+    text: str | datetime | date | None, now: datetime, tz: str | tzinfo = "Asia/Shanghai"
+) -> ParsedTime | None:
+    """:func:`parse_cn_datetime` with its precision: a day alone (昨天, 3天前,
+    2026年11月20日) or a day and a part of it (昨天下午 -> 15:00) is approximate, and
+    an approximate time never lies after ``now``."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        return _parse_cn_datetime(text, now, _zone(tz))
+        parsed = _parse_cn_time(text, now, _zone(tz))
     except OverflowError:  # 9999年12月31日 -14:00, 99999999999天前: past datetime's range
         return None
+    if parsed is not None and parsed.approximate and parsed.value > now:
+        # 今天下午 read at 14:00: the post cannot be from the future
+        return ParsedTime(now.astimezone(UTC), approximate=True)
+    return parsed
 
 
-def _parse_cn_datetime(
+def _local(day: date, hour: int, minute: int, zone: tzinfo) -> datetime:
+    return to_utc(datetime(day.year, day.month, day.day, hour, minute), zone)
+
+
+def _parse_cn_time(
     text: str | datetime | date | None, now: datetime, zone: tzinfo
-) -> datetime | None:
+) -> ParsedTime | None:
     if text is None:
         return None
     if isinstance(text, datetime):
-        return to_utc(text, zone)
+        return ParsedTime(to_utc(text, zone))
     if isinstance(text, date):
-        return to_utc(datetime(text.year, text.month, text.day), zone)
+        return ParsedTime(to_utc(datetime(text.year, text.month, text.day), zone), True)
     s = fold_text(str(text))
     if not s:
         return None
@@ -214,11 +260,15 @@ def _parse_cn_datetime(
 
     if m := _EPOCH.match(s):
         stamp = int(m.group(1))
-        return datetime.fromtimestamp(stamp / 1000 if len(m.group(1)) == 13 else stamp, UTC)
+        value = datetime.fromtimestamp(stamp / 1000 if len(m.group(1)) == 13 else stamp, UTC)
+        return ParsedTime(value)
 
     if m := _CN_FULL.search(s):
+        approximate = not m["h"]
+        h = _hour(int(m["h"]), m["ampm"]) if m["h"] else 0
+        if not m["h"] and (part := _PART_AFTER.match(s[m.end() :])):
+            h = PART_HOURS[part["part"]]  # 2026年11月20日下午
         try:
-            h = _hour(int(m["h"]), m["ampm"]) if m["h"] else 0
             value = datetime(int(m["y"]), int(m["mo"]), int(m["d"]), h,
                              int(m["mi"] or 0), int(m["s"] or 0))  # fmt: skip
         except ValueError:
@@ -226,29 +276,32 @@ def _parse_cn_datetime(
         if m["tz"]:
             off = m["tz"].strip()
             if off == "Z":
-                return value.replace(tzinfo=UTC)
+                return ParsedTime(value.replace(tzinfo=UTC), approximate)
             sign = 1 if off[0] == "+" else -1
             digits = off[1:].replace(":", "")
             delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            return (value - sign * delta).replace(tzinfo=UTC)
-        return to_utc(value, zone)
+            return ParsedTime((value - sign * delta).replace(tzinfo=UTC), approximate)
+        return ParsedTime(to_utc(value, zone), approximate)
 
     if s in ("刚刚", "刚才", "just now"):
-        return now.astimezone(UTC)
+        return ParsedTime(now.astimezone(UTC))
     if m := _RELATIVE.search(s):
         n = {"半": 0.5, "一": 1.0, "两": 2.0, "几": 3.0}.get(m["n"]) or float(m["n"])
-        return (now - timedelta(seconds=n * _UNIT_SECONDS[m["unit"]])).astimezone(UTC)
-    if m := _DAY_WORD.search(s):
-        back = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m["w"]]
-        day = (local_now - timedelta(days=back)).date()
-        h, mi = (int(m["h"]), int(m["mi"])) if m["h"] else (0, 0)
-        try:
-            return to_utc(datetime(day.year, day.month, day.day, h, mi), zone)
-        except ValueError:
-            return None
+        value = (now - timedelta(seconds=n * _UNIT_SECONDS[m["unit"]])).astimezone(UTC)
+        # 3小时前 is as exact as boards print it; 2天前 says only the day
+        return ParsedTime(value, approximate=_UNIT_SECONDS[m["unit"]] >= 86400)
+    if (rel := _relative_day(s, local_now)) is not None:
+        day, part, clock = rel
+        if clock is not None:
+            h, mi = clock
+            h = _hour(h, part)
+            if h > 23 or mi > 59:
+                return None
+            return ParsedTime(_local(day, h, mi, zone))
+        return ParsedTime(_local(day, PART_HOURS.get(part or "", 0), 0, zone), True)
 
     try:  # RFC 822 / 2822, as RSS writes pubDate
-        return to_utc(parsedate_to_datetime(s), zone)
+        return ParsedTime(to_utc(parsedate_to_datetime(s), zone))
     except (TypeError, ValueError, IndexError):
         pass
 
@@ -260,5 +313,35 @@ def _parse_cn_datetime(
             return None
         if value.replace(tzinfo=zone) > local_now + timedelta(days=1):
             value = value.replace(year=value.year - 1)
-        return to_utc(value, zone)
+        return ParsedTime(to_utc(value, zone), approximate=not m["h"])
+    return None
+
+
+def _relative_day(
+    s: str, local_now: datetime
+) -> tuple[date, str | None, tuple[int, int] | None] | None:
+    """(day, part of the day, clock time) of 昨天下午3点, 上周五, 下午3:05 ...; None
+    when ``s`` names no day and no part of one."""
+    for m in _DAY_WORD.finditer(s):
+        word, part = m["w"], m["part"]
+        if not word and not part:
+            continue
+        today = local_now.date()
+        if m["wd"]:
+            weekday = _WEEKDAY[m["wd"]]
+            monday = today - timedelta(days=today.weekday())
+            if m["week"] == "上":
+                day = monday - timedelta(days=7) + timedelta(days=weekday)
+            elif m["week"]:  # 本周, 这周
+                day = monday + timedelta(days=weekday)
+            else:  # 周五: the last Friday up to today
+                day = today - timedelta(days=(today.weekday() - weekday) % 7)
+        else:
+            day = today - timedelta(days=_DAY_BACK.get(word or "今天", 0))
+            part = part or _IMPLIED_PART.get(word or "")
+        clock = None
+        if m["h"]:
+            minute = 30 if m["half"] else int(m["mi"] or m["mi2"] or 0)
+            clock = (int(m["h"]), minute)
+        return day, part, clock
     return None

@@ -16,7 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
 
-from crawler.items import RawPost, dead_letter, to_crawled_post
+from crawler.items import MOJIBAKE_REASON, REPAIRED_KEY, RawPost, dead_letter, to_crawled_post
+from store.posts import IDENTITY_KEY, Outcome, content_hash, post_key
 from yuqing.clock import SystemClock
 from yuqing.contracts import CrawledPost, DeadLetter
 
@@ -50,11 +51,14 @@ class NormalisePipeline(_SpiderPipeline):
         clock = getattr(spider, "clock", None) or SystemClock()
         tz = spider.config.settings.timezone
         try:
-            return to_crawled_post(item, clock.now(), tz)
+            post = to_crawled_post(item, clock.now(), tz)
         except Exception as exc:  # a parser bug must not lose the post or stop the crawl
             logger.exception("normalising %s failed", item.url)
             self.inc("errors")
             return dead_letter("normalise", item, f"{type(exc).__name__}: {exc}")
+        if isinstance(post, CrawledPost) and post.extra.get(REPAIRED_KEY):
+            self.inc("mojibake_repaired")
+        return post
 
 
 class DeadLetterPipeline(_SpiderPipeline):
@@ -63,16 +67,25 @@ class DeadLetterPipeline(_SpiderPipeline):
             return item
         self.spider.sink.reject(item)
         self.inc("dead_letters")
+        if item.reason.startswith(MOJIBAKE_REASON):
+            self.inc("mojibake")
+        if item.stage in ("parse", "normalise"):
+            self.inc("unparsed")  # read but not understood: a source's health counts it
         raise DropItem(f"dead letter ({item.stage}) {item.url or ''}: {item.reason}")
 
 
 class SinkPipeline(_SpiderPipeline):
     """Hands posts to the sink in small batches (classifying many at once is several
     times faster than one by one), flushed when full, every second, when the spider
-    goes idle and before it closes, so a post is stored soon after it is read."""
+    goes idle and before it closes, so a post is stored soon after it is read.
+
+    Two different posts of one crawl with the same key (store.posts.post_key) would
+    overwrite each other in the store: the later one is reported (``collided``, a
+    warning) and given its own identity, so both are kept."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        self.keys: dict[str, str] = {}  # key -> what the post stored under it was
         self.batch = max(1, crawler.settings.getint("YUQING_SINK_BATCH", 16))
         self.pending: list[CrawledPost] = []
         self._timer: LoopingCall | None = None
@@ -94,6 +107,7 @@ class SinkPipeline(_SpiderPipeline):
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, CrawledPost):
             return item
+        self._keep_apart(item)
         self.pending.append(item)
         if len(self.pending) >= self.batch:
             self.flush()
@@ -121,8 +135,35 @@ class SinkPipeline(_SpiderPipeline):
                 sink.reject(dead_letter("sink", raw, f"{type(exc).__name__}: {exc}"))
                 self.inc("dead_letters")
 
-    def _count(self, changed: list[bool]) -> None:
-        for new in changed:
+    def _keep_apart(self, post: CrawledPost) -> None:
+        key = post_key(post)
+        me = _identity(post)
+        first = self.keys.setdefault(key, me)
+        if first == me:
+            return  # the same post again (listed twice): an upsert, not a collision
+        self.inc("collided")
+        logger.warning(
+            "%s: two different posts share the key %s in one crawl; keeping both",
+            post.source,
+            key[:200],
+        )
+        post.extra[IDENTITY_KEY] = f"collided:{key[:200]}#{me}"
+        self.keys.setdefault(post_key(post), me)
+
+    def _count(self, outcomes: list[Any]) -> None:
+        for outcome in outcomes:
             self.inc("accepted")
-            if new:
+            # a sink answering a plain bool says only "new or changed"
+            if outcome is True or outcome == Outcome.NEW:
                 self.inc("new")
+            elif outcome == Outcome.UPDATED:
+                self.inc("updated")
+            else:
+                self.inc("unchanged")
+
+
+def _identity(post: CrawledPost) -> str:
+    """What makes a post this post, for telling two posts under one key apart."""
+    if post.external_id:
+        return "id:" + post.external_id[:200]
+    return "hash:" + content_hash(post.title, post.text)[:24]

@@ -31,29 +31,49 @@ SPIDERS: dict[str, type[SourceSpider]] = {
 
 @dataclass(slots=True)
 class CrawlStats:
-    pages: int = 0  # responses parsed: list, detail and feed pages
+    """What one crawl did, truthfully: every post the sink took is new, updated or
+    unchanged; a post that would have overwritten another of the same crawl is
+    counted as collided (and kept, as new, under its own identity)."""
+
+    pages: int = 0  # responses parsed (fetched): list, detail and feed pages
     items_accepted: int = 0  # posts the sink took
-    items_new: int = 0  # ... of which new or changed
+    items_new: int = 0  # ... stored new
+    items_updated: int = 0  # ... already stored, changed
     items_duplicate: int = 0  # ... already stored unchanged
+    items_collided: int = 0  # posts whose key another post of this crawl had
     not_modified: int = 0  # feeds that answered a conditional request with 304
     dead_letters: int = 0  # pages and posts sent to sink.reject
+    unparsed: int = 0  # ... of which read but not understood (parse and normalise)
+    mojibake: int = 0  # ... of which mis-decoded text that could not be undone
+    mojibake_repaired: int = 0  # posts whose mis-decoded text was undone
     errors: int = 0  # failed requests and parser/sink exceptions
     duration_s: float = 0.0
     finish_reason: str = ""
 
+    @property
+    def items_unchanged(self) -> int:
+        return self.items_duplicate
+
     @classmethod
     def from_scrapy(cls, stats: dict[str, Any]) -> CrawlStats:
         exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
-        accepted = stats.get("yuqing/accepted", 0)
-        new = stats.get("yuqing/new", 0)
+
+        def n(key: str) -> int:
+            return int(stats.get(f"yuqing/{key}", 0))
+
         return cls(
-            pages=stats.get("yuqing/pages", 0),
-            items_accepted=accepted,
-            items_new=new,
-            items_duplicate=accepted - new,
-            not_modified=stats.get("yuqing/not_modified", 0),
-            dead_letters=stats.get("yuqing/dead_letters", 0),
-            errors=stats.get("yuqing/errors", 0) + exceptions,
+            pages=n("pages"),
+            items_accepted=n("accepted"),
+            items_new=n("new"),
+            items_updated=n("updated"),
+            items_duplicate=n("unchanged"),
+            items_collided=n("collided"),
+            not_modified=n("not_modified"),
+            dead_letters=n("dead_letters"),
+            unparsed=n("unparsed"),
+            mojibake=n("mojibake"),
+            mojibake_repaired=n("mojibake_repaired"),
+            errors=n("errors") + exceptions,
             duration_s=round(float(stats.get("elapsed_time_seconds", 0.0)), 3),
             finish_reason=str(stats.get("finish_reason", "")),
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.items import RAW_KEY
+from store.posts import Outcome, post_key
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.settings import AppConfig
 
@@ -25,15 +26,17 @@ class MemorySink:
         self._fingerprints: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.closed = False
 
-    def accept(self, post: CrawledPost) -> bool:
-        key = (post.source, post.url or post.external_id or post.title)
+    def accept(self, post: CrawledPost) -> Outcome:
+        key = (post.source, post_key(post))
         fp = (post.title, post.text, post.reply_text, post.likes, post.replies)
         self.posts.append(post)
         if post.url:
             self._seen.add((post.source, post.url))
-        new = self._fingerprints.get(key) != fp
+        before = self._fingerprints.get(key)
         self._fingerprints[key] = fp
-        return new
+        if before is None:
+            return Outcome.NEW
+        return Outcome.UNCHANGED if before == fp else Outcome.UPDATED
 
     def reject(self, letter: DeadLetter) -> None:
         self.dead_letters.append(letter)

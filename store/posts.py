@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,11 +53,26 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
 
+# extra[IDENTITY_KEY]: what tells a post apart when its URL does not (a feed entry
+# whose link it shares with other entries: "guid:..." or "link:<url with #fragment>")
+IDENTITY_KEY = "identity"
+_MAX_IDENTITY = 400  # keys are String(512)
+
+
 def post_key(post: CrawledPost, rewrite: Callable[[str], str] | None = None) -> str:
-    """Canonical URL when there is one, else source + external id, else source + content.
+    """The post's identity given by its source when there is one (``extra["identity"]``),
+    else canonical URL, else source + external id, else source + content.
 
     ``rewrite`` maps a URL to its stable form first (e.g. a demo site on a new port).
     """
+    identity = post.extra.get(IDENTITY_KEY)
+    if identity:
+        ident = str(identity)
+        if ident.startswith("link:") and rewrite:
+            ident = "link:" + rewrite(ident[5:])
+        if len(ident) > _MAX_IDENTITY:
+            ident = "sha256:" + hashlib.sha256(ident.encode("utf-8")).hexdigest()
+        return f"entry:{post.source}:{ident}"
     if post.url:
         return "url:" + canonical_url(rewrite(post.url) if rewrite else post.url)
     if post.external_id:
@@ -183,11 +199,26 @@ def _keep_sketch(
     )
 
 
+class Outcome(IntEnum):
+    """What storing a post did; false only when nothing changed (a PostSink's
+    ``accept`` returns it: truthy for new or changed, as its protocol says)."""
+
+    UNCHANGED = 0
+    NEW = 1
+    UPDATED = 2
+
+
 @dataclass(slots=True)
 class UpsertResult:
     post_id: int
     created: bool
     changed: bool
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.created:
+            return Outcome.NEW
+        return Outcome.UPDATED if self.changed else Outcome.UNCHANGED
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -235,6 +266,8 @@ def upsert_post(
     """Insert or update one post by its stable key; enqueue it for indexing when it changed."""
     key = post_key(post, rewrite)
     digest = content_hash(post.title, post.text)
+    if key.startswith("entry:") and post.url:
+        _adopt(session, post, key, digest, rewrite)
     values = {
         "source": post.source,
         "external_id": post.external_id,
@@ -328,6 +361,32 @@ def upsert_post(
         session.execute(update(Post).where(Post.id == row.id).values(evaluated=False, **values))
         enqueue_index(session, row.id, now)
     return UpsertResult(row.id, created=False, changed=changed)
+
+
+def _adopt(
+    session: Session,
+    post: CrawledPost,
+    key: str,
+    digest: str,
+    rewrite: Callable[[str], str] | None,
+) -> None:
+    """A feed entry stored under its URL before another entry shared that URL now
+    has an identity key: move the stored row to it rather than store it twice."""
+    if session.execute(select(Post.id).where(Post.key == key)).first() is not None:
+        return
+    url_key = "url:" + canonical_url(rewrite(post.url) if rewrite else post.url)  # type: ignore[arg-type]
+    old = session.execute(
+        select(Post.id).where(
+            Post.key == url_key, Post.source == post.source, Post.content_hash == digest
+        )
+    ).scalar_one_or_none()
+    if old is not None:
+        session.execute(update(Post).where(Post.id == old).values(key=key))
+        session.execute(
+            update(PostSighting)
+            .where(PostSighting.post_id == old, PostSighting.source == post.source)
+            .values(url_key=key)
+        )
 
 
 def _sighted(session: Session, post_id: int, source: str, key: str, now: datetime) -> None:

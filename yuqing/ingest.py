@@ -14,7 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.items import RAW_KEY, Unmasked
-from store.posts import TOKENS_KEY, add_dead_letter, is_seen, tokens_extra, upsert_post
+from store.posts import (
+    TOKENS_KEY,
+    Outcome,
+    add_dead_letter,
+    is_seen,
+    tokens_extra,
+    upsert_post,
+)
 from yuqing.app import App
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.privacy import PrivacyKeys
@@ -33,14 +40,16 @@ class Ingestor:
         self.rewrite = app.url_rewrite()
         self.accepted = 0
         self.new = 0
+        self.updated = 0
         self.rejected = 0
 
-    def accept(self, post: CrawledPost) -> bool:
+    def accept(self, post: CrawledPost) -> Outcome:
         return self.accept_many([post])[0]
 
-    def accept_many(self, posts: Sequence[CrawledPost]) -> list[bool]:
+    def accept_many(self, posts: Sequence[CrawledPost]) -> list[Outcome]:
         """Place, classify (together: several times faster) and store ``posts``; each
-        is committed on its own. Returns, per post, whether it was new or changed."""
+        is committed on its own. Returns, per post, whether it was stored new, updated
+        or found unchanged (an Outcome: false only for unchanged)."""
         prepared = [self._prepare(p) for p in posts]
         classes = self.model.classify_many(
             [p.title for p, _ in prepared],
@@ -67,7 +76,8 @@ class Ingestor:
             result = self.app.store.write(store_one, what=f"storing a post of {post.source}")
             self.accepted += 1
             self.new += int(result.created)
-            out.append(result.changed)
+            self.updated += int(result.changed and not result.created)
+            out.append(result.outcome)
         return out
 
     def _prepare(self, post: CrawledPost) -> tuple[CrawledPost, dict[str, Any] | None]:

@@ -170,9 +170,16 @@ def judge_health(app: App, session: Any, row: Any, outcome: CrawlOutcome, now: d
     bad = not outcome.ok or state.get("last_run_productive") is False
     state["bad_runs"] = int(state.get("bad_runs", 0)) + 1 if bad else 0
     limit = app.config.settings.crawler.unhealthy_after_empty_runs
+    st = outcome.stats
+    # the last run's figures, for whoever looks at the source (console, `yuqing crawl`)
+    state["last_run"] = {k: st[k] for k in _RUN_FIGURES if k in st}
     reasons = []
     if outcome.ok and state.get("selector_miss"):
         reasons.append("配置的选择器在返回 200 的页面上没有匹配到内容（页面改版或需要登录？）")
+    if outcome.ok:
+        from alerts.source_health import crawl_health_reasons
+
+        reasons.extend(crawl_health_reasons(st))
     if state["bad_runs"] >= limit:
         last = f"；最近错误：{outcome.error}" if outcome.error else ""
         reasons.append(f"连续 {state['bad_runs']} 次抓取失败或没有内容{last}")
@@ -190,6 +197,11 @@ def judge_health(app: App, session: Any, row: Any, outcome: CrawlOutcome, now: d
     state["health"] = health
     row.state = state
     log.warning("source %s is unhealthy: %s", outcome.source, health["reason"])
+
+
+# the per-run figures kept in sources.state["last_run"]
+_RUN_FIGURES = ("pages", "items_accepted", "items_new", "items_updated", "items_duplicate",
+                "items_collided", "dead_letters", "unparsed", "mojibake", "mojibake_repaired")  # fmt: skip
 
 
 def _alert_owner(app: App, session: Any, source: str, health: dict[str, Any]) -> int | None:

@@ -35,6 +35,12 @@ def canonical_url(url: str) -> str:
     return canonicalize_url(url.strip(), keep_fragments=False).strip()
 
 
+def url_with_fragment(url: str) -> str:
+    """:func:`canonical_url` keeping the fragment: entries of one feed that link to
+    anchors of one page are told apart by it alone."""
+    return canonicalize_url(url.strip(), keep_fragments=True).strip()
+
+
 def select(response: Response, selector: str) -> SelectorList:
     """CSS, or XPath when the selector starts with '/' or '('."""
     if selector.lstrip().startswith(("/", "(")):

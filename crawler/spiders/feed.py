@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +12,11 @@ import feedparser
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.encoding import as_utf8_xml, decode_body
 from crawler.items import RawPost
-from crawler.spiders.base import SourceSpider, _text_of, canonical_url
+from crawler.middlewares import header_charset
+from crawler.spiders.base import SourceSpider, _text_of, canonical_url, url_with_fragment
+from store.posts import IDENTITY_KEY
 from yuqing.contracts import DeadLetter
 
 # bozo exceptions that say nothing is wrong with the entries themselves
@@ -69,8 +73,16 @@ class FeedSpider(SourceSpider):
         if not response.body:
             yield self.empty(response)
             return
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        parsed = feedparser.parse(response.body, response_headers={"content-type": ctype})
+        # decoded here, by the one path pages take too: feedparser trusts an HTTP
+        # charset of iso-8859-1 over the bytes (and latin-1 decodes anything)
+        decoded = decode_body(response.body, header_charset(response), self.source.encoding)
+        if decoded.mojibake:
+            self.count("mojibake_pages")
+            self.logger.warning("%s still reads as mojibake: %s", response.url, decoded.mojibake)
+        parsed = feedparser.parse(
+            as_utf8_xml(decoded.text),
+            response_headers={"content-type": "application/xml; charset=utf-8"},
+        )
         bozo = parsed.get("bozo_exception")
         if not parsed.entries or (bozo is not None and not isinstance(bozo, _HARMLESS)):
             self.count("errors")
@@ -90,7 +102,8 @@ class FeedSpider(SourceSpider):
                 "last_modified": (response.headers.get(b"Last-Modified") or b"").decode("latin-1"),
             }
         self.count("productive")
-        for entry in parsed.entries:
+        identities = _identities(response, parsed.entries)
+        for entry, identity in zip(parsed.entries, identities, strict=True):
             try:
                 link = entry.get("link")
                 content = entry.get("content") or []
@@ -105,7 +118,42 @@ class FeedSpider(SourceSpider):
                     author=html.escape(entry["author"]) if entry.get("author") else None,
                     time=_entry_time(entry, "published", "updated"),
                     area=self.source.area,
+                    extra={IDENTITY_KEY: identity} if identity else {},
                 )
             except Exception as exc:
                 self._validators = None  # fetch it whole again next time
                 yield self.broken(response, exc)
+
+
+def _identities(response: Response, entries: list[Any]) -> list[str | None]:
+    """Per entry, an identity beyond its link when the link (fragment dropped) is
+    shared with another entry of the feed: its guid/id when those differ, else its
+    link with the fragment. None where the link tells entries apart (so a feed
+    entry and the board thread it links to stay one post).
+
+    Entries whose links, guids and fragments are all alike get None too: the sink
+    pipeline then reports the collision and keeps both (crawler.pipelines)."""
+    links: list[tuple[str, str] | None] = []
+    for entry in entries:
+        try:
+            full = response.urljoin(entry.get("link")) if entry.get("link") else None
+            links.append((canonical_url(full), url_with_fragment(full)) if full else None)
+        except ValueError:  # a broken link: its RawPost fails and is dead-lettered
+            links.append(None)
+    shared = Counter(link[0] for link in links if link)
+    out: list[str | None] = []
+    for entry, link in zip(entries, links, strict=True):
+        if link is None or shared[link[0]] < 2:
+            out.append(None)
+            continue
+        group = [(e, lk) for e, lk in zip(entries, links, strict=True) if lk and lk[0] == link[0]]
+        guids = [str(e.get("id") or "") for e, _ in group]
+        fragments = [lk[1] for _, lk in group]
+        guid = str(entry.get("id") or "")
+        if guid and guids.count(guid) == 1 and guid not in (link[0], link[1]):
+            out.append(f"guid:{guid}")
+        elif fragments.count(link[1]) == 1 and link[1] != link[0]:
+            out.append(f"link:{link[1]}")
+        else:
+            out.append(None)
+    return out

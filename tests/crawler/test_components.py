@@ -13,6 +13,7 @@ from crawler.items import RawPost, to_crawled_post
 from crawler.runner import CrawlStats, run_crawl
 from crawler.sinks import MemorySink
 from crawler.spiders.base import canonical_url, extract_markup, extract_text
+from store.posts import Outcome
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.settings import CrawlerSettings, Source, load_config
 
@@ -95,12 +96,13 @@ def test_run_crawl_refuses_before_starting_a_reactor() -> None:
     ) == CrawlStats(pages=2, errors=1)
 
 
-def test_memory_sink_reports_new_and_changed() -> None:
+def test_memory_sink_reports_new_updated_and_unchanged() -> None:
     sink = MemorySink(seen=[("s", "http://x/0")])
     post = CrawledPost(source="s", title="t", text="a", url="http://x/1")
-    assert sink.accept(post) is True
-    assert sink.accept(post) is False
+    first, again = sink.accept(post), sink.accept(post)
+    assert first == Outcome.NEW and first  # truthy: new or changed, as PostSink says
+    assert again == Outcome.UNCHANGED and not again
     post.text = "b"
-    assert sink.accept(post) is True
+    assert sink.accept(post) == Outcome.UPDATED
     assert sink.seen("s", "http://x/1") and sink.seen("s", "http://x/0")
     assert not sink.seen("other", "http://x/1")

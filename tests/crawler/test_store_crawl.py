@@ -104,7 +104,8 @@ def test_crawl_stats_are_kept_and_rerun_adds_nothing(app: App) -> None:
     assert run.pages == 15 and run.errors >= 4 and run.duration_s > 0
     assert run.finished_at >= run.started_at
     line = stats_line({"source": "robust-board", "ok": True, "error": None, **first.stats})
-    assert "15 pages, 11 items (11 new, 0 duplicate)" in line and "4 dead letters" in line
+    assert "15 pages fetched, 11 items (11 new, 0 updated, 0 unchanged, 0 collided)" in line
+    assert "4 dead letters" in line
 
     again = crawl_in_child(app, "robust-board", timeout=180)
     assert again.ok, again.error

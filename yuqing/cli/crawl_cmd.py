@@ -86,11 +86,16 @@ def stats_line(r: dict[str, Any]) -> str:
             "`yuqing crawler-worker status` shows its progress"
         )
     body = (
-        f"{r.get('pages', 0)} pages, {r.get('items_accepted', 0)} items "
-        f"({r.get('items_new', 0)} new, {r.get('items_duplicate', 0)} duplicate), "
-        f"{r.get('not_modified', 0)} not modified, {r.get('dead_letters', 0)} dead letters, "
-        f"{r.get('errors', 0)} errors, {float(r.get('duration_s', 0.0)):.1f}s"
+        f"{r.get('pages', 0)} pages fetched, {r.get('items_accepted', 0)} items "
+        f"({r.get('items_new', 0)} new, {r.get('items_updated', 0)} updated, "
+        f"{r.get('items_duplicate', 0)} unchanged, {r.get('items_collided', 0)} collided), "
+        f"{r.get('not_modified', 0)} not modified, {r.get('dead_letters', 0)} dead letters"
     )
+    if r.get("mojibake") or r.get("unparsed"):
+        body += f" ({r.get('mojibake', 0)} mojibake, {r.get('unparsed', 0)} unparsed)"
+    if r.get("mojibake_repaired"):
+        body += f", {r['mojibake_repaired']} re-decoded"
+    body += f", {r.get('errors', 0)} errors, {float(r.get('duration_s', 0.0)):.1f}s"
     tail = f" - {r['error']}" if r.get("error") else ""
     return f"{head} - {body}{tail}"
 
