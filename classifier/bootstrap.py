@@ -14,6 +14,7 @@ A lock file keeps two processes starting at once from both training.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -24,6 +25,13 @@ from datetime import datetime
 from pathlib import Path
 
 from classifier.model import ModelLoadError, ModelParams, TrainedModel, load_model, train
+from classifier.provenance import (
+    SYNTHETIC_ZH,
+    Provenance,
+    embed_examples,
+    is_synthetic,
+    write_provenance,
+)
 from yuqing.contracts import LabelledText
 from yuqing.settings import TaxonomyFile
 
@@ -69,8 +77,22 @@ def set_active(model_dir: Path, version: str) -> None:
         raise
 
 
-def save_version(model: TrainedModel, model_dir: Path) -> Path:
-    """Save ``model`` as ``model_dir/<version>/`` via a temporary directory and a rename."""
+def save_version(
+    model: TrainedModel,
+    model_dir: Path,
+    *,
+    provenance: Provenance | None = None,
+    embed: Sequence[LabelledText] | None = None,
+    synthetic: bool = False,
+    attach: Sequence[Path] = (),
+) -> Path:
+    """Save ``model`` as ``model_dir/<version>/`` via a temporary directory and a rename.
+
+    ``provenance`` (what it was trained on) is written beside it; ``embed`` examples
+    that exist only in memory are written into the directory first and recorded as
+    its first source (``synthetic`` says whether they are the demo corpus);
+    ``attach`` files are copied in by name (a retrained model keeps its embedded data).
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     final = model_dir / model.version
@@ -84,6 +106,14 @@ def save_version(model: TrainedModel, model_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=f".{model.version}-"))
     try:
         model.save(tmp)
+        for f in attach:
+            shutil.copyfile(f, tmp / Path(f).name)
+        if embed is not None:
+            base = provenance or Provenance(sources=[])
+            source = embed_examples(tmp, embed, synthetic=synthetic)
+            provenance = dataclasses.replace(base, sources=[source, *base.sources])
+        if provenance is not None:
+            write_provenance(tmp, provenance)
         os.rename(tmp, final)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -126,9 +156,13 @@ def ensure_model(
     *,
     params: ModelParams | None = None,
     clock: Callable[[], datetime] | None = None,
+    synthetic: bool = True,
 ) -> TrainedModel:
     """Load the active model, or train one on ``examples_factory()`` and activate it.
 
+    The examples are written into the new version's directory and recorded as its
+    training data, synthetic unless ``synthetic=False`` (this path trains the demo
+    model; real data goes through ``yuqing init --train`` / ``classifier train``).
     An active model that cannot be served (damaged, other segmenter, taxonomy
     changed) is reported through ``progress`` and replaced by a new one; the old
     version directory stays for inspection.
@@ -144,7 +178,8 @@ def ensure_model(
             say(f"模型不可用, 将重新训练: {exc}")
             return None
         if model is not None:
-            say(f"模型: {model.version}")
+            demo = is_synthetic(model_dir / model.version)
+            say(f"模型: {model.version}" + (f" — {SYNTHETIC_ZH}" if demo else ""))
         return model
 
     seen = _pointer_text(model_dir)
@@ -167,7 +202,8 @@ def ensure_model(
             uncertain_below=uncertain_below,
             clock=clock,
         )
-        save_version(model, model_dir)
+        save_version(model, model_dir, embed=examples, synthetic=synthetic)
         set_active(model_dir, model.version)
-        say(f"已保存并启用: {model_dir / model.version}")
+        note = f" — {SYNTHETIC_ZH}" if synthetic else ""
+        say(f"已保存并启用: {model_dir / model.version}{note}")
     return model

@@ -9,7 +9,7 @@ time goes where it teaches the model most.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,31 +119,64 @@ def uncertainty_queue(
 
 
 def retrain(
-    base_examples: Sequence[LabelledText],
+    base: Path,
     session: Session,
     taxonomy: TaxonomyFile,
     model_dir: Path,
     *,
     uncertain_below: float = 0.35,
+    holdout: float = 0.2,
     clock: Callable[[], datetime] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[TrainedModel, dict[str, Any], Path]:
-    """Train on ``base_examples`` plus every correction; saves a new version (not active).
+    """Train on the data the version in ``base`` (its directory) was trained on, read
+    again from the recorded files (hash checked), plus every correction; saves a new
+    version (not active) that records the same files and the corrections.
 
-    Corrections replace base examples with the same id. Returns the model, its
-    report and where it was saved; the caller registers or promotes it.
+    Corrections replace base examples with the same id. Raises
+    classifier.provenance.ProvenanceError, naming the file, when the recorded data is
+    gone, changed or was never recorded: there is no fallback to other data. Returns
+    the model, its report and where it was saved; the caller registers or promotes it.
     """
     from classifier.bootstrap import save_version
+    from classifier.datafile import labels_in
+    from classifier.provenance import Provenance, load_recorded
     from classifier.report import write_report
-    from classifier.training import train_with_report
+    from classifier.training import taxonomy_for_labels, train_with_report
 
+    say = progress or (lambda _m: None)
+    recorded = load_recorded(Path(base))
+    prov = recorded.provenance
+    say(f"基础数据: {prov.describe()}")
     extra = correction_examples(session)
     ids = {e.id for e in extra}
-    examples = [e for e in base_examples if e.id is None or e.id not in ids] + extra
+    keep = [i for i, e in enumerate(recorded.examples) if e.id is None or e.id not in ids]
+    examples = [recorded.examples[i] for i in keep] + extra
+    groups = None
+    if recorded.groups is not None:
+        groups = [recorded.groups[i] for i in keep] + [str(e.id) for e in extra]
+    if prov.labels_from_data:
+        taxonomy = taxonomy_for_labels(taxonomy, labels_in(examples))
     model, report = train_with_report(
-        examples, taxonomy, uncertain_below=uncertain_below, clock=clock, progress=progress
+        examples,
+        taxonomy,
+        groups=groups,
+        holdout=holdout,
+        uncertain_below=uncertain_below,
+        clock=clock,
+        progress=progress,
+    )
+    new_prov = Provenance(
+        sources=list(prov.sources),
+        corrections=len(extra),
+        labels_from_data=prov.labels_from_data,
+        base_version=Path(base).name,
     )
     report["corrections"] = len(extra)
-    path = save_version(model, model_dir)
+    report["data"] = {"provenance": new_prov.to_dict(), "summary": new_prov.describe()}
+    # Embedded data (the demo corpus) is copied along, so the new version does not
+    # depend on its predecessor's directory.
+    attach = [Path(base) / s.path for s in new_prov.sources if not Path(s.path).is_absolute()]
+    path = save_version(model, model_dir, provenance=new_prov, attach=attach)
     write_report(report, path, title=f"模型评估 {model.version}")
     return model, report, path

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from classifier.bootstrap import POINTER, active_version, load_active, set_active
 from classifier.model import META_FILE, ModelLoadError, TrainedModel, load_model
+from classifier.provenance import ProvenanceError, describe_version, read_provenance
 from store.classifier_models import ClassifierActivation, ClassifierModelRow
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class VersionInfo:
     active: bool
     path: str
     on_disk: bool
+    # What it was trained on (classifier/provenance.py): a line for people, whether the
+    # data is synthetic (None: not recorded), and the record itself.
+    data: str = ""
+    synthetic: bool | None = None
+    provenance: dict[str, Any] | None = None
 
 
 class Registry:
@@ -197,9 +203,21 @@ class Registry:
                     active=r.active,
                     path=r.path,
                     on_disk=(Path(r.path) / META_FILE).is_file(),
+                    **_data_of(Path(r.path)),
                 )
                 for r in rows
             ]
+
+
+def _data_of(path: Path) -> dict[str, Any]:
+    """The provenance fields of VersionInfo, read from the version's directory."""
+    try:
+        prov = read_provenance(path)
+    except ProvenanceError as exc:
+        return {"data": f"训练数据记录损坏: {exc}"}
+    if prov is None:
+        return {"data": describe_version(path)}
+    return {"data": prov.describe(), "synthetic": prov.synthetic, "provenance": prov.to_dict()}
 
 
 class ServingModel:

@@ -33,6 +33,7 @@ from console import (
     pages,
     searching,
     services,
+    triage,
 )
 from console.deps import CSRF_FIELD, AuthMiddleware, require
 from yuqing.app import App
@@ -95,13 +96,6 @@ def build_templates(app: App) -> Jinja2Templates:
     return templates
 
 
-def _base_examples() -> list[Any]:
-    # The labelled set the first model was trained on; corrections are added to it.
-    from crawler.demo.corpus import labelled_examples
-
-    return labelled_examples()
-
-
 def create_app(app: App) -> FastAPI:
     web = FastAPI(
         title="yuqing console",
@@ -114,7 +108,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.yuqing = app
     web.state.templates = build_templates(app)
-    web.state.retrainer = models_admin.Retrainer(_base_examples)
+    web.state.retrainer = models_admin.Retrainer()
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     web.add_middleware(AuthMiddleware)
@@ -142,6 +136,8 @@ def create_app(app: App) -> FastAPI:
     web.include_router(dashboard.pages)
     web.include_router(briefs.pages)
     web.include_router(models_admin.pages)
+    web.include_router(triage.api)
+    web.include_router(triage.pages)
     web.include_router(pages.router)
     # Exports of search results: analysts and up, like the search page itself.
     web.include_router(searching.router, dependencies=[Depends(require("search"))])

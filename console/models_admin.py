@@ -2,7 +2,9 @@
 retrain with staff corrections, and the active-learning queue to label.
 
 Retraining runs in a background thread (one at a time) so the page answers at
-once; the new version is registered but not promoted, an admin decides that.
+once; the new version is registered but not promoted, an admin decides that. It
+starts from the active model's own recorded training data (classifier/provenance.py),
+checked by hash, plus the corrections: never from other data.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -24,7 +25,7 @@ from console.deps import csrf_protect, get_yuqing, require
 from console.pages import error_page, render
 from store.models import AuditLog, Post
 from yuqing.app import App
-from yuqing.contracts import LabelledText, parse_tier
+from yuqing.contracts import parse_tier
 
 log = logging.getLogger("yuqing.console")
 Yuqing = Annotated[App, Depends(get_yuqing)]
@@ -68,11 +69,23 @@ def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
     return [services.post_as_dict(posts[i]) for i in ids if i in posts], None
 
 
+def _retrain_base(yq: App, active: str | None) -> dict[str, Any]:
+    """What "retrain" would start from, or why it cannot (shown before anyone clicks)."""
+    from classifier.provenance import ProvenanceError, check_recorded
+
+    if active is None:
+        return {"ok": False, "problem": "尚无启用的模型"}
+    try:
+        prov = check_recorded(yq.config.model_dir / active)
+    except ProvenanceError as exc:
+        return {"ok": False, "problem": str(exc)}
+    return {"ok": True, "version": active, "data": prov.describe(), "synthetic": prov.synthetic}
+
+
 class Retrainer:
     """At most one retraining at a time; its state is what the page shows."""
 
-    def __init__(self, examples: Callable[[], Sequence[LabelledText]]) -> None:
-        self.examples = examples
+    def __init__(self) -> None:
         self.state: dict[str, Any] = {"state": "idle"}
         self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -87,22 +100,29 @@ class Retrainer:
             return True
 
     def _run(self, yq: App, actor: str) -> None:
+        from classifier.bootstrap import active_version
         from classifier.corrections import retrain
 
         try:
+            base = active_version(yq.config.model_dir)
+            if base is None:
+                raise RuntimeError("尚无启用的模型，无法重新训练")
             with yq.store.session() as s:
                 model, report, path = retrain(
-                    self.examples(), s, yq.config.taxonomy, yq.config.model_dir,
+                    yq.config.model_dir / base, s, yq.config.taxonomy, yq.config.model_dir,
                     uncertain_below=yq.config.settings.classifier.uncertain_below,
                     clock=yq.now,
                 )  # fmt: skip
-            _registry(yq).register(model, path, note=f"retrained by {actor} with corrections")
+            _registry(yq).register(
+                model, path, note=f"retrained by {actor} from {base} with corrections"
+            )
             with yq.store.session() as s:
                 s.add(AuditLog(at=yq.now(), actor=actor, action="model.retrain",
                                target_type="model", target_id=model.version,
                                detail={"corrections": report.get("corrections", 0)}))  # fmt: skip
             self.state = {"state": "done", "version": model.version, "by": actor,
-                          "corrections": report.get("corrections", 0)}  # fmt: skip
+                          "corrections": report.get("corrections", 0),
+                          "data": report.get("data", {}).get("summary", "")}  # fmt: skip
         except Exception as exc:  # a failed retrain is shown to the admin, never fatal
             log.exception("retraining failed")
             self.state = {"state": "failed", "error": str(exc)[:500], "by": actor}
@@ -133,6 +153,7 @@ def models_page(
             "queue": queue,
             "queue_note": queue_note,
             "retrain": _retrainer(request).state,
+            "retrain_base": _retrain_base(yq, active),
             "categories": yq.config.taxonomy.category_names(),
             "done": done[:40],
             "error_msg": error[:300],

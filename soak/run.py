@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sys.executable,
                 "-c",
                 "import os; from yuqing.app import App; from yuqing.settings import load_config;"
-                "App(load_config(os.environ['YUQING_CONFIG'], os.environ)).model()",
+                "App(load_config(os.environ['YUQING_CONFIG'], os.environ)).model(demo=True)",
             ],
             env=base_env(work / "config", var),
             check=True,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from yuqing.clock import Clock, SystemClock, clock_from_spec
 from yuqing.gazetteer import Gazetteer
 from yuqing.settings import AppConfig
@@ -87,24 +89,41 @@ class App:
             )
         return self._index
 
-    def model(self, progress: Callable[[str], None] | None = None) -> Any:
-        """The active classifier; trained on the demo corpus at first run.
+    def model(
+        self, progress: Callable[[str], None] | None = None, *, demo: bool | None = None
+    ) -> Any:
+        """The active classifier, a ServingModel that follows `yuqing classifier
+        promote/rollback` while running.
 
-        A ServingModel: it follows `yuqing classifier promote/rollback` while running.
+        With no active model, only a demo run (``demo``, by default: this App serves
+        the demo site) trains one, on the synthetic demo corpus, and records it as
+        synthetic. Anywhere else it is a NoModelError saying how to train one: a
+        deployment never starts silently on demo data.
         """
         if self._model is None:
-            from classifier.bootstrap import ensure_model
+            from classifier.bootstrap import ensure_model, load_active
+            from classifier.model import ModelLoadError
             from classifier.registry import ServingModel
-            from crawler.demo.corpus import labelled_examples
 
             uncertain = self.config.settings.classifier.uncertain_below
-            model = ensure_model(
-                self.config.model_dir,
-                self.config.taxonomy,
-                labelled_examples,
-                uncertain,
-                progress=progress,
-            )
+            if self.demo_url is not None if demo is None else demo:
+                from crawler.demo.corpus import labelled_examples
+
+                model = ensure_model(
+                    self.config.model_dir,
+                    self.config.taxonomy,
+                    labelled_examples,
+                    uncertain,
+                    progress=progress,
+                    synthetic=True,
+                )
+            else:
+                try:
+                    model = load_active(self.config.model_dir, self.config.taxonomy, uncertain)
+                except ModelLoadError as exc:
+                    raise NoModelError(f"the active model cannot be used: {exc}") from None
+                if model is None:
+                    raise NoModelError(f"no classifier model in {self.config.model_dir}")
             self._model = ServingModel(
                 model, self.config.model_dir, self.config.taxonomy, uncertain
             )
@@ -140,3 +159,18 @@ class App:
 
 
 DEMO_BASE = "http://demo.yuqing.invalid"
+
+TRAIN_HINT = (
+    "train one on a labelled file with `yuqing init --train FILE` (JSONL or CSV with "
+    "text and category columns), or try the demo with `yuqing init --demo` / "
+    "`yuqing run --demo` (a model trained on synthetic demo posts)"
+)
+
+
+class NoModelError(click.ClickException):
+    """No usable classifier outside a demo run: one line saying how to get one, exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; {TRAIN_HINT}")

@@ -168,14 +168,17 @@ def _index_check(app: App) -> str:
 
 def _model_check(app: App) -> str:
     from classifier.bootstrap import active_version
+    from classifier.provenance import SYNTHETIC_EN, is_synthetic
 
     loaded = app._model  # a process that classifies has it in memory
     if loaded is not None:
-        return str(loaded.version)
-    name = active_version(app.config.model_dir)
-    if name is None or not (app.config.model_dir / name).is_dir():
-        raise RuntimeError(f"no active model in {app.config.model_dir}")
-    return name
+        name = str(loaded.version)
+    else:
+        name = active_version(app.config.model_dir) or ""
+        if not name or not (app.config.model_dir / name).is_dir():
+            raise RuntimeError(f"no active model in {app.config.model_dir}")
+    # a demo model answers ready, and says what it is
+    return f"{name} ({SYNTHETIC_EN})" if is_synthetic(app.config.model_dir / name) else name
 
 
 CHECKS = {

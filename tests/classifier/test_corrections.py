@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from classifier.bootstrap import save_version
 from classifier.corrections import (
     CorrectionError,
     correction_examples,
@@ -15,6 +16,7 @@ from classifier.corrections import (
     uncertainty_queue,
 )
 from classifier.model import TrainedModel
+from classifier.provenance import read_provenance
 from store.db import Store
 from store.models import Post
 from store.posts import upsert_post
@@ -68,9 +70,15 @@ def test_correction_is_stored_applied_and_used(
     with store.session() as s:
         got = correction_examples(s)
         assert [(e.text, e.category, e.severity) for e in got] == [(TEXTS[1], "城乡建设", 3)]
-        new, report, path = retrain(examples(), s, taxonomy, tmp_path / "models", clock=lambda: NOW)
+        base = save_version(model, tmp_path / "models", embed=examples(), synthetic=False)
+        new, report, path = retrain(base, s, taxonomy, tmp_path / "models", clock=lambda: NOW)
     assert report["corrections"] == 1 and (path / "report.html").is_file()
     assert new.meta.metrics["n_examples"] == len(examples()) + 1
+    # the new version records the same data (its own copy) and the correction
+    prov = read_provenance(path)
+    assert prov is not None and prov.corrections == 1 and prov.base_version == base.name
+    assert [s.sha256 for s in prov.sources] == [s.sha256 for s in read_provenance(base).sources]
+    assert (path / prov.sources[0].path).is_file() and not prov.synthetic
 
 
 def test_queue_ranks_least_sure_first_and_skips_corrected(

@@ -146,11 +146,16 @@ def test_cli_list_promote_rollback(
 def test_app_serves_the_promoted_version(
     config_dir: Path, var_env: dict[str, str], taxonomy: TaxonomyFile, three: list[TrainedModel]
 ) -> None:
-    from yuqing.app import App
+    from classifier.bootstrap import set_active
+    from yuqing.app import App, NoModelError
     from yuqing.settings import load_config
 
     app = App(load_config(config_dir, var_env))
     try:
+        with pytest.raises(NoModelError, match="no classifier model.*yuqing init --train"):
+            app.model()  # outside a demo run, no model is never a silent demo model
+        save_version(three[0], app.config.model_dir)
+        set_active(app.config.model_dir, three[0].version)
         serving = app.model()
         assert isinstance(serving, ServingModel)
         first = serving.version

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 def first_model(console: Console, three_alerts: dict[str, int]) -> str:
     config = console.app.config
     model = train(examples(), config.taxonomy)
-    save_version(model, config.model_dir)
+    # its training data recorded with it (small and quick): what retraining starts from
+    save_version(model, config.model_dir, embed=examples())
     set_active(config.model_dir, model.version)
-    console.client.app.state.retrainer.examples = examples  # small and quick
     return model.version
 
 

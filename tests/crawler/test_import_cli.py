@@ -66,6 +66,8 @@ def test_csv_and_xlsx_through_the_mapping(env: Path, capsys: pytest.CaptureFixtu
     ws.append(ROWS[1])
     wb.save(xlsx)
 
+    # importing classifies: a model first (the demo one; init never trains it unasked)
+    assert run(["init", "--demo"], capsys)[0] == 0
     code, out, err = run(["import", str(csv), "--source", "hotline", "--json"], capsys)
     assert code == 0, err
     assert json.loads(out)["new"] == 1

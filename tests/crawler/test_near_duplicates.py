@@ -81,7 +81,9 @@ def sink(tmp_path: Path, shared_var: Path, db_url: str) -> Iterator[Ingestor]:
     config = load_config(
         directory, {"YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
     )
-    ingestor = Ingestor(App(config, clock=FrozenClock(NOW)))
+    app = App(config, clock=FrozenClock(NOW))
+    app.model(demo=True)  # ingesting classifies: the demo model, trained once
+    ingestor = Ingestor(app)
     yield ingestor
     ingestor.close()
 

@@ -57,6 +57,7 @@ def app(tmp_path: Path, db_url: str, tmp_path_factory: pytest.TempPathFactory) -
     var = tmp_path_factory.getbasetemp() / "privacy-var"  # one trained model for the module
     config = load_config(directory, {"YUQING_VAR_DIR": str(var), "YUQING_DATABASE_URL": db_url})
     running = App(config, clock=FrozenClock(NOW))
+    running.model(demo=True)  # ingesting classifies: the demo model, trained once
     yield running
     running.close()
 

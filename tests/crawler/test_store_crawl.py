@@ -73,7 +73,7 @@ def app(
         directory, {**API_ENV, "YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
     )
     running = App(config)
-    running.model()  # train once here, not in every child
+    running.model(demo=True)  # train the demo model once here, not in every child
     yield running
     running.close()
 

@@ -97,7 +97,7 @@ def app(
     path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     env = {"YUQING_VAR_DIR": str(shared_var), "YUQING_DATABASE_URL": db_url}
     running = App(load_config(directory, {**env, "YUQING_REDIS_URL": REDIS_URL}))
-    running.model()  # train once here, not in each worker
+    running.model(demo=True)  # train the demo model once here, not in each worker
     running.site = site  # type: ignore[attr-defined]
     yield running
     running.close()

@@ -18,6 +18,6 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     var = tmp_path_factory.mktemp("models-var")
     app = App(load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(var)}))
-    app.model()
+    app.model(demo=True)  # the demo model: these tests crawl the demo site
     app.close()
     yield var / "models"

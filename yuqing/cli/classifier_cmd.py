@@ -65,6 +65,8 @@ def command() -> None:
 @click.option("--labels-from-data", is_flag=True,
               help="Use the file's labels as the categories instead of the taxonomy's.")  # fmt: skip
 @click.option("--with-corrections", is_flag=True, help="Add staff corrections from the store.")
+@click.option("--synthetic", is_flag=True,
+              help="The file is synthetic (e.g. demo posts): the model says so wherever shown.")  # fmt: skip
 @click.option("--activate", is_flag=True, help="Promote the new version at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
@@ -79,12 +81,17 @@ def train_cmd(
     holdout: float,
     labels_from_data: bool,
     with_corrections: bool,
+    synthetic: bool,
     activate: bool,
     as_json: bool,
 ) -> None:
-    """Train a model on a labelled file and write it with its evaluation report."""
+    """Train a model on a labelled file and write it with its evaluation report.
+
+    The model records the file (path, SHA-256, rows, field options): `yuqing
+    classifier retrain` and the console's retraining read exactly that file again."""
     from classifier.bootstrap import save_version, set_active
     from classifier.datafile import DataError, labelled, labels_in, read_rows
+    from classifier.provenance import Provenance, file_source
     from classifier.report import summary_lines, write_report
     from classifier.training import TrainingDataError, taxonomy_for_labels, train_with_report
 
@@ -102,6 +109,15 @@ def train_cmd(
     except DataError as exc:
         raise _usage(exc) from None
     say(f"{data.name}: {lset.summary()}")
+    source = file_source(
+        data,
+        len(lset.examples),
+        synthetic=synthetic,
+        text_field=text_field,
+        label_field=label_field,
+        severity_field=severity_field,
+        group_field=group_field,
+    )
     examples, groups = list(lset.examples), lset.groups
     app = state.app()
     try:
@@ -129,11 +145,20 @@ def train_cmd(
             )
         except (TrainingDataError, ValueError) as exc:
             raise _usage(exc) from None
-        report["data"] = {"file": str(data), "summary": lset.summary()}
+        prov = Provenance(
+            sources=[source],
+            corrections=len(examples) - len(lset.examples),
+            labels_from_data=labels_from_data,
+        )
+        report["data"] = {
+            "file": str(data),
+            "summary": lset.summary(),
+            "provenance": prov.to_dict(),
+        }
         if with_corrections:
-            report["corrections"] = len(examples) - len(lset.examples)
+            report["corrections"] = prov.corrections
         target = out or config.model_dir
-        path = save_version(model, target)
+        path = save_version(model, target, provenance=prov)
         files = write_report(report, path, title=f"模型评估 {model.version}")
         if out is not None:
             set_active(out, model.version)
@@ -279,8 +304,10 @@ def _registry(state: CliState) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 @pass_state
 def list_cmd(state: CliState, as_json: bool) -> None:
-    """Model versions, oldest first; * marks the active one."""
+    """Model versions, oldest first; * marks the active one; [what it was trained on]."""
     from dataclasses import asdict
+
+    from classifier.provenance import describe_version
 
     app, reg = _registry(state)
     try:
@@ -291,7 +318,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps({"versions": [asdict(v) for v in versions]}, ensure_ascii=False))
         return
     if not versions:
-        click.echo("no model versions yet (yuqing init trains the first)")
+        click.echo("no model versions yet (yuqing init --train FILE trains the first)")
     for v in versions:
         m = v.metrics
         f1 = m.get("holdout_macro_f1")
@@ -299,8 +326,72 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         gone = "" if v.on_disk else "  (files missing)"
         click.echo(
             f"{'*' if v.active else ' '} {v.version}  {v.created_at[:19]}  "
-            f"n={m.get('n_category_examples', '?')}{score}{gone}"
+            f"n={m.get('n_category_examples', '?')}{score}{gone}  "
+            f"[{describe_version(Path(v.path), 'en')}]"
         )
+
+
+@command.command("retrain")
+@click.option("--from", "base", default=None,
+              help="Version whose training data to reuse (default: the active one).")  # fmt: skip
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 0.5),
+              help="Share held out for the report before the final fit on everything.")  # fmt: skip
+@click.option("--activate", is_flag=True, help="Promote the new version at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+def retrain_cmd(
+    state: CliState, base: str | None, holdout: float, activate: bool, as_json: bool
+) -> None:
+    """Retrain on the active model's own training data plus every staff correction.
+
+    The data is read again from the files the model recorded, after checking their
+    SHA-256; a file that is gone or changed is an error naming it (exit 2), never a
+    fall-back to other data."""
+    from classifier.bootstrap import active_version
+    from classifier.corrections import retrain
+    from classifier.model import META_FILE, ModelLoadError
+    from classifier.provenance import ProvenanceError
+    from classifier.report import summary_lines
+
+    config = state.config()
+    say = progress_printer(not as_json)
+    try:
+        name = base or active_version(config.model_dir)
+    except ModelLoadError as exc:
+        raise _usage(exc) from None
+    if name is None:
+        raise click.UsageError(f"no active model in {config.model_dir} to retrain")
+    if not (config.model_dir / name / META_FILE).is_file():
+        raise click.UsageError(f"no model version {name!r} in {config.model_dir}")
+    app, reg = _registry(state)
+    try:
+        with app.store.session() as s:
+            try:
+                model, report, path = retrain(
+                    config.model_dir / name,
+                    s,
+                    config.taxonomy,
+                    config.model_dir,
+                    uncertain_below=config.settings.classifier.uncertain_below,
+                    holdout=holdout,
+                    clock=app.now,
+                    progress=say,
+                )
+            except (ProvenanceError, ValueError) as exc:
+                raise _usage(exc) from None
+        reg.register(model, path, note=f"retrained from {name} with corrections")
+        if activate:
+            reg.promote(model.version, actor="cli")
+    finally:
+        app.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    click.echo(f"模型 {model.version} 已保存: {path}  ({report['data']['summary']})")
+    for line in summary_lines(report):
+        click.echo(line)
+    if not activate:
+        click.echo(f"启用: yuqing classifier promote {model.version}")
 
 
 @command.command("promote")

@@ -69,7 +69,7 @@ def command(
     from yuqing.pipeline import CrawlOutcome, record_crawl
 
     app = state.app(demo_url=demo_url)
-    sink = Ingestor(app)  # trains the first model here if there is none
+    sink = Ingestor(app)  # with --demo-url and no model yet, trains the demo model
 
     def finished(source: str, stats: CrawlStats, started: datetime | None) -> None:
         record_crawl(app, CrawlOutcome(source, True, asdict(stats), None, started))
