@@ -307,9 +307,9 @@ class Gazetteer:
         """The lowest area containing all of ``areas`` (itself when there is one)."""
         if not areas:
             return None
-        common = list(self._up[areas[0]])
+        common = list(self._up.get(areas[0], ()))
         for other in areas[1:]:
-            common = [a for a in common if a in self._up[other]]
+            common = [a for a in common if a in self._up.get(other, ())]
         return common[0] if common else None
 
     def depth(self, area: str | None) -> int | None:
