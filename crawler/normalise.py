@@ -149,13 +149,14 @@ _CN_NO_YEAR = re.compile(
     r"(?:\s+|\s*)(?:(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2}))?(?!\d)"
 )
 _RELATIVE = re.compile(
-    r"(?P<n>\d+|半|一|两|几)\s*(?:个)?\s*(?P<unit>秒|分钟|分|小时|钟头|天|日|周|星期|月)\s*(?:以)?前"
+    r"(?P<n>\d+|半|一|两|几|兩|幾)\s*(?:个|個)?\s*"
+    r"(?P<unit>秒|分钟|分鐘|分|小时|小時|钟头|鐘頭|天|日|周|週|星期|月)\s*(?:以)?前"
 )
 # a day named relative to today, then perhaps a part of the day, then perhaps a clock
 # time: 昨天下午, 今天上午10:30, 昨晚8点半, 上周五, 星期三 15:00, 下午3点
 _DAY_WORD = re.compile(
     r"(?P<w>大前天|前天|昨天|昨日|今天|今日|昨晚|今晚|今早|昨早"
-    r"|(?P<week>上|本|这)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))?"
+    r"|(?P<week>上|本|这|這)?(?:周|週|星期|礼拜|禮拜)(?P<wd>[一二三四五六日天1-7]))?"
     r"\s*(?P<part>凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上|晚间|夜里|深夜|半夜)?"
     r"\s*(?:(?P<h>\d{1,2})\s*(?:[:：]\s*(?P<mi>\d{2})|[点时]\s*(?:(?P<half>半)|(?P<mi2>\d{1,2})\s*分?)?))?"
 )
@@ -169,8 +170,9 @@ PART_HOURS = {"凌晨": 3, "清晨": 7, "早上": 8, "早晨": 8, "上午": 10, 
               "傍晚": 18, "晚上": 20, "晚间": 20, "夜里": 23, "深夜": 23, "半夜": 23}  # fmt: skip
 _PART_AFTER = re.compile(r"^\s*(?P<part>" + "|".join(PART_HOURS) + ")")
 _EPOCH = re.compile(r"^\s*(\d{10}|\d{13})(?:\.\d+)?\s*$")
-_UNIT_SECONDS = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "钟头": 3600,
-                 "天": 86400, "日": 86400, "周": 604800, "星期": 604800, "月": 2592000}  # fmt: skip
+_UNIT_SECONDS = {"秒": 1, "分钟": 60, "分鐘": 60, "分": 60, "小时": 3600, "小時": 3600,
+                 "钟头": 3600, "鐘頭": 3600, "天": 86400, "日": 86400, "周": 604800,
+                 "週": 604800, "星期": 604800, "月": 2592000}  # fmt: skip
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:
@@ -286,7 +288,8 @@ def _parse_cn_time(
     if s in ("刚刚", "刚才", "just now"):
         return ParsedTime(now.astimezone(UTC))
     if m := _RELATIVE.search(s):
-        n = {"半": 0.5, "一": 1.0, "两": 2.0, "几": 3.0}.get(m["n"]) or float(m["n"])
+        words = {"半": 0.5, "一": 1.0, "两": 2.0, "兩": 2.0, "几": 3.0, "幾": 3.0}
+        n = words.get(m["n"]) or float(m["n"])
         value = (now - timedelta(seconds=n * _UNIT_SECONDS[m["unit"]])).astimezone(UTC)
         # 3小时前 is as exact as boards print it; 2天前 says only the day
         return ParsedTime(value, approximate=_UNIT_SECONDS[m["unit"]] >= 86400)

@@ -163,7 +163,8 @@ class SinkPipeline(_SpiderPipeline):
 
 
 def _identity(post: CrawledPost) -> str:
-    """What makes a post this post, for telling two posts under one key apart."""
-    if post.external_id:
-        return "id:" + post.external_id[:200]
-    return "hash:" + content_hash(post.title, post.text)[:24]
+    """What makes a post this post, for telling two posts under one key apart: its
+    id and its text (a feed without guids gives its link as the id, shared by
+    entries that are different posts)."""
+    digest = content_hash(post.title, post.text)[:24]
+    return f"{post.external_id[:200]}#{digest}" if post.external_id else digest

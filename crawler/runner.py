@@ -7,6 +7,7 @@ away from it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,3 +123,44 @@ def run_crawl(
     if crawler.stats is None or crawler.spider is None:
         raise RuntimeError(f"crawl of {source.name!r} did not start; see the log")
     return CrawlStats.from_scrapy(crawler.stats.get_stats())
+
+
+def run_crawls(
+    config: AppConfig,
+    sources: list[Source],
+    sink_for: Callable[[Source], PostSink],
+    demo_url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    scrapy_overrides: dict[str, Any] | None = None,
+) -> dict[str, CrawlStats]:
+    """Crawl several sources at once in one reactor (each with its own sink from
+    ``sink_for`` and its own statistics); blocks until all are done. Like
+    :func:`run_crawl`, once per process."""
+    for source in sources:
+        spider_for(source)
+        source_url(source, demo_url)  # fail before starting a reactor
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    if scrapy_overrides:
+        settings.setdict(scrapy_overrides, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawlers = {}
+    for source in sources:
+        crawler = process.create_crawler(spider_for(source))
+        process.crawl(
+            crawler,
+            source=source,
+            sink=sink_for(source),
+            config=config,
+            demo_url=demo_url,
+            clock=clock,
+        )
+        crawlers[source.name] = crawler
+    process.start()
+    out = {}
+    for name, crawler in crawlers.items():
+        if crawler.stats is None or crawler.spider is None:
+            raise RuntimeError(f"crawl of {name!r} did not start; see the log")
+        out[name] = CrawlStats.from_scrapy(crawler.stats.get_stats())
+    return out
