@@ -1,10 +1,19 @@
-"""A deterministic synthetic corpus of resident posts for the demo site and first-run training.
+"""A deterministic synthetic corpus of resident posts for the demo site and the demo model.
 
 Written here from templates (no real data): every category of
 ``config/taxonomy.yaml`` at every severity tier, set in the places of
 ``config/areas.yaml``. Slots, openers, closers and place aliases vary the wording
 so a classifier has to learn words, not templates. A few posts carry personal
 data (to exercise masking) and a few are near-duplicate reposts.
+
+Its tier mix is a real stream's: mostly IV (questions, suggestions), some III
+(matters many people share, complaints nobody answered), a few II, rare I. The
+first 160 posts (ids 1..160, every category at every tier, judged by hand in
+bench/data/relevance.yaml) are kept as they were; everyday posts on other matters
+dilute them. Everything is older than about 30 hours, except a handful published
+in the hour before ``now``: on a first ``yuqing run --demo`` the history is
+backlog (found long after it was published) and those few are live, and
+:func:`live_posts` keeps publishing as time passes.
 """
 
 from __future__ import annotations
@@ -514,6 +523,236 @@ TEMPLATES: dict[str, dict[int, list[_T]]] = {
 
 _COUNT = {1: 7, 2: 7, 3: 5, 4: 3}  # posts per category and tier: the everyday is common
 
+# Everyday posts on matters none of the judged relevance queries is about (their
+# words are avoided: bench/data/relevance.yaml judged only ids 1..160). Slots as in
+# TEMPLATES except {firm} and {school} where a name would carry a judged word.
+EVERYDAY: dict[str, dict[int, list[_T]]] = {
+    "城乡建设": {
+        1: [
+            (
+                "{p}楼道声控灯不亮",
+                "{p}{k}栋楼道的声控灯一直不亮，晚上上楼要摸黑，希望安排人换个灯泡。",
+                "u",
+            ),
+            (
+                "咨询{p}房屋维修基金怎么动用",
+                "请问{up}{p}的房屋维修基金怎么动用？楼顶有点渗水，想了解一下流程。",
+                "u",
+            ),
+            (
+                "建议{p}增设公共晾衣架",
+                "{p}的住户没有地方晒被子，建议在空地上装几组公共晾衣架。",
+                "any",
+            ),
+            (
+                "{road}人行道地砖松动",
+                "{road}靠近{p}的人行道有几块地砖松动，踩上去会溅水，希望找人修补一下。",
+                "any",
+            ),
+            (
+                "咨询{p}水费怎么计算",
+                "请问{up}现在居民用水是按阶梯水价算的吗？{p}这个月水费比上个月多了不少，想问问怎么计算。",
+                "any",
+            ),
+        ],
+        2: [
+            (
+                "{p}楼顶水箱长期没人清洗",
+                "{p}{k}栋楼顶水箱好几年没清洗过，水里有锈渣，居民多次反映一直没人管。",
+                "u",
+            ),
+            (
+                "{road}施工围挡占道{d}个月",
+                "{road}的施工围挡把半条路占了{d}个月，进度很慢，附近上百户出行不便，反复投诉无人处理。",
+                "any",
+            ),
+        ],
+    },
+    "环境保护": {
+        1: [
+            (
+                "建议{p}多种些树",
+                "{p}新修的小广场光秃秃的，夏天太晒，建议多种几棵树，再放几张长椅。",
+                "any",
+            ),
+            (
+                "{p}流浪猫越来越多",
+                "{p}最近流浪猫越来越多，晚上叫得厉害，请问有没有部门能统一收容？",
+                "any",
+            ),
+            ("咨询养犬登记", "请问在{up}养狗需要去哪里登记？要办什么手续，能否线上办理？", "any"),
+            (
+                "希望{p}绿化带别再种菜",
+                "{p}有人把绿化带的草拔了种菜，还浇粪水，味道不好，希望有人管一管。",
+                "u",
+            ),
+        ],
+        2: [
+            (
+                "{p}旁边养猪场臭气熏天",
+                "{up}{p}旁边新开了一家养猪场，臭气熏天，周边上百户居民关窗都挡不住，多次反映一直没人管。",
+                "r",
+            ),
+        ],
+    },
+    "交通运输": {
+        1: [
+            (
+                "咨询驾驶证到期换证",
+                "我的驾驶证下个月到期，请问在{up}哪里可以换证？需要体检吗？",
+                "any",
+            ),
+            (
+                "建议{road}增设人行横道",
+                "{road}靠近{p}这一段没有人行横道，老人过马路很不方便，建议画一条斑马线。",
+                "any",
+            ),
+            (
+                "共享单车乱放挡住人行道",
+                "{p}门口的共享单车摆得到处都是，人行道都走不通，希望运营公司定期整理。",
+                "u",
+            ),
+            ("咨询电动自行车上牌", "请问电动自行车上牌要带哪些材料？{up}有没有集中办理点？", "any"),
+        ],
+        2: [
+            (
+                "{road}一下雨就积水",
+                "一下雨{road}靠近{p}的路段就积水，车辆熄火，行人只能绕行，多次反映一直没人管。",
+                "any",
+            ),
+        ],
+    },
+    "教育文体": {
+        1: [
+            (
+                "建议{p}建一个篮球场",
+                "{p}附近没有像样的运动场地，年轻人想打球都没地方，建议利用空地建个篮球场。",
+                "any",
+            ),
+            (
+                "咨询体育馆游泳池开放时间",
+                "请问县体育馆游泳池暑假几点开放？{p}这边有没有优惠的年卡？",
+                "any",
+            ),
+            (
+                "希望多组织送戏下乡",
+                "{up}能否在周末多组织一些送戏下乡、露天电影这样的活动，{p}的老人都很喜欢。",
+                "r",
+            ),
+            (
+                "咨询老年大学报名",
+                "请问县老年大学今年秋季的书法班什么时候报名？住在{p}可以报吗？",
+                "any",
+            ),
+        ],
+        2: [
+            (
+                "{school}门口摊贩占道",
+                "{school}门口每天放学都挤满了流动摊贩，孩子们只能走到马路上，家长多次反映，一直没人管。",
+                "any",
+            ),
+        ],
+    },
+    "劳动和社会保障": {
+        1: [
+            (
+                "咨询职业技能培训补贴",
+                "请问{up}今年有没有免费的电工、厨师技能培训？参加培训有没有补贴？",
+                "any",
+            ),
+            (
+                "咨询灵活就业登记",
+                "我在{p}送外卖，想问问灵活就业人员怎么登记，需要带什么材料？",
+                "any",
+            ),
+            (
+                "咨询高龄补贴怎么办理",
+                "家里老人今年满八十岁了，请问高龄补贴怎么办理，是找{p}还是{up}？",
+                "any",
+            ),
+            (
+                "请问退役军人优待证怎么办",
+                "我是{p}的退役军人，想咨询一下优待证在哪里办理，多久能拿到？",
+                "any",
+            ),
+        ],
+        2: [
+            (
+                "{p}公益岗补贴{d}个月没发",
+                "{p}的公益性岗位人员补贴已经{d}个月没发了，大家多次反映没有回复，生活很困难。",
+                "any",
+            ),
+        ],
+    },
+    "商贸旅游": {
+        1: [
+            (
+                "咨询个体户营业执照办理",
+                "我想在{p}开一家小吃店，请问个体户营业执照怎么办理，能否网上办？",
+                "any",
+            ),
+            (
+                "建议{p}增设便民早餐点",
+                "{p}附近上班的人多，早上买早餐很不方便，建议设几个便民早餐车。",
+                "any",
+            ),
+            (
+                "请问开农家乐需要什么手续",
+                "{up}{p}想办个农家乐，请问需要办哪些证照？有没有扶持政策？",
+                "r",
+            ),
+            (
+                "咨询消费券使用范围",
+                "请问县里发的消费券在{p}的哪些商店能用？有效期到什么时候？",
+                "any",
+            ),
+        ],
+        2: [
+            (
+                "装修公司收了定金不开工",
+                "{p}好几户业主交了装修定金，装修公司一拖再拖不开工，反复投诉无人处理。",
+                "u",
+            ),
+        ],
+    },
+    "卫生计生": {
+        1: [
+            ("咨询老年人免费体检", "请问{up}六十五岁以上老人免费体检是哪天？需要空腹吗？", "any"),
+            (
+                "建议卫生院开设中医理疗",
+                "{up}卫生院能否开设针灸推拿这些中医理疗项目？{p}的老人腰腿疼的多。",
+                "r",
+            ),
+            ("咨询两癌筛查", "请问今年妇女两癌筛查在哪里做？{p}的名额怎么分配？", "any"),
+            (
+                "请问附近哪里能献血",
+                "我在{p}住，想去献血，请问附近有没有固定献血点，周末开不开？",
+                "any",
+            ),
+        ],
+        2: [
+            (
+                "{p}卫生室长期关门",
+                "{up}{p}的村卫生室长期关门，老人拿点常用药要跑十几里路，多次反映一直没人管。",
+                "r",
+            ),
+        ],
+    },
+}
+_EVERYDAY_COUNT = {1: 34, 2: 6}  # per category: with the 160 above, about 2/3 tier IV
+
+# A tier II matter for the live hour: a single severe post the duty desk must triage.
+_SEVERE_NOW: list[tuple[str, str, str, str]] = [
+    ("城乡建设", "{p}高层外墙瓷砖脱落砸伤路人",
+     "{p}{k}栋高层外墙的瓷砖今天下午脱落，砸伤了一名路过的居民，已经送医，楼下还常有孩子玩，大家很害怕。", "u"),
+    ("交通运输", "{road}护栏倒伏，两人摔伤",
+     "{road}靠近{p}的一段护栏倒在非机动车道上，刚才两辆电动车接连摔伤，一人被送医，护栏还没人来扶。", "any"),
+]  # fmt: skip
+
+# The hour before ``now``: (minutes before now, tier, which) -- tier from EVERYDAY
+# ("which" picks the category) or 3 = the first _SEVERE_NOW matter.
+_RECENT = [(55, 1, 0), (48, 2, 3), (40, 1, 5), (31, 1, 1), (22, 3, 0), (14, 1, 4), (6, 2, 6)]
+
 _OPENERS = [
     "",
     "",
@@ -571,9 +810,11 @@ def _place(rng: random.Random, kind: str) -> tuple[str, str, str]:
 
 
 def demo_corpus(now: datetime, seed: int = 7) -> list[DemoPost]:
-    """About 160 posts published in the ~10 days before ``now``, ids in time order.
+    """About 450 posts published in the ~10 days before ``now``, oldest first.
 
-    The same ``now`` and ``seed`` give the same corpus.
+    Ids 1..160 keep their texts whatever else changes (relevance judgments name
+    them); everyday posts follow, then the handful of the last hour. The same
+    ``now`` and ``seed`` give the same corpus.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -649,7 +890,145 @@ def demo_corpus(now: datetime, seed: int = 7) -> list[DemoPost]:
             )
         )
     drafts.sort(key=lambda d: (d.published_at, d.title))
-    return [replace(d, id=i) for i, d in enumerate(drafts, start=1)]
+    # Ids and texts as drawn above; the times then move into the backlog window
+    # (order kept), so only the last hour's posts are new when a first run finds them.
+    posts = [_to_backlog(replace(d, id=i), now) for i, d in enumerate(drafts, start=1)]
+    posts += _everyday(now, seed, first_id=len(posts) + 1)
+    posts += _recent(now, seed, first_id=len(posts) + 1)
+    return sorted(posts, key=lambda p: (p.published_at, p.id))
+
+
+_WINDOW = timedelta(days=10)
+BACKLOG_AFTER = timedelta(hours=30)  # every post but the last hour's is older than this
+
+
+def _to_backlog(post: DemoPost, now: datetime) -> DemoPost:
+    """Map an age in (0, 10 d] onto (30 h, 10 d], keeping the order of posts."""
+    scale = (_WINDOW - BACKLOG_AFTER) / _WINDOW
+
+    def move(t: datetime) -> datetime:
+        return (
+            (now - (BACKLOG_AFTER + (now - t) * scale))
+            .astimezone(_TZ)
+            .replace(second=0, microsecond=0)
+        )
+
+    published = move(post.published_at)
+    reply_at = None if post.reply_at is None else published + (post.reply_at - post.published_at)
+    return replace(post, published_at=published, reply_at=reply_at)
+
+
+def _write(
+    rng: random.Random,
+    category: str,
+    severity: int,
+    template: tuple[str, str, str],
+    published: datetime,
+    seen: set[str],
+) -> DemoPost:
+    """One post from ``template`` with fresh slots, wording and people; a text already
+    in ``seen`` is drawn again (labelled examples stay distinct)."""
+    title_t, body_t, kind = template
+    for _ in range(50):
+        area, written, up = _place(rng, kind)
+        slots = {
+            "p": written,
+            "up": up if up != "云溪县" else "云溪",
+            "road": rng.choice(_ROADS),
+            "school": rng.choice([x for x in _SCHOOLS if "幼儿园" not in x]),  # a judged word
+            "k": rng.randint(2, 9),
+            "d": rng.randint(2, 6),
+        }
+        paras = [rng.choice(_OPENERS).format(**slots) + body_t.format(**slots)]
+        tail = (rng.choice(_EXTRA) + rng.choice(_CLOSERS)).strip()
+        if tail:
+            paras.append(tail)
+        title = title_t.format(**slots)
+        body = "\n".join(paras)
+        if f"{title}\n{body}" not in seen:
+            break
+    seen.add(f"{title}\n{body}")
+    hot = {1: 5, 2: 30, 3: 120, 4: 600}[severity]
+    return DemoPost(
+        id=0,
+        title=title,
+        body=body,
+        author=rng.choice(_AUTHORS),
+        published_at=published.astimezone(_TZ).replace(second=0, microsecond=0),
+        category=category,
+        severity=severity,
+        area=area,
+        likes=rng.randint(0, hot),
+        replies=rng.randint(0, hot // 3),
+    )
+
+
+def _everyday(now: datetime, seed: int, first_id: int) -> list[DemoPost]:
+    rng = random.Random(seed * 7919 + 1)  # its own draws: ids 1..160 stay as they were
+    seen: set[str] = set()
+    out: list[DemoPost] = []
+    for category, tiers in EVERYDAY.items():
+        for severity, templates in tiers.items():
+            for i in range(_EVERYDAY_COUNT[severity]):
+                age = timedelta(minutes=rng.randint(0, int((_WINDOW - BACKLOG_AFTER) / _MINUTE)))
+                post = _write(rng, category, severity, templates[i % len(templates)],
+                              now - BACKLOG_AFTER - age, seen)  # fmt: skip
+                if rng.random() < 0.45:
+                    reply_at = post.published_at + timedelta(minutes=rng.randint(60, 48 * 60))
+                    office = rng.choice(_OFFICES[category])
+                    post = replace(post, reply=rng.choice(_REPLIES).format(office=office),
+                                   reply_at=min(reply_at, now - timedelta(hours=1)).replace(second=0, microsecond=0))  # fmt: skip
+                out.append(post)
+    out.sort(key=lambda p: (p.published_at, p.title))
+    return [replace(p, id=i) for i, p in enumerate(out, start=first_id)]
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _recent(now: datetime, seed: int, first_id: int) -> list[DemoPost]:
+    """The last hour: mostly everyday posts, two of tier III and one of tier II."""
+    rng = random.Random(seed * 7919 + 2)
+    seen: set[str] = set()
+    categories = list(EVERYDAY)
+    out = []
+    for n, (minutes, tier, which) in enumerate(_RECENT):
+        at = now - timedelta(minutes=minutes)
+        if tier == 3:
+            category, title, body, kind = _SEVERE_NOW[which]
+            post = _write(rng, category, 3, (title, body, kind), at, seen)
+        else:
+            category = categories[which % len(categories)]
+            templates = EVERYDAY[category][tier]
+            post = _write(rng, category, tier, templates[n % len(templates)], at, seen)
+        out.append(replace(post, id=first_id + n))
+    return out
+
+
+def live_posts(start: datetime, until: datetime, seed: int = 7) -> list[DemoPost]:
+    """Posts the demo site publishes after ``start`` (ids from 100,000): one every 10 to
+    20 minutes, from the first 12 minutes on; mostly tier IV, some III, one tier II
+    matter in the first hour and a few a day after. Tier I never comes by itself."""
+    rng = random.Random(seed * 7919 + 3)
+    seen: set[str] = set()
+    categories = list(EVERYDAY)
+    out: list[DemoPost] = []
+    at = start + timedelta(minutes=12)
+    while at <= until:
+        n = len(out)
+        if n == 3 or (n > 3 and rng.random() < 0.03):  # about 45 minutes in, then rarely
+            category, title, body, kind = _SEVERE_NOW[1 if n == 3 else rng.randrange(2)]
+            post = _write(rng, category, 3, (title, body, kind), at, seen)
+        else:
+            category = rng.choice(categories)
+            tier = 2 if rng.random() < 0.2 else 1
+            post = _write(rng, category, tier, rng.choice(EVERYDAY[category][tier]), at, seen)
+        out.append(replace(post, id=LIVE_FIRST_ID + n, published_at=at.replace(microsecond=0)))
+        at += timedelta(minutes=rng.randint(10, 20))
+    return out
+
+
+LIVE_FIRST_ID = 100_000  # above the corpus's ids and soak/world.py's 10,000 + n
 
 
 def labelled_examples() -> list[LabelledText]:

@@ -14,15 +14,15 @@ import hashlib
 import html
 import threading
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from crawler.demo.corpus import DemoPost, demo_corpus
-from yuqing.clock import Clock
+from crawler.demo.corpus import DemoPost, demo_corpus, live_posts
+from yuqing.clock import Clock, SystemClock
 
 PAGE_SIZE = 10
 FEED_SIZE = 30
@@ -269,13 +269,33 @@ class DemoSite:
         )
 
 
+def live_site(
+    now: datetime | None = None,
+    seed: int = 7,
+    *,
+    hours: float = 7 * 24,
+    clock: Clock | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> DemoSite:
+    """The demo corpus as of ``now`` (its history, and a handful of posts from the last
+    hour), then new posts as the clock passes them (:func:`live_posts`, ``hours`` ahead):
+    what `yuqing run --demo` serves, so a first run looks like a live stream."""
+    clock = clock or SystemClock()
+    start = now or clock.now()
+    until = start + timedelta(hours=hours)
+    return DemoSite(
+        demo_corpus(start, seed) + live_posts(start, until, seed), host, port, clock=clock
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the yuqing demo board and feed.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    site = DemoSite(demo_corpus(datetime.now(UTC), args.seed), args.host, args.port)
+    site = live_site(datetime.now(UTC), args.seed, host=args.host, port=args.port)
     site.start()
     print(f"demo site at {site.url}/board/ and {site.url}/feed.xml (Ctrl-C to stop)")
     try:

@@ -28,7 +28,7 @@ def corpus() -> list[DemoPost]:
 
 
 def test_corpus_covers_every_category_and_tier(corpus: list[DemoPost], config: AppConfig) -> None:
-    assert 140 <= len(corpus) <= 180
+    assert 400 <= len(corpus) <= 500  # 160 posts judged for relevance, diluted by everyday ones
     cells = Counter((p.category, p.severity) for p in corpus)
     for category in config.taxonomy.category_names():
         for severity in (1, 2, 3, 4):
@@ -58,7 +58,7 @@ def test_corpus_has_what_the_pipeline_needs(corpus: list[DemoPost]) -> None:
 def test_corpus_is_deterministic_and_recent(corpus: list[DemoPost]) -> None:
     assert demo_corpus(NOW) == corpus
     assert demo_corpus(NOW, seed=8) != corpus
-    assert [p.id for p in corpus] == list(range(1, len(corpus) + 1))
+    assert sorted(p.id for p in corpus) == list(range(1, len(corpus) + 1))
     for p in corpus:
         assert p.published_at.tzinfo is not None
         assert NOW - timedelta(days=10, hours=1) <= p.published_at <= NOW

@@ -39,12 +39,9 @@ def command(
 
     site = None
     if demo:
-        from datetime import UTC, datetime
+        from crawler.demo.site import live_site
 
-        from crawler.demo.corpus import demo_corpus
-        from crawler.demo.site import DemoSite
-
-        site = DemoSite(demo_corpus(datetime.now(UTC)))
+        site = live_site()  # the demo history, its last hour, and new posts as time passes
         site.start()
         click.echo(f"demo site  {site.url}", err=True)
     app = state.app(demo_url=site.url if site else None)

@@ -56,12 +56,9 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         raise click.UsageError("give --demo or --demo-url, not both")
     site = None
     if demo:
-        from datetime import UTC, datetime
+        from crawler.demo.site import live_site
 
-        from crawler.demo.corpus import demo_corpus
-        from crawler.demo.site import DemoSite
-
-        site = DemoSite(demo_corpus(datetime.now(UTC)))
+        site = live_site()  # the demo history, its last hour, and new posts as time passes
         site.start()
         demo_url = site.url
         say(f"demo site  {site.url}")
