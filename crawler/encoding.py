@@ -11,7 +11,7 @@ candidate is believed only when the bytes really read as that encoding:
    are valid UTF-8; a Chinese encoding when it decodes them strictly into
    common Chinese at least as well as the other family; any other multi-byte
    encoding when it decodes strictly; a single-byte one (latin-1, windows-1252,
-   ascii, ...) only when the bytes do not read as GB18030/Big5 Chinese;
+   ascii, ...) only when the bytes are neither UTF-8 nor GB18030/Big5 Chinese;
 3. valid UTF-8; the Chinese family the bytes read best as; charset-normalizer,
    unless what it chose is mojibake; GB18030.
 
@@ -61,10 +61,12 @@ def canonical_encoding(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        codec = codecs.lookup(name.strip().strip("\"'")).name
+        info = codecs.lookup(name.strip().strip("\"'"))
     except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
-    return _SUPERSETS.get(codec, codec)
+    if not getattr(info, "_is_text_encoding", True) or info.name == "undefined":
+        return None  # rot13, base64, 'undefined': codecs, but not for web pages
+    return _SUPERSETS.get(info.name, info.name)
 
 
 @cache
@@ -101,14 +103,14 @@ def _single_byte(encoding: str) -> bool:
         return False
     try:
         return len(bytes(range(0x80, 0x100)).decode(encoding, "replace")) == 0x80
-    except (LookupError, TypeError):
+    except (UnicodeError, LookupError, TypeError, ValueError):
         return False
 
 
 def _decode(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
-    except (UnicodeDecodeError, LookupError, TypeError):
+    except (UnicodeError, LookupError, TypeError, ValueError):
         return None
 
 
@@ -215,8 +217,8 @@ def _believe(body: bytes, encoding: str | None, chinese: Reading | None) -> str 
         if chinese is None or (chinese.sure and chinese.encoding != encoding):
             return None
         return text
-    if _single_byte(encoding) and chinese is not None:
-        return None  # latin-1 'decodes' GB18030 and Big5 too
+    if _single_byte(encoding) and (chinese is not None or _decode(body, "utf-8") is not None):
+        return None  # latin-1 'decodes' GB18030, Big5 and UTF-8 too
     return text
 
 
@@ -275,7 +277,7 @@ _CP1252 = {
 _LATIN = "[\u0080-\u00ff" + "".join(map(re.escape, _CP1252)) + "]"
 # a Latin-1 character may be followed by an ASCII one: Big5 and GBK trail bytes
 # include 0x40-0x7E
-_LATIN_RUN = re.compile(f"(?:{_LATIN}[\x40-\x7e]?){{2,}}")
+_LATIN_RUN = re.compile(f"(?:{_LATIN}[\x40-\x7e]?|\ufffd){{2,}}")
 
 
 def _as_bytes(text: str) -> bytes | None:
@@ -313,13 +315,21 @@ def find_mojibake(text: str) -> str | None:
 
     Looks for runs of Latin-1 characters (and windows-1252's, which is what a
     latin-1 label decodes to) that, turned back into bytes, are UTF-8 with CJK
-    in it, or GB18030/Big5 made only of common characters.
+    in it, or GB18030/Big5 made only of common characters; and for such runs
+    broken by U+FFFD (bytes windows-1252 could not read: lost for good).
     """
     found = []
     for m in _LATIN_RUN.finditer(text):
-        reread = _mis_decoded(m.group())
+        run = m.group()
+        if "\ufffd" in run:
+            # windows-1252 has no character for 0x81, 0x8D, 0x8F, 0x90, 0x9D: bytes of
+            # Chinese read with it are lost, and the Latin-1 left around them says so
+            if run.strip("\ufffd") and re.search(_LATIN, run):
+                found.append((run, "\ufffd"))
+            continue
+        reread = _mis_decoded(run)
         if reread is not None:
-            found.append((m.group(), reread))
+            found.append((run, reread))
     if not found:
         return None
     chars = sum(len(run) for run, _ in found)

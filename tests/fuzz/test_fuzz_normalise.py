@@ -17,7 +17,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from classifier.text import normalize
-from crawler.encoding import canonical_encoding, choose_encoding
+from crawler.encoding import (
+    Mojibake,
+    canonical_encoding,
+    choose_encoding,
+    decode_body,
+    find_mojibake,
+    repair_mojibake,
+)
 from crawler.items import RawPost, to_crawled_post
 from crawler.normalise import MAX_COUNT, fold_text, html_to_text, parse_cn_datetime, parse_count
 from crawler.spiders.base import canonical_url as crawl_canonical_url
@@ -361,3 +368,95 @@ def test_regressions_found_by_fuzzing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(cfg)
     assert "sources.yaml: sources.0.encoding: unknown encoding 'gbk-typo'" in str(err.value)
+
+
+# ------------------------------------------------------------------ decoding and mojibake
+
+_TRADITIONAL = st.lists(
+    st.text(alphabet="東湖街道居民反映汙水直排噪音擾民河道發黑發臭", min_size=2, max_size=8)
+    | st.sampled_from(["，", "。", "：", "「", "」", "！", " ", "abc", "123"]),
+    min_size=3,
+    max_size=40,
+).map("".join)
+_LABELS = st.sampled_from(
+    [None, "", "utf-8", "gbk", "gb2312", "gb18030", "big5", "iso-8859-1", "windows-1252",
+     "ascii", "shift_jis", "x-bogus", "utf-16"]
+)  # fmt: skip
+
+
+@given(st.binary(max_size=400), _LABELS, st.one_of(st.none(), st.text(max_size=12)))
+@example(b"\xcf\xeb\xd2\xaa\xb7\xc9", "iso-8859-1", None)
+@example(b"\xef\xbb\xbf\xe4\xb8\x9c", None, None)
+@example(b"<?xml version='1.0' encoding='big5'?>\xb6\xab", "utf-8", None)
+def test_decode_body_never_raises_and_never_calls_mojibake_fine(
+    body: bytes, header: str | None, forced: str | None
+) -> None:
+    decoded = decode_body(body, header, forced)
+    assert isinstance(decoded.text, str) and codecs.lookup(decoded.encoding)
+    # the decoder's verdict is the guard's: text the guard flags is never returned as fine
+    assert decoded.mojibake == find_mojibake(decoded.text)
+
+
+@given(
+    st.one_of(
+        st.tuples(_CHINESE, st.sampled_from(["gb18030", "gbk", "utf-8"])),
+        st.tuples(_TRADITIONAL, st.sampled_from(["big5", "utf-8"])),
+    ),
+    st.sampled_from([None, "utf-8", "iso-8859-1", "gbk", "big5"]),
+    st.sampled_from(["", "utf-8", "iso-8859-1", "gb2312", "big5", "gbk"]),
+)
+def test_decode_body_reads_chinese_through_lying_headers_and_declarations(
+    case: tuple[str, str], header: str | None, declared: str
+) -> None:
+    text, real = case
+    decl = f"<?xml version='1.0' encoding='{declared}'?>" if declared else "<?xml version='1.0'?>"
+    body = f"{decl}<rss><channel><item><title>{text}</title></item></channel></rss>".encode(real)
+    decoded = decode_body(body, header)
+    assert decoded.mojibake is None
+    if sum(ord(ch) > 0x7F for ch in text) >= 8:  # a handful of hanzi at least
+        assert text in decoded.text, (decoded.encoding, decoded.how)
+
+
+@given(
+    st.one_of(
+        st.tuples(_CHINESE, st.sampled_from(["gb18030", "gbk", "utf-8"])),
+        st.tuples(_TRADITIONAL, st.sampled_from(["big5", "utf-8"])),
+    ),
+    st.sampled_from(["latin-1", "cp1252"]),
+)
+def test_mojibake_is_undone_exactly_or_refused_never_guessed(
+    case: tuple[str, str], wrong: str
+) -> None:
+    text, real = case
+    garbled = text.encode(real).decode(wrong, errors="replace")
+    try:
+        repaired, how = repair_mojibake(garbled)
+    except Mojibake:
+        return  # kept as a dead letter by the caller
+    if how is not None:
+        assert repaired == text, (garbled, repaired, how)
+    else:  # nothing looked mis-decoded: only possible with (almost) no hanzi in it
+        assert find_mojibake(garbled) is None
+        assert sum("\u4e00" <= ch <= "\u9fff" for ch in text) <= 1 or garbled == text
+
+
+@given(st.text(max_size=60) | tricky_text)
+@example("café °C ± 5 张·三")
+@example("ÏëÒª·É")
+def test_repair_mojibake_is_total(text: str) -> None:
+    try:
+        repaired, _ = repair_mojibake(text)
+    except Mojibake as exc:
+        assert "latin-1" in str(exc)
+        return
+    assert find_mojibake(repaired) is None
+
+
+@given(_CHINESE)
+def test_a_mojibake_post_is_repaired_or_dead_lettered(text: str) -> None:
+    garbled = text.encode("gbk").decode("latin-1")
+    post = to_crawled_post(RawPost(source="s", url=None, title=garbled, body=garbled), NOW, "UTC")
+    if isinstance(post, DeadLetter):
+        assert post.reason.startswith(("mojibake", "empty post")), post.reason
+    else:
+        assert find_mojibake(post.title) is None and find_mojibake(post.text) is None
