@@ -457,20 +457,10 @@ class TrainedModel:
         hits = [self.rubric.hits(s) for s in normalized]
         cat_classes = [str(c) for c in self.category_model.classes_]
         cat_proba = self.category_model.predict_proba(joined)
-        sev_classes: list[int] = []
-        sev_proba: np.ndarray | None = None
-        if self.severity_model is not None:
-            sev_classes = [int(c) for c in self.severity_model.classes_]
-            sp = self.params.for_severity()
-            sev_input = joined
-            if (
-                not isinstance(joined, list)
-                or sp.subtoken_features != self.params.subtoken_features
-            ):
-                sev_input = [model_input(t, sp) for t in tokens]
-            if sp.severity_rubric_features:
-                sev_input = [severity_input(j, h) for j, h in zip(sev_input, hits, strict=True)]
-            sev_proba = self.severity_model.predict_proba(sev_input)
+        sev_classes = (
+            [] if self.severity_model is None else [int(c) for c in self.severity_model.classes_]
+        )
+        sev_proba = self._severity_proba(tokens, joined, hits)
         out: list[Classification] = []
         for i in range(n):
             reasons: list[str] = []
@@ -505,6 +495,45 @@ class TrainedModel:
                 )
             )
         return out
+
+    def _severity_proba(
+        self,
+        tokens: Sequence[Sequence[str]],
+        joined: list[str] | np.ndarray,
+        hits: Sequence[list[RubricHit]],
+    ) -> np.ndarray | None:
+        """The learned severity model's probabilities (None without one); ``joined`` is
+        the category input, reused when the severity features are the same."""
+        if self.severity_model is None:
+            return None
+        sp = self.params.for_severity()
+        sev_input = joined
+        if not isinstance(joined, list) or sp.subtoken_features != self.params.subtoken_features:
+            sev_input = [model_input(t, sp) for t in tokens]
+        if sp.severity_rubric_features:
+            sev_input = [severity_input(j, h) for j, h in zip(sev_input, hits, strict=True)]
+        return self.severity_model.predict_proba(sev_input)
+
+    def severity_ranking(self, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """How strongly the machine reads each post as tier I-II, for ranking and
+        precision-at-recall measurement: the learned model's I-II probability, plus 1
+        when the rubric alone already gives tier II or above (those are always raised,
+        so they rank first). No engagement: the text alone."""
+        if len(titles) != len(texts):
+            raise ValueError(f"{len(titles)} titles but {len(texts)} texts")
+        segmented = [self._segment(t or "", x or "") for t, x in zip(titles, texts, strict=True)]
+        normalized = [s[0] for s in segmented]
+        tokens = [s[1] for s in segmented]
+        hits = [self.rubric.hits(s) for s in normalized]
+        p_high = np.zeros(len(texts))
+        proba = self._severity_proba(tokens, category_rows(tokens, normalized, self.params), hits)
+        if proba is not None and self.severity_model is not None:
+            high = [i for i, c in enumerate(self.severity_model.classes_) if int(c) >= 3]
+            p_high = proba[:, high].sum(axis=1)
+        found = [
+            (self.rubric.assess(s, h)[0] or 1) >= 3 for s, h in zip(normalized, hits, strict=True)
+        ]
+        return p_high + np.array(found, dtype=float)
 
     def _segment(self, title: str, text: str) -> tuple[str, list[str], Segmented | None]:
         """Normalised text, model tokens, and the (title, text) tokens for the index.

@@ -130,15 +130,37 @@ def cross_validate_severity(
     data = [e for e in examples if e.severity is not None]
     y = np.array([int(e.severity or 1) for e in data])
     pred = np.zeros(len(y), dtype=int)
+    score = np.zeros(len(y))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
     for k, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
         model = train([data[i] for i in tr], taxonomy, params=params)
-        decided = model.classify_many([""] * len(te), [data[i].text for i in te])
+        texts = [data[i].text for i in te]
+        decided = model.classify_many([""] * len(te), texts)
         pred[te] = [d.severity for d in decided]
+        score[te] = model.severity_ranking([""] * len(te), texts)
         say(f"severity fold {k}/{folds}")
     out = severity_metrics(y.tolist(), pred.tolist())
-    out["predictions"] = {
-        (e.id if e.id is not None else str(i)): int(p)
-        for i, (e, p) in enumerate(zip(data, pred, strict=True))
-    }
+    ids = [e.id if e.id is not None else str(i) for i, e in enumerate(data)]
+    out["predictions"] = {i: int(p) for i, p in zip(ids, pred, strict=True)}
+    out["scores"] = {i: float(s) for i, s in zip(ids, score, strict=True)}
+    out["tiers_I_II_at_recall_0.9"] = precision_at_recall(y >= 3, score, 0.9)
     return out
+
+
+def precision_at_recall(positive: np.ndarray, score: np.ndarray, target: float) -> dict[str, float]:
+    """Precision when everything scoring at least the threshold that first reaches
+    ``target`` recall is flagged (ties flagged together), and the recall reached."""
+    positive = np.asarray(positive, dtype=bool)
+    if not positive.any():
+        return {"precision": 0.0, "recall": 0.0, "threshold": float("inf")}
+    order = np.argsort(-score, kind="stable")
+    found = np.cumsum(positive[order])
+    need = int(np.ceil(target * positive.sum()))
+    threshold = float(score[order][int(np.argmax(found >= need))])
+    flagged = score >= threshold
+    hit = int((flagged & positive).sum())
+    return {
+        "precision": hit / int(flagged.sum()),
+        "recall": hit / int(positive.sum()),
+        "threshold": threshold,
+    }

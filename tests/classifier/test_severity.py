@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from classifier.model import TrainedModel
 from classifier.severity import RubricHit, SeverityRubric, feature_tokens
 from yuqing.settings import TaxonomyFile
 
@@ -104,3 +105,35 @@ def test_rubric_feature_tokens() -> None:
         RubricHit("受伤", 3, negated_by="没有人员"),
     ]
     assert feature_tokens(hits) == ["__r3", "__t_火灾", "__r3", "__t_爆炸_hyp", "__neg"]
+
+
+def test_severity_ranking_puts_rubric_hits_first_and_orders_the_rest(model: TrainedModel) -> None:
+    texts = ["小区路灯坏了", "昨天小区发生火灾，两人受伤被送医", "楼道堆满杂物，万一着火怎么办"]
+    score = model.severity_ranking([""] * 3, texts)
+    assert score.shape == (3,)
+    # An injury and fire that happened: the rubric gives tier II, so it ranks above 1.
+    assert score[1] >= 1.0 > score[0] >= 0.0
+    # A feared fire is a hazard (tier III): ranked by the learned model alone.
+    assert score[2] < 1.0
+    # The same reading as classify_many: a rubric tier II or above is always decided II+.
+    decided = model.classify_many([""] * 3, texts)
+    assert all((d.severity >= 3) >= (s >= 1.0) for d, s in zip(decided, score, strict=True))
+    with pytest.raises(ValueError, match="titles"):
+        model.severity_ranking([""], texts)
+
+
+def test_precision_at_recall_cuts_at_the_first_score_reaching_the_target() -> None:
+    import numpy as np
+
+    from classifier.quality import precision_at_recall
+
+    positive = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 0], dtype=bool)
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    half = precision_at_recall(positive, score, 0.5)  # two of four positives: 0.9, 0.7
+    assert half == {"precision": 2 / 3, "recall": 0.5, "threshold": 0.7}
+    # Ties at the cut are flagged together (0.6 holds a positive and a negative).
+    three = precision_at_recall(positive, score, 0.75)
+    assert three["recall"] == 0.75 and three["precision"] == 3 / 5
+    full = precision_at_recall(positive, score, 0.9)
+    assert full["recall"] == 1.0 and full["precision"] == 4 / 7
+    assert precision_at_recall(np.zeros(3, dtype=bool), score[:3], 0.9)["recall"] == 0.0
