@@ -127,12 +127,10 @@ class FeedSpider(SourceSpider):
 
 def _identities(response: Response, entries: list[Any]) -> list[str | None]:
     """Per entry, an identity beyond its link when the link (fragment dropped) is
-    shared with another entry of the feed: its guid/id when those differ, else its
-    link with the fragment. None where the link tells entries apart (so a feed
-    entry and the board thread it links to stay one post).
-
-    Entries whose links, guids and fragments are all alike get None too: the sink
-    pipeline then reports the collision and keeps both (crawler.pipelines)."""
+    shared with another entry of the feed: its guid/id when no other entry has it, else its link with the fragment when it has one. None where the link
+    tells entries apart (so a feed entry and the board thread it links to stay one
+    post) or nothing does (the sink pipeline then reports the collision and keeps
+    both: crawler.pipelines)."""
     links: list[tuple[str, str] | None] = []
     for entry in entries:
         try:
@@ -141,18 +139,16 @@ def _identities(response: Response, entries: list[Any]) -> list[str | None]:
         except ValueError:  # a broken link: its RawPost fails and is dead-lettered
             links.append(None)
     shared = Counter(link[0] for link in links if link)
+    guids = Counter(str(e.get("id") or "") for e in entries)  # a guid must be the feed's only
     out: list[str | None] = []
     for entry, link in zip(entries, links, strict=True):
         if link is None or shared[link[0]] < 2:
             out.append(None)
             continue
-        group = [(e, lk) for e, lk in zip(entries, links, strict=True) if lk and lk[0] == link[0]]
-        guids = [str(e.get("id") or "") for e, _ in group]
-        fragments = [lk[1] for _, lk in group]
         guid = str(entry.get("id") or "")
-        if guid and guids.count(guid) == 1 and guid not in (link[0], link[1]):
+        if guid and guids[guid] == 1:
             out.append(f"guid:{guid}")
-        elif fragments.count(link[1]) == 1 and link[1] != link[0]:
+        elif link[1] != link[0]:
             out.append(f"link:{link[1]}")
         else:
             out.append(None)

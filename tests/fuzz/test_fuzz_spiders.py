@@ -243,3 +243,60 @@ def test_api_pages_give_posts_or_dead_letters(data: Any, garble: bool) -> None:
         encoding="utf-8",
     )
     check(api.parse_page(response, 1))
+
+
+_TITLE = {"simplified": "东湖街道第{}条诉求", "traditional": "東湖街道第{}條訴求"}
+
+
+@st.composite
+def shared_link_feeds(draw: st.DrawFn) -> tuple[bytes, str, list[tuple[str, str | None, str]]]:
+    """A feed whose entries often share a link: (bytes, Content-Type, [(title, guid,
+    link)]), in a Chinese encoding the header may lie about."""
+    encoding = draw(st.sampled_from(["utf-8", "gb18030", "big5"]))
+    title = _TITLE["traditional" if encoding == "big5" else "simplified"]
+    entries = []
+    for i in range(draw(st.integers(1, 6))):
+        page = draw(st.sampled_from(["/digest.html", "/news/1.html", "/"]))
+        fragment = draw(st.sampled_from(["", "#a", "#b", f"#item-{i}"]))
+        guid = draw(st.one_of(st.none(), st.sampled_from(["g1", "g2", f"urn:x:{i}"])))
+        entries.append((title.format(i), guid, f"{BASE}{page}{fragment}"))
+    header = draw(
+        st.sampled_from(["", "; charset=iso-8859-1", "; charset=utf-8", f"; charset={encoding}"])
+    )
+    items = "".join(
+        f"<item><title>{t}</title><link>{escape(link)}</link>"
+        f"{f'<guid>{g}</guid>' if g else ''}<description>{t}。</description></item>"
+        for t, g, link in entries
+    )
+    xml = (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>"
+    )
+    return xml.encode(encoding), "application/rss+xml" + header, entries
+
+
+@settings(max_examples=max(40, settings.default.max_examples))
+@given(shared_link_feeds())
+def test_feed_entries_that_guid_or_fragment_tell_apart_get_their_own_keys(
+    case: tuple[bytes, str, list[tuple[str, str | None, str]]],
+) -> None:
+    from store.posts import post_key
+
+    data, ctype, entries = case
+    feed = spider(FeedSpider, CONFIG.source("demo-feed"))
+    response = TextResponse(
+        f"{BASE}/feed.xml", body=data, headers={"Content-Type": ctype}, encoding="latin-1"
+    )
+    raws = [o for o in check(feed.parse_feed(response)) if isinstance(o, RawPost)]
+    assert len(raws) == len(entries)
+    posts = [to_crawled_post(r, NOW, "Asia/Shanghai") for r in raws]
+    assert all(isinstance(p, CrawledPost) for p in posts)
+    # titles are read right whatever the header claimed
+    assert [p.title for p in posts] == [t for t, _, _ in entries]  # type: ignore[union-attr]
+    keys = [post_key(p) for p in posts]  # type: ignore[arg-type]
+    # entries a unique guid or a unique link (fragment and all) tells apart never share a key
+    for i, (_, guid, link) in enumerate(entries):
+        others = [e for j, e in enumerate(entries) if j != i]
+        unique_guid = guid and all(g != guid for _, g, _ in others)
+        unique_link = all(lk != link for _, _, lk in others)
+        if unique_guid or unique_link:
+            assert keys.count(keys[i]) == 1, (entries, keys)
