@@ -166,17 +166,22 @@ def _index_check(app: App) -> str:
     return app.config.settings.index.backend
 
 
-def _model_check(app: App) -> str:
+def _model_version(app: App) -> str:
     from classifier.bootstrap import active_version
-    from classifier.provenance import SYNTHETIC_EN, is_synthetic
 
     loaded = app._model  # a process that classifies has it in memory
     if loaded is not None:
-        name = str(loaded.version)
-    else:
-        name = active_version(app.config.model_dir) or ""
-        if not name or not (app.config.model_dir / name).is_dir():
-            raise RuntimeError(f"no active model in {app.config.model_dir}")
+        return str(loaded.version)
+    name = active_version(app.config.model_dir)
+    if name is None or not (app.config.model_dir / name).is_dir():
+        raise RuntimeError(f"no active model in {app.config.model_dir}")
+    return name
+
+
+def _model_check(app: App) -> str:
+    from classifier.provenance import SYNTHETIC_EN, is_synthetic
+
+    name = _model_version(app)
     # a demo model answers ready, and says what it is
     return f"{name} ({SYNTHETIC_EN})" if is_synthetic(app.config.model_dir / name) else name
 
@@ -302,7 +307,7 @@ class StoreCollector:
             "yuqing_model_info", "The classifier version in use", labels=["version"]
         )
         with contextlib.suppress(Exception):  # no model yet: empty; /readyz says why
-            g.add_metric([_model_check(self.app)], 1)
+            g.add_metric([_model_version(self.app)], 1)
         yield g
 
     def _read(self) -> dict[str, Any]:

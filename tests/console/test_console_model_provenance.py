@@ -28,6 +28,8 @@ def test_a_synthetic_model_says_so(console: Console) -> None:
     html = console.browser("admin").get("/admin/models").text
     assert SYNTHETIC_ZH in html and "trained on synthetic demo data" in html
     assert f"重新训练将使用当前模型 {model.version} 的训练数据" in html
+    ready = console.client.get("/readyz").json()["checks"]["model"]
+    assert ready["detail"] == f"{model.version} (trained on synthetic demo data)"
 
 
 def test_retraining_refuses_when_the_recorded_file_is_gone(
