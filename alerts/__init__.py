@@ -4,6 +4,12 @@ Modules, in the order a post meets them:
 
 - ``engine``     new posts -> one alert per event that grows (count, latest post,
                  tier raised); silences checked; spike rule per (area, category).
+- ``matter``     event-level severity: authors, sources, growth, engagement,
+                 recurrence after a reply, a 12345 record joined to a public post.
+- ``triage``     研判: machine-only tier I-II alerts wait for the duty desk (confirm,
+                 retier, dismiss; fail-open when the window ends); posts found
+                 long after publication go to the desk's backlog, not to a pager.
+- ``changes``    a new tier or team recomputes deadlines and unsent notifications.
 - ``rules``      single_post, keyword, growing_event (distinct authors on one event);
   ``spike``      one category in one area vs its own Poisson baseline.
 - ``routing``    area (and the areas containing it) + category -> team; else triage.

@@ -11,18 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.aftermath import maybe_reopen
+from alerts.changes import change_alert
+from alerts.matter import Matter, Signal, matter_tier, read_matter
 from alerts.opening import open_alert
 from alerts.outbox import notify_alert
 from alerts.routing import Router
-from alerts.rules import evaluate_event, evaluate_post
+from alerts.rules import Finding, evaluate_event, evaluate_post
 from alerts.silences import matching_silence
 from alerts.spike import Spike, detect_spike
-from alerts.worktime import deadlines
-from store.models import Alert, AlertPost, AuditLog, Post
+from alerts.triage import certain_reasons, is_late, needs_desk, route, send_to_desk
+from store.models import Alert, AlertPost, AuditLog, Post, Response
 from store.models import Team as TeamRow
 from yuqing.settings import AppConfig, Rule
 
@@ -35,6 +37,8 @@ class EvaluationStats:
     silenced: int = 0
     reopened: int = 0
     spikes: int = 0
+    triage: int = 0  # opened at the duty desk (研判)
+    backlog: int = 0  # found long after publication: the desk's backlog, no page
 
 
 def sync_teams(session: Session, config: AppConfig) -> None:
@@ -89,59 +93,200 @@ def evaluate_new_posts(
             )
             stats.silenced += 1
             continue
+        late = is_late(config, post, now)
+        matter = read_matter(session, config, post, alert, now)
+        if _rule_kind(config, top.rule) == "growing_event":
+            # the rule's own tier already stands for its authors: not counted twice
+            matter.signals = [g for g in matter.signals if g.key not in ("authors", "growth")]
         if alert is None:
+            tier = matter_tier(config, top.tier, matter, post)
+            certain = certain_reasons(config, rule=top.rule, post=post, matter=matter)
+            mode = "route"
+            if late:
+                mode = "backlog"
+                stats.backlog += 1
+            elif needs_desk(config, tier, certain):
+                mode = "triage"
+                stats.triage += 1
             open_alert(
                 session,
                 config,
                 dedup_key=dedup_key,
                 rule=top.rule,
-                tier=top.tier,
+                tier=tier,
                 team_id=router.route(post.area, post.category, post.uncertain),
                 title=post.title or post.text[:60],
-                reason=reason,
+                reason="；".join([reason, *matter.reasons]),
                 now=now,
                 post_ids=[post.id],
                 event_id=post.event_id,
                 category=post.category,
                 area=post.area,
-                detail={"post_id": post.id},
+                detail={"post_id": post.id, **({"late": True} if late else {})},
+                mode=mode,
+                certain=certain,
+                signals=[{"key": g.key, "reason": g.reason} for g in matter.signals],
             )
             stats.opened += 1
             continue
-        already = session.get(AlertPost, (alert.id, post.id)) is not None
-        raised = top.tier > alert.tier
-        if already and not raised:
-            continue  # an edit or new likes on a post the alert already holds
-        if not already:
-            session.add(AlertPost(alert_id=alert.id, post_id=post.id, added_at=now))
-            alert.post_count += 1
-            alert.latest_post_id = post.id
-        alert.updated_at = now
-        if raised:
-            # A raised tier tightens the deadlines; it never loosens them.
-            ack_by, respond_by = deadlines(config, alert.team_id, top.tier, now)
-            alert.tier = top.tier
-            alert.reason = reason
-            alert.ack_deadline = min(alert.ack_deadline, ack_by)
-            alert.respond_deadline = min(alert.respond_deadline, respond_by)
-        session.add(
-            AuditLog(
-                at=now,
-                actor="system",
-                action="alert.raise" if raised else "alert.grow",
-                target_type="alert",
-                target_id=str(alert.id),
-                detail={"post_id": post.id, "tier": alert.tier},
-            )
-        )
-        if not already and maybe_reopen(session, config, alert, raised, now):
-            stats.reopened += 1
-        elif raised and silence is None and alert.status != "resolved":
-            notify_alert(session, config, alert, "raise", now, key=str(alert.tier))
-        stats.grown += 1
+        if _grow(session, config, alert, post, top, matter, late, silence is not None, now, stats):
+            stats.grown += 1
     for area, category in sorted(touched):
         stats.spikes += _spikes(session, config, router, area, category, now)
     return stats
+
+
+def _grow(
+    session: Session,
+    config: AppConfig,
+    alert: Alert,
+    post: Post,
+    top: Finding,
+    matter: Matter,
+    late: bool,
+    silenced: bool,
+    now: datetime,
+    stats: EvaluationStats,
+) -> bool:
+    """A post joins its matter's alert: the matter's tier and signals are read again.
+
+    New signals raise the tier by one (new deadlines, a notification), up to
+    ``matter.max_raise`` above the posts' own highest tier and never above
+    ``matter.max_tier``. A tier the desk or a person lowered is not raised back by
+    the same posts' words, only by new signals. A live post brings a backlog alert
+    back to the desk (or its team); a certain trigger ends a triage wait; after a
+    resolution the aftermath rule decides whether it reopens.
+    """
+    already = session.get(AlertPost, (alert.id, post.id)) is not None
+    if not already:
+        session.add(AlertPost(alert_id=alert.id, post_id=post.id, added_at=now))
+        alert.post_count += 1
+        alert.latest_post_id = post.id
+    policy = config.alerts.matter
+    old_keys = {g.get("key") for g in (alert.signals or [])}
+    fresh = [g for g in matter.signals if g.key not in old_keys] if policy.enabled else []
+    posts_top = max(top.tier, _posts_tier(session, alert))
+    ceiling = max(alert.tier, min(policy.max_tier, posts_top + policy.max_raise))
+    lowered_by_hand = alert.triage in ("retiered", "dismissed") or _corrected(session, alert)
+    target = alert.tier if lowered_by_hand else max(alert.tier, top.tier)
+    if fresh:
+        target = max(target, min(alert.tier + 1, ceiling))
+    raised = target > alert.tier
+    certain = certain_reasons(config, rule=top.rule, post=post, matter=matter)
+    if already and not raised and not fresh and alert.status != "triage":
+        return False  # an edit or new likes on a post the alert already holds
+    why = "；".join(g.reason for g in fresh) or (f"新帖达到 {top.tier} 级" if raised else "")
+    _audit_growth(session, alert, post, target, raised, fresh, now)
+    alert.updated_at = now
+    if alert.status == "resolved":
+        # after the answer the aftermath rule decides: enough new posts, or a higher one
+        if not already and maybe_reopen(session, config, alert, top.tier > alert.tier, now):
+            stats.reopened += 1
+            _record(alert, fresh)
+            if raised:
+                change_alert(session, config, alert, actor="system", now=now, tier=target,
+                             reason=why, action="raise")  # fmt: skip
+        return True
+    _record(alert, fresh)
+    if alert.status == "backlog":
+        if raised:
+            alert.tier = target
+        if not late:  # the old matter is live again: now it pages
+            if needs_desk(config, alert.tier, certain):
+                send_to_desk(session, config, alert, now)
+            else:
+                route(session, config, alert, now, outcome="certain" if certain else "confirmed",
+                      note="旧事项出现新帖：" + (why or "重新进入处置"))  # fmt: skip
+        return True
+    if alert.status == "triage":
+        if raised:
+            alert.tier = target
+            window = config.alerts.triage.windows.get(target)
+            if window is not None and alert.triage_deadline is not None:
+                alert.triage_deadline = min(alert.triage_deadline, now + window)
+        if certain or not needs_desk(config, alert.tier, certain):
+            route(session, config, alert, now, outcome="certain",
+                  note="确定触发：" + ("；".join(certain) or why))  # fmt: skip
+        elif raised and not silenced:
+            notify_alert(session, config, alert, "raise", now, team_id=alert.desk_team_id,
+                         key=str(alert.tier), note=why)  # fmt: skip
+        return True
+    if alert.status == "dismissed":
+        if raised or certain:  # new evidence on a dismissed matter: the desk looks again
+            alert.tier = target
+            if needs_desk(config, alert.tier, certain):
+                send_to_desk(session, config, alert, now)
+            else:
+                route(session, config, alert, now, outcome="certain" if certain else "confirmed",
+                      note="已排除事项出现新情况：" + (why or "；".join(certain)))  # fmt: skip
+        return True
+    if raised:
+        if silenced:
+            alert.tier = target  # a silence keeps it quiet, never wrong
+        else:
+            change_alert(session, config, alert, actor="system", now=now, tier=target,
+                         reason=why, action="raise")  # fmt: skip
+    return True
+
+
+def _record(alert: Alert, fresh: list[Signal]) -> None:
+    if fresh:
+        alert.signals = [
+            *(alert.signals or []),
+            *({"key": g.key, "reason": g.reason} for g in fresh),
+        ]
+        alert.reason = "；".join([alert.reason, *(g.reason for g in fresh)])
+
+
+def _audit_growth(
+    session: Session,
+    alert: Alert,
+    post: Post,
+    tier: int,
+    raised: bool,
+    fresh: list[Signal],
+    now: datetime,
+) -> None:
+    detail: dict[str, object] = {"post_id": post.id, "tier": tier}
+    if fresh:
+        detail["signals"] = [g.reason for g in fresh]
+    session.add(
+        AuditLog(
+            at=now,
+            actor="system",
+            action="alert.raise" if raised else "alert.grow",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail=detail,
+        )
+    )
+
+
+def _rule_kind(config: AppConfig, name: str) -> str | None:
+    return next((r.kind for r in config.alerts.rules if r.name == name), None)
+
+
+def _posts_tier(session: Session, alert: Alert) -> int:
+    return (
+        session.scalar(
+            select(func.max(Post.severity))
+            .join(AlertPost, AlertPost.post_id == Post.id)
+            .where(AlertPost.alert_id == alert.id)
+        )
+        or 1
+    )
+
+
+def _corrected(session: Session, alert: Alert) -> bool:
+    """Whether a person set this alert's tier (a correction in the console or CLI)."""
+    return (
+        session.scalar(
+            select(Response.id)
+            .where(Response.alert_id == alert.id, Response.action == "correct")
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _spikes(

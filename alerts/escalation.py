@@ -31,6 +31,7 @@ class EscalationStats:
     checked: int = 0
     escalated: int = 0  # escalation steps taken
     reminded: int = 0  # "deadline near" notifications queued
+    failed_open: int = 0  # triage windows that ended undecided: routed as if confirmed
 
 
 def chain(config: AppConfig, team_id: str) -> list[str]:
@@ -87,7 +88,10 @@ def timezone_of(config: AppConfig) -> ZoneInfo:
 
 
 def check_deadlines(session: Session, config: AppConfig, now: datetime) -> EscalationStats:
+    from alerts.triage import expire
+
     stats = EscalationStats()
+    stats.failed_open = expire(session, config, now)
     stats.reminded = remind_due(session, config, now)
     due = session.scalars(
         select(Alert)

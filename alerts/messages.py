@@ -20,6 +20,9 @@ KIND_LABELS_ZH = {
     "batch": "汇总通知",
     "reopen": "舆情反弹重开",
     "due": "时限将至",
+    "triage": "待研判",
+    "retier": "告警改级",
+    "reassign": "告警转办",
 }
 DEADLINE_LABELS_ZH = {"acknowledge": "确认", "respond": "回复"}
 
@@ -52,6 +55,10 @@ def render_alert(
         ("确认时限", local(config, alert.ack_deadline)),
         ("回复时限", local(config, alert.respond_deadline)),
     ]
+    if kind == "triage" or (alert.status == "triage" and alert.triage_deadline is not None):
+        fields.insert(6, ("研判时限", local(config, alert.triage_deadline)))
+    if alert.signals:
+        fields.append(("事项信号", "；".join(g.get("reason", "") for g in alert.signals)))
     if alert.escalation_level:
         fields.append(("已上报层级", str(alert.escalation_level)))
     if note:
@@ -78,6 +85,8 @@ def render_alert(
         "ack_deadline": alert.ack_deadline.isoformat(),
         "respond_deadline": alert.respond_deadline.isoformat(),
         "escalation_level": alert.escalation_level,
+        "triage": alert.triage,
+        "triage_deadline": alert.triage_deadline.isoformat() if alert.triage_deadline else None,
         "note": note,
     }
     return Message(subject, text, md, body, data)

@@ -3,7 +3,9 @@
 The post rules, the spike detector and the source-health check all open alerts;
 they differ only in what they say, so the bookkeeping that must never differ
 (deadlines from the team's clock, the audit entry, the queued notifications in
-the same transaction) lives here.
+the same transaction) lives here. ``mode`` says where the alert goes first: to
+its team (``route``), to the duty desk (``triage``) or to the desk's backlog of
+matters found late (``backlog``; alerts/triage.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
+from alerts.triage import send_to_backlog, send_to_desk
 from alerts.worktime import deadlines
 from store.models import Alert, AlertPost, AuditLog
 from yuqing.settings import AppConfig
@@ -37,8 +40,11 @@ def open_alert(
     category: str | None = None,
     area: str | None = None,
     detail: dict[str, Any] | None = None,
+    mode: str = "route",
+    certain: Sequence[str] = (),
+    signals: Sequence[dict[str, str]] = (),
 ) -> Alert:
-    """Add an open alert with its deadlines, posts, audit entry and queued notifications."""
+    """Add an alert with its deadlines, posts, audit entry and queued notifications."""
     ack_by, respond_by = deadlines(config, team_id, tier, now)
     alert = Alert(
         dedup_key=dedup_key[:200],
@@ -57,6 +63,9 @@ def open_alert(
         updated_at=now,
         ack_deadline=ack_by,
         respond_deadline=respond_by,
+        routed_at=now if mode == "route" else None,
+        triage="certain" if mode == "route" and certain and tier >= 3 else None,
+        signals=list(signals),
     )
     session.add(alert)
     session.flush()
@@ -69,8 +78,20 @@ def open_alert(
             action="alert.open",
             target_type="alert",
             target_id=str(alert.id),
-            detail={"rule": rule, "tier": tier, "team": team_id, **(detail or {})},
-        )
+            detail={
+                "rule": rule,
+                "tier": tier,
+                "team": team_id,
+                "mode": mode,
+                **({"certain": list(certain)} if certain else {}),
+                **(detail or {}),
+            },
+        )  # fmt: skip
     )
-    notify_alert(session, config, alert, "open", now)
+    if mode == "triage":
+        send_to_desk(session, config, alert, now)
+    elif mode == "backlog":
+        send_to_backlog(session, config, alert, now)
+    else:
+        notify_alert(session, config, alert, "open", now)
     return alert

@@ -165,7 +165,7 @@ def reassign(alert_id: int, body: ReassignBody, yq: Yuqing, actor: Actor) -> dic
         with yq.store.session() as s:
             services.reassign(
                 s, alert_id, actor.username, yq.now(), body.team, body.text,
-                teams=actor.scope.teams,
+                config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
             alert = services.alert_detail(s, alert_id)
     except services.AlertNotFound as exc:
@@ -191,7 +191,7 @@ def correct(alert_id: int, body: CorrectBody, yq: Yuqing, actor: Actor) -> dict[
             services.correct(
                 s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
                 category=body.category or None, severity=severity, text=body.text,
-                teams=actor.scope.teams,
+                config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
             return services.alert_detail(s, alert_id, teams=actor.scope.teams)
     except services.AlertNotFound as exc:

@@ -161,7 +161,14 @@ def reassign_form(
     try:
         with yq.store.session() as s:
             services.reassign(
-                s, alert_id, actor.username, yq.now(), team, text, teams=actor.scope.teams
+                s,
+                alert_id,
+                actor.username,
+                yq.now(),
+                team,
+                text,
+                config=yq.config,
+                teams=actor.scope.teams,
             )
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
@@ -188,7 +195,7 @@ def correct_form(
             services.correct(
                 s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
                 category=category or None, severity=severity, text=text,
-                teams=actor.scope.teams,
+                config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
     except services.AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")

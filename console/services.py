@@ -6,6 +6,8 @@ the same way (status + timestamp + Response row + AuditLog row) whoever makes it
 
 Lifecycle::
 
+    triage ─┬─confirm / retier (alerts/triage.py, or fail-open)─► open
+    backlog ┘                      └─dismiss / archive─► dismissed
     open ──acknowledge──► acknowledged ──reply──► responded ──resolve──► resolved
       └─────────reply (acknowledges too)────────►     ▲ reply again        │
                                                       acknowledged ◄─reopen┘
@@ -17,19 +19,27 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from alerts.changes import change_alert
 from store.models import Alert, AlertPost, AuditLog, Post, Response, Team
 from yuqing.contracts import tier_name
+from yuqing.settings import AppConfig
 
-STATUSES: tuple[str, ...] = ("open", "acknowledged", "responded", "resolved")
+STATUSES: tuple[str, ...] = (
+    "triage", "backlog", "open", "acknowledged", "responded", "resolved", "dismissed",
+)  # fmt: skip
+# A team's work: what the duty desk holds (triage, backlog) is not yet any team's.
 ACTIVE_STATUSES: tuple[str, ...] = ("open", "acknowledged", "responded")
 STATUS_LABELS_ZH: dict[str, str] = {
+    "triage": "待研判",
+    "backlog": "待补看",
     "open": "待确认",
     "acknowledged": "已确认",
     "responded": "已回复",
     "resolved": "已办结",
+    "dismissed": "已排除",
 }
 ACTIONS: tuple[str, ...] = ("acknowledge", "reply", "resolve", "reopen")
 ACTION_LABELS_ZH: dict[str, str] = {
@@ -40,6 +50,14 @@ ACTION_LABELS_ZH: dict[str, str] = {
     "reassign": "转办",
     "correct": "纠正",
     "note": "备注",
+    "retier": "改级",
+    "raise": "升级",
+    "triage.confirm": "研判确认",
+    "triage.retier": "研判改级",
+    "triage.reassign": "研判改派",
+    "triage.dismiss": "研判排除",
+    "triage.archive": "补看归档",
+    "triage.fail_open": "超时自动派发",
 }
 # A note is written on an alert in any status and changes nothing else.
 NOTE = "note"
@@ -88,20 +106,38 @@ def iso(value: datetime | None) -> str | None:
 
 
 def pending_deadline(alert: Alert) -> datetime | None:
-    """The next deadline someone must meet: acknowledge while open, then respond."""
+    """The next deadline someone must meet: the desk's decision while in triage or
+    backlog, acknowledge while open, then respond."""
+    if alert.status in ("triage", "backlog"):
+        return alert.triage_deadline
     if alert.status == "open":
         return alert.ack_deadline
-    if alert.status != "resolved":
+    if alert.status not in ("resolved", "dismissed"):
         return alert.respond_deadline
     return None
 
 
 def _deadline_sql() -> Any:
     return case(
+        (Alert.status.in_(("triage", "backlog")), Alert.triage_deadline),
         (Alert.status == "open", Alert.ack_deadline),
-        (Alert.status != "resolved", Alert.respond_deadline),
+        (Alert.status.in_(("acknowledged", "responded")), Alert.respond_deadline),
         else_=None,
     )
+
+
+def _in_scope(teams: Collection[str]) -> Any:
+    """A team sees its alerts once routed; a duty desk sees what waits for it."""
+    waiting = ("triage", "backlog")
+    desk = and_(Alert.status.in_(waiting), Alert.desk_team_id.in_(sorted(teams)))
+    mine = and_(Alert.status.not_in(waiting), Alert.team_id.in_(sorted(teams)))
+    return or_(mine, desk)
+
+
+def _sees(alert: Alert, teams: Collection[str]) -> bool:
+    if alert.status in ("triage", "backlog"):
+        return alert.desk_team_id in teams
+    return alert.team_id in teams
 
 
 def _statuses(status: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -144,6 +180,13 @@ def alert_as_dict(alert: Alert, team_name: str | None = None) -> dict[str, Any]:
         "updated_at": iso(alert.updated_at),
         "escalation_level": alert.escalation_level,
         "rule": alert.rule,
+        "triage": alert.triage,
+        "desk": alert.desk_team_id,
+        "triage_deadline": iso(alert.triage_deadline),
+        "triaged_at": iso(alert.triaged_at),
+        "triaged_by": alert.triaged_by,
+        "routed_at": iso(alert.routed_at),
+        "signals": [g.get("reason") for g in (alert.signals or [])],
     }
 
 
@@ -174,7 +217,7 @@ def alerts_as_dicts(
     if team:
         stmt = stmt.where(Alert.team_id == team)
     if teams is not None:
-        stmt = stmt.where(Alert.team_id.in_(sorted(teams)))
+        stmt = stmt.where(_in_scope(teams))
     return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
 
 
@@ -331,7 +374,7 @@ def _load_alert(
         Alert, alert_id, options=[selectinload(Alert.team)], with_for_update=lock or None
     )
     # Out of scope looks exactly like missing: ids must not reveal other grids' alerts.
-    if alert is None or (teams is not None and alert.team_id not in teams):
+    if alert is None or (teams is not None and not _sees(alert, teams)):
         raise AlertNotFound(f"alert {alert_id} not found")
     return alert
 
@@ -373,7 +416,7 @@ def alerts_for_post(
         .order_by(Alert.id.desc())
     )
     if teams is not None:
-        stmt = stmt.where(Alert.team_id.in_(sorted(teams)))
+        stmt = stmt.where(_in_scope(teams))
     return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
 
 
@@ -527,37 +570,27 @@ def reassign(
     team_id: str,
     text: str | None = None,
     *,
+    config: AppConfig,
     teams: Collection[str] | None = None,
 ) -> Alert:
-    """Hand an alert to another team (e.g. the right grid, or triage); status and
-    deadlines stay, since the matter's clock does not restart because it moved."""
+    """Hand an alert to another team (e.g. the right grid, or triage). Its clock keeps
+    counting from when it was first routed, on the new team's calendar; unsent
+    notifications to the old team are cancelled and the new team is notified now."""
     text = _clean_text(text)
     alert = _load_alert(session, alert_id, lock=True, teams=teams)
     target = session.get(Team, team_id)
     if target is None or not target.active:
         raise InvalidInput(f"没有这个责任单位 / unknown team {team_id!r}")
-    if alert.status == "resolved":
-        raise TransitionError(f"告警 {alert.id} 已办结，不能转办 / alert {alert.id} is resolved")
-    before = alert.team_id
-    if before == team_id:
+    if alert.status in ("resolved", "dismissed"):
+        raise TransitionError(
+            f"告警 {alert.id} 已结束，不能转办 / alert {alert.id} is {alert.status}"
+        )
+    if alert.team_id == team_id:
         raise InvalidInput("已是该单位的告警 / the alert is already with that team")
-    alert.team_id = team_id
-    alert.updated_at = now
-    note = f"{before} → {team_id}" + (f"：{text}" if text else "")
-    session.add(
-        Response(alert_id=alert.id, action="reassign", actor=actor, text=note, channel=None, at=now)
-    )
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action="alert.reassign",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail={"from": before, "to": team_id},
-        )  # fmt: skip
-    )
-    session.flush()
+    change_alert(
+        session, config, alert, actor=actor, now=now, team_id=team_id, reason=text or "",
+        action="reassign",
+    )  # fmt: skip
     return alert
 
 
@@ -568,19 +601,26 @@ def correct(
     now: datetime,
     taxonomy: Any,
     *,
+    config: AppConfig,
     category: str | None = None,
     severity: int | None = None,
     text: str | None = None,
     teams: Collection[str] | None = None,
 ) -> Alert:
     """Correct an alert's category or tier. Each post behind it gets a classifier
-    correction (the next retraining learns from it); the deadlines already set stay."""
+    correction (the next retraining learns from it); a new tier takes effect at once:
+    deadlines and unsent notifications are recomputed (alerts/changes.py)."""
     from classifier.corrections import CorrectionError, record_correction
 
     text = _clean_text(text)
     if category is None and severity is None:
         raise InvalidInput("请选择新的类别或等级 / choose a category or a tier")
     alert = _load_alert(session, alert_id, lock=True, teams=teams)
+    if severity is not None and severity != alert.tier and alert.status in ("triage", "backlog"):
+        raise TransitionError(
+            f"告警 {alert.id} 正在研判，请在研判队列中改级 / alert {alert.id} awaits triage: "
+            "use the triage queue to change its tier"
+        )
     post_ids = session.scalars(select(AlertPost.post_id).where(AlertPost.alert_id == alert.id))
     try:
         for pid in list(post_ids):
@@ -596,9 +636,17 @@ def correct(
         alert.category = category
     if severity is not None and severity != alert.tier:
         detail["tier"] = [tier_name(alert.tier), tier_name(severity)]
-        alert.tier = severity
+        detail |= {
+            k: v
+            for k, v in change_alert(
+                session, config, alert, actor=actor, now=now, tier=severity,
+                reason=text or "", action="retier",
+            ).items()
+            if k != "tier"
+        }  # fmt: skip
     alert.updated_at = now
-    parts = [f"{k}: {a} → {b}" for k, (a, b) in detail.items()] or ["（无变化）"]
+    shown = [k for k in ("category", "tier") if k in detail]
+    parts = [f"{k}: {detail[k][0]} → {detail[k][1]}" for k in shown] or ["（无变化）"]
     note = "；".join(parts) + (f"。{text}" if text else "")
     session.add(
         Response(alert_id=alert.id, action="correct", actor=actor, text=note, channel=None, at=now)

@@ -166,6 +166,17 @@ class Alert(Base):
     responded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # 研判 (alerts/triage.py): the duty desk deciding, by when, and how it ended:
+    # pending, confirmed, retiered, reassigned, dismissed, archived, failed_open, certain.
+    triage: Mapped[str | None] = mapped_column(String(20))
+    desk_team_id: Mapped[str | None] = mapped_column(String(80))
+    triage_deadline: Mapped[datetime | None]
+    triaged_at: Mapped[datetime | None]
+    triaged_by: Mapped[str | None] = mapped_column(String(80))
+    # When the owning team received it; its deadlines count from here.
+    routed_at: Mapped[datetime | None]
+    # The matter's signals behind the tier (alerts/matter.py), each a readable reason.
+    signals: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=list)
 
     team: Mapped[Team] = relationship()
     posts: Mapped[list[AlertPost]] = relationship(back_populates="alert", cascade="all")

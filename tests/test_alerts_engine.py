@@ -84,9 +84,13 @@ def test_severe_post_opens_one_alert_that_grows(store: Store, config: AppConfig)
     assert (stats.posts, stats.opened) == (2, 1)
     with store.session() as s:
         alert = s.scalars(select(Alert)).one()
-        assert (alert.tier, alert.team_id, alert.status) == (4, "donghu-hubin", "open")
-        assert alert.ack_deadline == NOW + timedelta(minutes=15)
-        assert alert.respond_deadline == NOW + timedelta(hours=5)
+        # the machine alone says tier I: the duty desk decides first (10 min), and the
+        # deadlines shown are the team's should the desk not decide in time
+        assert (alert.tier, alert.team_id, alert.status) == (4, "donghu-hubin", "triage")
+        assert (alert.desk_team_id, alert.triage) == ("county-triage", "pending")
+        assert alert.triage_deadline == NOW + timedelta(minutes=10)
+        assert alert.ack_deadline == NOW + timedelta(minutes=25)
+        assert alert.respond_deadline == NOW + timedelta(hours=5, minutes=10)
         assert "I 特别重大" in alert.reason
     # A repost of the same matter (same title) joins the alert instead of raising another.
     _add(store, "工地坍塌", "转发：湖滨社区工地坍塌", 4, "湖滨社区", 3)

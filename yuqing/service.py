@@ -152,6 +152,10 @@ class Service:
             stats = check_deadlines(s, self.app.config, self.app.now())
         if stats.escalated:
             log.warning("alerts: %d escalation steps", stats.escalated)
+        if stats.failed_open:
+            log.warning(
+                "alerts: %d undecided by the duty desk, routed (fail-open)", stats.failed_open
+            )
 
     def job_outbox(self) -> None:
         from alerts.outbox import deliver_due

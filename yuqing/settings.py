@@ -484,8 +484,11 @@ class Team(_Model):
 
 
 class TeamsFile(_Model):
-    triage_team: str
+    triage_team: str  # unroutable posts, and the duty desk where no duty_desks entry covers
     teams: list[Team] = Field(min_length=1)
+    # The duty desk (值班/舆情专员) of a county or street: area -> team. A tier I-II alert
+    # that rests on the machine alone goes to the desk covering its area first (研判).
+    duty_desks: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refs(self) -> TeamsFile:
@@ -495,6 +498,9 @@ class TeamsFile(_Model):
             raise ValueError(f"duplicate team ids: {sorted(dup)}")
         if self.triage_team not in ids:
             raise ValueError(f"triage_team {self.triage_team!r} is not a team")
+        for area, desk in self.duty_desks.items():
+            if desk not in ids:
+                raise ValueError(f"duty_desks.{area}: {desk!r} is not a team")
         for t in self.teams:
             if t.parent is not None and t.parent not in ids:
                 raise ValueError(f"team {t.id!r}: parent {t.parent!r} is not a team")
@@ -593,6 +599,59 @@ class Aftermath(_Model):
     reopen_on_higher_tier: bool = True  # a post above the alert's tier reopens at once
 
 
+class CertainTriggers(_Model):
+    """What makes a tier I-II alert certain enough to skip the duty desk."""
+
+    min_authors: int | None = Field(3, ge=2)  # distinct authors on one matter
+    min_sources: int | None = Field(2, ge=2)  # distinct sources on one matter
+    sources: list[str] = Field(default_factory=list)  # official sources (sources.yaml names)
+    rules: list[Name] = Field(default_factory=list)  # alert rules whose findings are certain
+    terms: list[str] = Field(default_factory=list)  # rubric terms (taxonomy.yaml) that are certain
+
+
+class Triage(_Model):
+    """人工研判: tier I-II alerts resting on the model or rubric alone go to the duty desk
+    first; with no decision in the window they fail open (routed as if confirmed)."""
+
+    enabled: bool = True
+    windows: dict[Severity, Duration] = Field(
+        default_factory=lambda: {4: timedelta(minutes=10), 3: timedelta(minutes=15)}
+    )
+    fail_open: bool = True  # False: an undecided alert waits, and the desk is reminded
+    certain: CertainTriggers = CertainTriggers()
+
+    @field_validator("windows")
+    @classmethod
+    def _urgent_tiers(cls, v: dict[int, timedelta]) -> dict[int, timedelta]:
+        if set(v) - {3, 4}:
+            raise ValueError("windows are for tiers I and II only")
+        return v
+
+
+class Discovery(_Model):
+    """A post found long after it was published (a new source's first crawl, a
+    backfill, an import of old records) goes to the desk's backlog, not to a pager."""
+
+    max_age: Duration | None = timedelta(hours=24)  # None: page whatever the age
+    review_within: Duration = timedelta(days=1)  # the desk's backlog window (working time)
+
+
+class MatterSignals(_Model):
+    """Event-level severity: an alert's tier is its matter's, raised by these signals."""
+
+    enabled: bool = True
+    authors: int = Field(3, ge=2)  # distinct authors
+    sources: int = Field(2, ge=2)  # distinct sources
+    growth_window: Duration = timedelta(hours=6)
+    growth_posts: int = Field(4, ge=2)  # posts within growth_window ...
+    growth_ratio: float = Field(2.0, gt=1)  # ... and this many times the window before
+    engagement: int = Field(200, ge=1)  # likes + replies over the matter's posts
+    hotline_sources: list[str] = Field(default_factory=list)  # 12345 records; default: file sources
+    max_raise: int = Field(1, ge=0, le=3)  # tiers the signals may add to the posts' own
+    max_tier: Severity = 3  # signals raise at most to II: tier I needs a post's own words
+    uncertain_cap: Severity = 2  # a single post the classifier is unsure of stays at most here
+
+
 class AlertsFile(_Model):
     tiers: dict[Severity, TierPolicy]
     rules: list[Rule] = Field(default_factory=list)
@@ -601,6 +660,9 @@ class AlertsFile(_Model):
     notify: Notify = Notify()
     jobs: AlertJobs = AlertJobs()
     aftermath: Aftermath = Aftermath()
+    triage: Triage = Triage()
+    discovery: Discovery = Discovery()
+    matter: MatterSignals = MatterSignals()
 
     @field_validator("tiers")
     @classmethod
@@ -835,6 +897,21 @@ def _cross_check(p: dict[str, Any]) -> list[Problem]:
         for ch in t.channels:
             if ch not in channels:
                 out.append(Problem("teams.yaml", f"teams.{i}.channels", f"unknown channel {ch!r}"))
+    for area in p["teams"].duty_desks:
+        if area not in known_areas:
+            out.append(Problem("teams.yaml", f"duty_desks.{area}", f"unknown area {area!r}"))
+    source_names = {s.name for s in p["sources"].sources}
+    triage = p["alerts"].triage
+    for name in triage.certain.sources:
+        if name not in source_names:
+            out.append(Problem("alerts.yaml", "triage.certain.sources", f"unknown source {name!r}"))
+    rule_names = {r.name for r in p["alerts"].rules}
+    for name in triage.certain.rules:
+        if name not in rule_names:
+            out.append(Problem("alerts.yaml", "triage.certain.rules", f"unknown rule {name!r}"))
+    for name in p["alerts"].matter.hotline_sources:
+        if name not in source_names:
+            out.append(Problem("alerts.yaml", "matter.hotline_sources", f"unknown source {name!r}"))
     for ch in p["settings"].console.brief_channels:
         if ch not in channels:
             out.append(

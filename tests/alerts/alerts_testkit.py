@@ -9,6 +9,7 @@ Both can be stopped and restarted on the same port to play an outage.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import email
 import email.policy
 import hashlib
@@ -30,6 +31,7 @@ import yaml
 from store.db import Store
 from store.posts import upsert_post
 from yuqing.contracts import Classification, CrawledPost
+from yuqing.settings import AppConfig, Triage
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
@@ -178,13 +180,15 @@ def write_config(
     default_channels: list[str] | None = None,
     alerts: dict[str, Any] | None = None,
 ) -> Path:
-    """A copy of the bundled config with these channels and alert settings."""
+    """A copy of the bundled config with these channels and alert settings. Duty-desk
+    triage is off unless ``alerts`` sets it: these tests are about what a team hears."""
     shutil.copytree(CONFIG_DIR, dst, dirs_exist_ok=True)
     a = yaml.safe_load((dst / "alerts.yaml").read_text(encoding="utf-8"))
     if channels is not None:
         a["channels"] = {"log": {"kind": "log"}, **channels}
     if default_channels is not None:
         a.setdefault("notify", {})["default_channels"] = default_channels
+    a["triage"] = {"enabled": False}
     for k, v in (alerts or {}).items():
         a[k] = v
     (dst / "alerts.yaml").write_text(yaml.safe_dump(a, allow_unicode=True), encoding="utf-8")
@@ -210,12 +214,15 @@ def add_post(
     author: str | None = None,
     text: str | None = None,
     published_at: datetime | None = None,
+    reasons: list[str] | None = None,
+    source: str = "test",
 ) -> int:
     _n[0] += 1
     n = _n[0]
-    cls = Classification(category, 0.9, severity, [f"规则: 测试{severity}"], "v-test")
+    why = reasons if reasons is not None else [f"规则: 测试{severity}"]
+    cls = Classification(category, 0.9, severity, why, "v-test")
     post = CrawledPost(
-        source="test",
+        source=source,
         title=title,
         text=text or f"{title}（第{n}帖）",
         url=f"http://127.0.0.1/t/{n}",
@@ -225,6 +232,12 @@ def add_post(
     )
     with store.session() as s:
         return upsert_post(s, post, cls, now).post_id
+
+
+def without_triage(config: AppConfig) -> AppConfig:
+    """The config with duty-desk triage off (tests of what happens after routing)."""
+    off = config.alerts.model_copy(update={"triage": Triage(enabled=False)})
+    return dataclasses.replace(config, alerts=off)
 
 
 def receivers_config(dst: Path, receiver: Receiver, smtp: SmtpSink, **alerts: Any) -> Path:

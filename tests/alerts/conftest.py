@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alerts_testkit import CONFIG_DIR, START, Receiver, SmtpSink
+from alerts_testkit import CONFIG_DIR, START, Receiver, SmtpSink, without_triage
 
 from alerts.engine import sync_teams
 from store.db import Store
@@ -20,7 +20,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def config() -> AppConfig:
-    return load_config(CONFIG_DIR)
+    """The bundled config, duty-desk triage off: these tests are about routed alerts
+    (tests/alerts/test_alerts_triage*.py test the desk)."""
+    return without_triage(load_config(CONFIG_DIR))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,18 @@ from store.posts import upsert_post
 from yuqing.app import App
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost
-from yuqing.settings import load_config
+from yuqing.settings import AppConfig, Triage, load_config
 
 CONFIG_DIR = Path(__file__).parents[2] / "config"
+
+
+def without_triage(config: AppConfig) -> AppConfig:
+    """Duty-desk triage off: these tests are about a team's own alerts (the desk's
+    page has its own tests, with triage on)."""
+    off = config.alerts.model_copy(update={"triage": Triage(enabled=False)})
+    return dataclasses.replace(config, alerts=off)
+
+
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 PASSWORD = "correct horse battery"
 # username -> (role, team): one of each role, two responders at different levels.
@@ -91,7 +101,7 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
-    config = load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)})
+    config = without_triage(load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)}))
     clock = FrozenClock(START)
     app = App(config, clock=clock)
     with app.store.session() as s:

@@ -34,7 +34,8 @@ def test_reassign_moves_the_alert_out_of_scope(
         assert resp.action == "reassign" and resp.actor == "hubin"
         assert "donghu-hubin → chengguan-nanmen" in (resp.text or "")
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "alert.reassign")).one()
-        assert audit.detail == {"from": "donghu-hubin", "to": "chengguan-nanmen"}
+        assert audit.detail["team"] == ["donghu-hubin", "chengguan-nanmen"]
+        assert audit.detail["reason"] == "不属本网格"
     c = console.client
     assert c.post(f"/api/v1/alerts/{red}/reassign", json={"team": "nowhere"}).status_code == 400
     assert (

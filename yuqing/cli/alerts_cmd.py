@@ -49,9 +49,11 @@ def _local(state: CliState, iso: str | None) -> str:
 @command.command("list", short_help="List alerts, nearest deadline first.")
 @click.option(
     "--status",
-    type=click.Choice(["open", "acknowledged", "responded", "resolved", "all"]),
+    type=click.Choice(
+        ["triage", "backlog", "open", "acknowledged", "responded", "resolved", "dismissed", "all"]
+    ),
     default=None,
-    help="Only this status (default: everything not resolved).",
+    help="Only this status (default: the teams' work: open, acknowledged, responded).",
 )
 @click.option("--team", help="Only this team id.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
@@ -340,7 +342,7 @@ def silences(state: CliState, as_json: bool) -> None:
 @command.command("outbox", short_help="Notifications waiting or failed.")
 @click.option(
     "--status",
-    type=click.Choice(["pending", "failed", "sent", "all"]),
+    type=click.Choice(["pending", "failed", "sent", "cancelled", "all"]),
     default="pending",
     show_default=True,
 )
@@ -437,3 +439,12 @@ def test_channel(state: CliState, name: str, send: bool, as_json: bool) -> None:
     except DeliveryError as exc:
         raise click.ClickException(f"channel {name}: delivery failed: {exc}") from None
     _emit({"sent": True, "channel": name}, as_json, lambda: click.echo(f"sent via {name}"))
+
+
+def _register_triage() -> None:
+    from yuqing.cli.triage_cmd import command as triage
+
+    command.add_command(triage)
+
+
+_register_triage()
