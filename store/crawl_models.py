@@ -28,10 +28,16 @@ class CrawlRun(Base):
     ok: Mapped[bool] = mapped_column(Boolean, default=True)
     pages: Mapped[int] = mapped_column(default=0)  # responses parsed
     items: Mapped[int] = mapped_column(default=0)  # posts the sink accepted
-    new: Mapped[int] = mapped_column(default=0)  # ... new or changed
+    new: Mapped[int] = mapped_column(default=0)  # ... stored new
+    updated: Mapped[int] = mapped_column(default=0)  # ... already stored, changed
     duplicate: Mapped[int] = mapped_column(default=0)  # ... already stored unchanged
+    # posts whose key another post of the same crawl had (each kept under its own)
+    collided: Mapped[int] = mapped_column(default=0)
     not_modified: Mapped[int] = mapped_column(default=0)  # 304 answers to conditional requests
     dead_letters: Mapped[int] = mapped_column(default=0)
+    unparsed: Mapped[int] = mapped_column(default=0)  # dead letters of pages/items not understood
+    mojibake: Mapped[int] = mapped_column(default=0)  # dead letters of mis-decoded text
+    repaired: Mapped[int] = mapped_column(default=0)  # posts whose mis-decoded text was undone
     errors: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)  # why the crawl itself failed
 

@@ -10,7 +10,8 @@ removed, or lying (naming another encoding).
     python -m tests.crawler.encoding_corpus OUT_DIR   # write the corpus out to look at
 
 Also served: a feed whose 16 entries link to anchors of one page (they differ only
-by ``#fragment``), and a feed whose 3 entries share one link and nothing else.
+by ``#fragment``), a feed whose 3 entries share one link and nothing else, and a
+feed whose source garbled its own text (mojibake served as valid UTF-8).
 """
 
 from __future__ import annotations
@@ -213,6 +214,35 @@ def colliding_feed(base: str) -> bytes:
     ).encode()
 
 
+# a source that garbles its own text before serving it (valid UTF-8 of mojibake)
+MOJIBAKE_REPAIRABLE = ("路灯坏了一个月", "东湖新村门口的路灯坏了一个月，晚上出门很不方便。")
+MOJIBAKE_LOST = ("居民反映污水直排", "南河沿岸有工厂偷排污水，河水发黑发臭。")
+MOJIBAKE_FINE = ("垃圾清运及时", "西园小区的垃圾现在每天清运两次。")
+
+
+def mojibake_feed(base: str) -> bytes:
+    """Three entries: GBK read as latin-1 (undone with certainty), UTF-8 read as
+    windows-1252 with bytes lost to U+FFFD (cannot be undone), and a fine one."""
+
+    def garble(text: str, real: str, wrong: str) -> str:
+        return text.encode(real).decode(wrong, errors="replace")
+
+    entries = [
+        tuple(garble(t, "gbk", "latin-1") for t in MOJIBAKE_REPAIRABLE),
+        tuple(garble(t, "utf-8", "cp1252") for t in MOJIBAKE_LOST),
+        MOJIBAKE_FINE,
+    ]
+    items = "".join(
+        f"<item><title>{html.escape(t)}</title><link>{base}/garbled/{i}.html</link>"
+        f"<description>{html.escape(b)}</description></item>"
+        for i, (t, b) in enumerate(entries)
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>乱</title>"
+        f"<link>{base}/</link><description>乱</description>{items}</channel></rss>"
+    ).encode()
+
+
 def sources_yaml(base: str) -> str:
     """A board and a feed source per encoding for every mode, and the two key feeds."""
     out = ["sources:"]
@@ -239,7 +269,11 @@ def sources_yaml(base: str) -> str:
     url: "{base}/digest/feed.xml"
   - name: colliding-feed
     kind: feed
-    url: "{base}/notice/feed.xml\""""
+    url: "{base}/notice/feed.xml"
+  - name: mojibake-feed
+    kind: feed
+    url: "{base}/garbled/feed.xml"
+    owner_team: donghu"""
     )
     return "\n".join(out) + "\n"
 
@@ -293,6 +327,8 @@ class EncodingSite:
             return "application/rss+xml; charset=utf-8", fragment_feed(self.url)
         if path == "/notice/feed.xml":
             return "application/rss+xml; charset=utf-8", colliding_feed(self.url)
+        if path == "/garbled/feed.xml":
+            return "application/rss+xml; charset=utf-8", mojibake_feed(self.url)
         parts = path.strip("/").split("/")
         if not parts or parts[0] not in MODES:
             return None
@@ -315,7 +351,7 @@ def write_corpus(out: Path) -> int:
     check_texts()
     n = 0
     with EncodingSite() as site:
-        paths = ["/digest/feed.xml", "/notice/feed.xml"]
+        paths = ["/digest/feed.xml", "/notice/feed.xml", "/garbled/feed.xml"]
         for mode in MODES:
             paths.append(f"/{mode}/list.html")
             for enc in ENCODINGS:
