@@ -226,7 +226,11 @@ def decode_body(
     body: bytes, header_charset: str | None = None, forced: str | None = None
 ) -> Decoded:
     """``body`` as text, read as described in the module docstring. Never raises."""
-    if forced and (known := canonical_encoding(forced)) and (text := _decode(body, known)):
+    if forced and (known := canonical_encoding(forced)):
+        # the deployment said so: a stray bad byte becomes U+FFFD, not another codec
+        text = _decode(body, known)
+        if text is None:
+            text = body.decode(known, "replace")
         return _checked(text.removeprefix("\ufeff"), known, "forced")
     bom, _ = read_bom(body)
     if bom and (enc := canonical_encoding(bom)) and (text := _decode(body, enc)) is not None:
