@@ -23,7 +23,9 @@ from scrapy import Request
 from scrapy.http import Response
 from w3lib.url import add_or_replace_parameter
 
+from crawler.encoding import decode_body
 from crawler.items import RawPost
+from crawler.middlewares import header_charset
 from crawler.spiders.base import SourceSpider, _text_of, canonical_url
 from yuqing.contracts import DeadLetter
 from yuqing.settings import ApiSpec
@@ -117,7 +119,12 @@ class ApiSpider(SourceSpider):
             yield self.empty(response)
             return
         try:
-            data = json.loads(response.body)
+            try:
+                data = json.loads(response.body)  # UTF-8/16/32, as JSON should be
+            except UnicodeDecodeError:  # an old system's GBK JSON: the pages' decoding rule
+                data = json.loads(
+                    decode_body(response.body, header_charset(response), self.source.encoding).text
+                )
         except ValueError as exc:
             self.count("errors")
             yield DeadLetter(

@@ -300,3 +300,15 @@ def test_feed_entries_that_guid_or_fragment_tell_apart_get_their_own_keys(
         unique_link = all(lk != link for _, _, lk in others)
         if unique_guid or unique_link:
             assert keys.count(keys[i]) == 1, (entries, keys)
+
+
+def test_api_reads_gbk_json_by_the_pages_decoding_rule() -> None:
+    api = spider(ApiSpider, API_SOURCE)
+    item = {"subject": "东湖路灯不亮", "content": "路灯坏了一个月", "link": "/t/1", "id": 1}
+    body = json.dumps({"data": {"items": [item]}}, ensure_ascii=False).encode("gbk")
+    for ctype in ("application/json", "application/json; charset=iso-8859-1"):
+        response = TextResponse(
+            f"{BASE}/api/threads", body=body, headers={"Content-Type": ctype}, encoding="utf-8"
+        )
+        [post] = [o for o in check(api.parse_page(response, 1)) if isinstance(o, RawPost)]
+        assert (post.title, post.body) == ("东湖路灯不亮", "路灯坏了一个月")
