@@ -9,6 +9,11 @@ waiting within it counts in neither numerator nor denominator.
 The governance-efficiency index follows the seed papers: E = Σ αₖ·Aₖ/Tₖ, the
 weighted ratio of achieved to target per activity (config console.efficiency).
 Each ratio is capped at 1 so one over-achieved activity cannot hide a failing one.
+
+The duty desk (研判) is counted apart: alerts still with the desk or dismissed by it
+are no team's work; a team's times count from when the alert reached it
+(``routed_at``), and the alerts that reached it because the desk did not decide in
+time (fail-open) are shown, so a desk that lets its window lapse is visible.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class _Row:
     responded_at: datetime | None
     resolved_at: datetime | None
     pending: datetime | None
+    routed: datetime | None = None
+    triage: str | None = None
 
 
 @dataclass
@@ -95,16 +102,26 @@ class Group:
     ack_on_time: float | None = None
     respond_on_time: float | None = None
     efficiency: float | None = None
+    # the duty desk: decided (confirmed / changed), dismissed, failed open, still waiting
+    desk_confirmed: int = 0
+    desk_changed: int = 0
+    desk_dismissed: int = 0
+    desk_failed_open: int = 0
+    desk_waiting: int = 0
+    desk_archived: int = 0
     _tta: list[float] = field(default_factory=list, repr=False)
     _ttr: list[float] = field(default_factory=list, repr=False)
     _ack: list[bool] = field(default_factory=list, repr=False)
     _resp: list[bool] = field(default_factory=list, repr=False)
 
     def add(self, r: _Row, now: datetime) -> None:
+        if not self._desk(r):
+            return  # still with the duty desk, or dismissed by it: no team's work
         self.alerts += 1
+        start = r.routed or r.opened
         if r.acknowledged_at is not None:
             self.acknowledged += 1
-            self._tta.append((r.acknowledged_at - r.opened).total_seconds() / 60)
+            self._tta.append((r.acknowledged_at - start).total_seconds() / 60)
             self._ack.append(r.acknowledged_at <= r.ack_deadline)
         elif now > r.ack_deadline:
             self._ack.append(False)
@@ -115,11 +132,34 @@ class Group:
             self._resp.append(False)
         if r.resolved_at is not None and r.status == "resolved":
             self.resolved += 1
-            self._ttr.append((r.resolved_at - r.opened).total_seconds() / 60)
+            self._ttr.append((r.resolved_at - start).total_seconds() / 60)
         if r.status in ACTIVE_STATUSES:
             self.backlog += 1
             if r.pending is not None and r.pending < now:
                 self.overdue += 1
+
+    def _desk(self, r: _Row) -> bool:
+        """Count the desk's part; False when the alert never reached a team."""
+        if r.status in ("triage", "backlog"):
+            self.desk_waiting += 1
+            return False
+        if r.status == "dismissed":
+            if r.triage == "archived":
+                self.desk_archived += 1
+            else:
+                self.desk_dismissed += 1
+            return False
+        if r.triage == "confirmed":
+            self.desk_confirmed += 1
+        elif r.triage in ("retiered", "reassigned"):
+            self.desk_changed += 1
+        elif r.triage == "failed_open":
+            self.desk_failed_open += 1
+        return True
+
+    @property
+    def desk_decided(self) -> int:
+        return self.desk_confirmed + self.desk_changed + self.desk_dismissed
 
     def finish(self, terms: Iterable[EfficiencyTerm]) -> None:
         self.tta_median, self.tta_p90 = _pcts(self._tta)
@@ -154,6 +194,19 @@ class Group:
             "ack_on_time": _r(self.ack_on_time, 4),
             "respond_on_time": _r(self.respond_on_time, 4),
             "efficiency": _r(self.efficiency, 4),
+            "desk": {
+                "confirmed": self.desk_confirmed,
+                "changed": self.desk_changed,
+                "dismissed": self.desk_dismissed,
+                "failed_open": self.desk_failed_open,
+                "waiting": self.desk_waiting,
+                "archived": self.desk_archived,
+                "failed_open_share": _r(
+                    self.desk_failed_open / (self.desk_decided + self.desk_failed_open), 4
+                )
+                if self.desk_decided + self.desk_failed_open
+                else None,
+            },
         }
 
 
@@ -269,6 +322,8 @@ def dashboard(
             alert.responded_at,
             alert.resolved_at,
             pending_deadline(alert),
+            alert.routed_at,
+            alert.triage,
         )
         key, label = _group_key(alert, team_name, query.by, tz)
         groups.setdefault(key, Group(key, label)).add(row, now)

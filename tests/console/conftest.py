@@ -101,11 +101,25 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
-    config = without_triage(load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)}))
+    yield from _console(tmp_path, triage=False)
+
+
+@pytest.fixture
+def desk_console(tmp_path: Path) -> Iterator[Console]:
+    """The bundled config as deployed (the duty desk decides tier I-II first), with a
+    duty officer ``desk`` (a responder of county-triage)."""
+    yield from _console(tmp_path, triage=True)
+
+
+def _console(tmp_path: Path, *, triage: bool) -> Iterator[Console]:
+    config = load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(tmp_path)})
+    if not triage:
+        config = without_triage(config)
+    users = {**USERS, "desk": ("responder", "county-triage")} if triage else USERS
     clock = FrozenClock(START)
     app = App(config, clock=clock)
     with app.store.session() as s:
-        for name, (role, team) in USERS.items():
+        for name, (role, team) in users.items():
             accounts.add_user(s, config, name, PASSWORD, role, START, team_id=team)
     web = create_app(app)
     with TestClient(web) as client:
