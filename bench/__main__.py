@@ -27,6 +27,7 @@ FIGURES = (
     "search_scale",
     "alerts",
     "routing",
+    "triage",
     "console",
     "distributed",
 )
