@@ -39,6 +39,7 @@ class EvaluationStats:
     spikes: int = 0
     triage: int = 0  # opened at the duty desk (研判)
     backlog: int = 0  # found long after publication: the desk's backlog, no page
+    late: int = 0  # found long after publication, below the backlog's tier: no alert
 
 
 def sync_teams(session: Session, config: AppConfig) -> None:
@@ -102,6 +103,9 @@ def evaluate_new_posts(
             tier = matter_tier(config, top.tier, matter, post)
             certain = certain_reasons(config, rule=top.rule, post=post, matter=matter)
             mode = "route"
+            if late and tier < config.alerts.discovery.backlog_min_tier:
+                stats.late += 1  # an old everyday matter: stored and searchable, no alert
+                continue
             if late:
                 mode = "backlog"
                 stats.backlog += 1

@@ -634,6 +634,9 @@ class Discovery(_Model):
 
     max_age: Duration | None = timedelta(hours=24)  # None: page whatever the age
     review_within: Duration = timedelta(days=1)  # the desk's backlog window (working time)
+    # A late post below this tier raises no alert at all: it is stored, searchable and in
+    # the briefs, but an old everyday complaint needs no one's review today.
+    backlog_min_tier: Severity = 3
 
 
 class MatterSignals(_Model):

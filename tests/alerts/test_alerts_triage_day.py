@@ -202,12 +202,14 @@ def test_a_day_at_the_duty_desk(
     old = at(10, 9)
     for i in range(3):
         d.post(f"湖滨社区燃气爆炸旧帖{i}", severity=4, published_at=old)
+    d.post("湖滨社区路灯不亮旧帖", severity=2, published_at=old)  # old and everyday: no alert
     d.to(at(20, 15, 1))
     assert not [h for h in receiver.hits if "旧帖" in h.body.get("subject", "")]
     assert not [m for m in smtp.messages if "旧帖" in m["Subject"]]
     with store.session() as s:
         backlog = s.scalars(select(Alert).where(Alert.title.like("湖滨社区燃气爆炸旧帖%"))).all()
         assert [b.status for b in backlog] == ["backlog"] * 3
+        assert s.scalars(select(Alert).where(Alert.title == "湖滨社区路灯不亮旧帖")).all() == []
         for b in backlog:
             assert b.ack_deadline >= d.now and b.respond_deadline >= d.now
             assert b.triage_deadline is not None and b.triage_deadline > d.now
