@@ -77,7 +77,9 @@ def test_day_parts_are_in_order_through_the_day() -> None:
     assert hours == sorted(hours)
 
 
-@pytest.mark.parametrize("text", ["上午好", "周", "下周", "今天25点", "昨天 99:99"])
+@pytest.mark.parametrize(
+    "text", ["上午好", "周", "下周", "下周二左右", "下个星期三", "今天25点", "昨天 99:99"]
+)
 def test_what_is_not_a_time_is_none_or_not_exact(text: str) -> None:
     parsed = parse_cn_time(text, FRIDAY_2PM, "Asia/Shanghai")
     # "上午好" still names a part of today; anything else read must be a marked guess
