@@ -144,6 +144,8 @@ def enqueue_digests(session: Session, config: AppConfig, now: datetime) -> int:
                 .where(
                     Alert.team_id == team.id,
                     Alert.tier == 1,
+                    # the team's own: not what waits for the desk or the desk dismissed
+                    Alert.status.in_(("open", "acknowledged", "responded", "resolved")),
                     Alert.opened_at >= since,
                     Alert.opened_at < due,
                 )

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from alerts.triage import OUTCOMES_ZH
 from console import (
     api,
     auth_pages,
@@ -92,6 +93,9 @@ def build_templates(app: App) -> Jinja2Templates:
         ACTION_LABELS_ZH=services.ACTION_LABELS_ZH,
         REPLY_CHANNELS=services.REPLY_CHANNELS,
         timezone=app.config.settings.timezone,
+        TRIAGE_OUTCOMES_ZH=OUTCOMES_ZH,
+        # teams that are a duty desk (研判): their people, and supervisors, get the queue
+        DESK_TEAMS=frozenset({app.config.teams.triage_team, *app.config.teams.duty_desks.values()}),
     )
     return templates
 

@@ -51,6 +51,7 @@ STATUS_FILTERS: dict[str, str] = {
     "acknowledged": "已确认",
     "responded": "已回复",
     "resolved": "已办结",
+    "dismissed": "研判排除/归档",
     "all": "全部",
 }
 

@@ -53,6 +53,8 @@ def test_desk_page_decides_and_the_team_sees_only_what_it_confirmed(
         "confirmed",
         "desk",
     )
+    detail = c.browser("sup").get(f"/alerts/{boom}").text
+    assert "值班研判" in detail and "研判确认（desk，" in detail and "派发时间" not in detail
     r = b.post(
         f"/triage/{sewage}/dismiss",
         data={"csrf_token": csrf, "reason": ""},
