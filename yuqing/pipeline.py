@@ -292,5 +292,8 @@ def evaluate_alerts(app: App) -> Any:
             total.posts += stats.posts
             total.opened += stats.opened
             total.grown += stats.grown
+            total.triage += stats.triage
+            total.backlog += stats.backlog
+            total.late += stats.late
         if stats.posts == 0:
             return total
