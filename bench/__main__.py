@@ -28,6 +28,7 @@ FIGURES = (
     "alerts",
     "routing",
     "triage",
+    "demo_stream",
     "console",
     "distributed",
 )

@@ -566,6 +566,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
                 "{road}的施工围挡把半条路占了{d}个月，进度很慢，附近上百户出行不便，反复投诉无人处理。",
                 "any",
             ),
+            (
+                "{p}断电{d}天没有说法",
+                "{up}{p}因为线路改造断电{d}天了，冰箱里的菜都放不住，打电话问了好几次，没有回复什么时候来电。",
+                "any",
+            ),
+            (
+                "{p}楼道杂物堆积成隐患",
+                "{p}{k}栋楼道里堆满了纸箱和旧家具，挡住了半边楼梯，存在隐患，多次反映一直没人管。",
+                "u",
+            ),
         ],
     },
     "环境保护": {
@@ -593,6 +603,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
                 "{up}{p}旁边新开了一家养猪场，臭气熏天，周边上百户居民关窗都挡不住，多次反映一直没人管。",
                 "r",
             ),
+            (
+                "{road}沿街商铺音响太吵",
+                "{road}沿街几家商铺整天用大音响放音乐招揽顾客，{p}的居民在家说话都听不清，反复投诉无人处理。",
+                "any",
+            ),
+            (
+                "{p}污水井外溢",
+                "{p}门口的污水井这个月外溢了好几次，路过都要捂鼻子，全小区都受影响，多次反映一直没人管。",
+                "u",
+            ),
         ],
     },
     "交通运输": {
@@ -618,6 +638,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
             (
                 "{road}一下雨就积水",
                 "一下雨{road}靠近{p}的路段就积水，车辆熄火，行人只能绕行，多次反映一直没人管。",
+                "any",
+            ),
+            (
+                "{road}夜间大货车鸣笛",
+                "每天夜里都有大货车从{road}经过{p}，一路鸣笛，上百户居民睡不好觉，多次反映没有回复。",
+                "any",
+            ),
+            (
+                "{p}路口广告牌挡住视线",
+                "{p}路口的大广告牌挡住了转弯视线，车辆经常差点撞上，存在隐患，反复投诉无人处理。",
                 "any",
             ),
         ],
@@ -651,6 +681,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
                 "{school}门口每天放学都挤满了流动摊贩，孩子们只能走到马路上，家长多次反映，一直没人管。",
                 "any",
             ),
+            (
+                "{p}文化活动室常年锁门",
+                "{p}的文化活动室建好两年一直锁着门，居民想用都借不到钥匙，多次反映一直没人管。",
+                "any",
+            ),
+            (
+                "{school}旁边网吧接纳未成年人",
+                "{school}旁边的网吧晚上经常有未成年人上网到半夜，家长反复投诉无人处理。",
+                "any",
+            ),
         ],
     },
     "劳动和社会保障": {
@@ -680,6 +720,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
             (
                 "{p}公益岗补贴{d}个月没发",
                 "{p}的公益性岗位人员补贴已经{d}个月没发了，大家多次反映没有回复，生活很困难。",
+                "any",
+            ),
+            (
+                "{p}培训补贴半年没到账",
+                "{p}好几户参加了就业技能培训，说好的补贴半年了一直没到账，多次反映没有回复。",
+                "any",
+            ),
+            (
+                "家政公司扣押身份证不让走",
+                "{p}一家家政公司招人时扣押大家的身份证，想走都走不了，多次反映一直没人管。",
                 "any",
             ),
         ],
@@ -713,6 +763,16 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
                 "{p}好几户业主交了装修定金，装修公司一拖再拖不开工，反复投诉无人处理。",
                 "u",
             ),
+            (
+                "{p}便利店改生产日期",
+                "{p}几家便利店把临期面包重新贴了生产日期继续卖，全小区的人都买过，反复投诉无人处理。",
+                "u",
+            ),
+            (
+                "共享充电宝押金退不回来",
+                "在{p}借的共享充电宝押金退不回来，客服电话一直占线，上百人遇到同样的事，多次反映没有回复。",
+                "any",
+            ),
         ],
     },
     "卫生计生": {
@@ -736,10 +796,20 @@ EVERYDAY: dict[str, dict[int, list[_T]]] = {
                 "{up}{p}的村卫生室长期关门，老人拿点常用药要跑十几里路，多次反映一直没人管。",
                 "r",
             ),
+            (
+                "{p}卫生院夜里没人值班",
+                "{up}{p}卫生院晚上没有人值班，孩子半夜不舒服只能往县城跑，多次反映一直没人管。",
+                "r",
+            ),
+            (
+                "{p}卫生室药价偏高",
+                "{up}{p}卫生室的常用药比县城药店贵不少，老人们多次反映一直没人管。",
+                "r",
+            ),
         ],
     },
 }
-_EVERYDAY_COUNT = {1: 34, 2: 6}  # per category: with the 160 above, about 2/3 tier IV
+_EVERYDAY_COUNT = {1: 44, 2: 14}  # per category: with the 160 above, about 3/5 tier IV
 
 # A tier II matter for the live hour: a single severe post the duty desk must triage.
 _SEVERE_NOW: list[tuple[str, str, str, str]] = [
@@ -810,7 +880,7 @@ def _place(rng: random.Random, kind: str) -> tuple[str, str, str]:
 
 
 def demo_corpus(now: datetime, seed: int = 7) -> list[DemoPost]:
-    """About 450 posts published in the ~10 days before ``now``, oldest first.
+    """About 570 posts published in the ~10 days before ``now``, oldest first.
 
     Ids 1..160 keep their texts whatever else changes (relevance judgments name
     them); everyday posts follow, then the handful of the last hour. The same
