@@ -22,6 +22,7 @@ FIGURES = (
     "ingest",
     "store",
     "crawl",
+    "encoding",
     "search",
     "relevance",
     "search_scale",
