@@ -85,10 +85,25 @@ def test_crawl_all_then_search_and_alerts(tmp_path: Path, db_url: str) -> None:
     )
     assert "物业" in hit["title"] + hit["text"]
 
-    alerts = yq_json(env, "alerts", "list")["alerts"]
+    alerts = yq_json(env, "alerts", "list", "--status", "all", "--limit", "10000")["alerts"]
     assert alerts, "the demo corpus holds severe incidents: at least one alert"
     assert {"id", "tier", "status", "team", "title", "opened_at", "deadline"} <= set(alerts[0])
     assert any(a["tier"] == "I" for a in alerts)
+    # history found at the first crawl pages nobody: it waits in the desk's backlog;
+    # what was published in the last hours goes to the desk (I-II) or to its team
+    statuses = {a["status"] for a in alerts}
+    assert "backlog" in statuses and statuses <= {"backlog", "triage", "open"}
+    queue = yq_json(env, "alerts", "triage", "list")["alerts"]
+    assert {a["id"] for a in queue} == {
+        a["id"] for a in alerts if a["status"] in ("backlog", "triage")
+    }
+    now = datetime.now(UTC)
+    for a in alerts:  # no deadline starts in the past
+        assert datetime.fromisoformat(a["opened_at"]) <= now
+        if a["status"] == "open":
+            assert datetime.fromisoformat(a["ack_deadline"]) > datetime.fromisoformat(
+                a["opened_at"]
+            )
 
     severe = yq_json(env, "search", "--severity", "I")
     assert severe["total"] > 0 and all(h["severity"] == 4 for h in severe["hits"])
