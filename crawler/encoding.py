@@ -8,10 +8,12 @@ candidate is believed only when the bytes really read as that encoding:
 
 1. a byte-order mark;
 2. the ``<meta>`` / XML declaration, then the HTTP header: UTF-8 when the bytes
-   are valid UTF-8; a Chinese encoding when it decodes them strictly into
-   common Chinese at least as well as the other family; any other multi-byte
-   encoding when it decodes strictly; a single-byte one (latin-1, windows-1252,
-   ascii, ...) only when the bytes are neither UTF-8 nor GB18030/Big5 Chinese;
+   are valid UTF-8, and nothing else then (valid UTF-8 is no accident); a
+   Chinese encoding when it decodes them strictly into common Chinese at least
+   as well as the other family; another multi-byte encoding when it decodes
+   strictly and the bytes are not Chinese that forms words; a single-byte one
+   (latin-1, windows-1252, ascii, ...) only when they do not read as
+   GB18030/Big5 Chinese at all;
 3. valid UTF-8; the Chinese family the bytes read best as; charset-normalizer,
    unless what it chose is mojibake; GB18030.
 
@@ -167,8 +169,9 @@ def chinese_reading(body: bytes) -> Reading | None:
     """The Chinese family ``body`` reads as (strictly decoded, mostly common
     characters), or None when it reads as neither.
 
-    When both do, a GB reading that forms words wins; else the one with more
-    common characters; a tie goes to GB18030 (``sure`` False)."""
+    When both do, a GB reading that forms words wins; else the one whose
+    characters are more of its own script's common ones (GB2312's for GB, Big5's
+    level 1 for Big5); a tie goes to GB18030 (``sure`` False)."""
     readings = [
         r
         for enc in _CHINESE
@@ -179,9 +182,19 @@ def chinese_reading(body: bytes) -> Reading | None:
     gb, big5 = readings
     if _word_share(gb.text) >= WORDS_ENOUGH:
         return gb
-    if abs(gb.common - big5.common) > 0.05:
-        return max(readings, key=lambda r: r.common)
+    # a wrong reading lands on characters its own script rarely uses: GBK read
+    # as Big5 gives rare traditional ones, Big5 read as GBK traditional ones
+    # GB2312 lacks
+    own = {r.encoding: _own_share(r) for r in readings}
+    if abs(own["gb18030"] - own["cp950"]) > 0.05:
+        return max(readings, key=lambda r: own[r.encoding])
     return dataclasses.replace(gb, sure=False)
+
+
+def _own_share(reading: Reading) -> float:
+    wide = [ch for ch in reading.text if ord(ch) > 0x7F]
+    common = _common(reading.encoding)
+    return sum(1 for ch in wide if ch in common) / len(wide) if wide else 0.0
 
 
 def declared_encoding(body: bytes) -> str | None:
@@ -210,15 +223,21 @@ def _believe(body: bytes, encoding: str | None, chinese: Reading | None) -> str 
     text = _decode(body, encoding)
     if text is None:
         return None
+    if encoding.startswith(("utf-16", "utf-32")) and b"\x00" not in body:
+        return None  # a declaration we could read as ASCII is no UTF-16 (WHATWG agrees)
     if encoding == "utf-8" or not any(b > 0x7F for b in body):
         return text
+    if _decode(body, "utf-8") is not None:
+        return None  # valid UTF-8 is no accident (GB18030 'decodes' it into 涓嶄寒)
     if encoding in _CHINESE:
         # GBK decodes most Big5, and Big5 some GB: a declaration breaks a tie only
         if chinese is None or (chinese.sure and chinese.encoding != encoding):
             return None
         return text
-    if _single_byte(encoding) and (chinese is not None or _decode(body, "utf-8") is not None):
-        return None  # latin-1 'decodes' GB18030, Big5 and UTF-8 too
+    if _single_byte(encoding) and chinese is not None:
+        return None  # latin-1 'decodes' GB18030 and Big5 too
+    if chinese is not None and _word_share(chinese.text) >= WORDS_ENOUGH:
+        return None  # EUC-KR decodes GB2312 too: Chinese that forms words is Chinese
     return text
 
 

@@ -357,6 +357,11 @@ def test_regressions_found_by_fuzzing(tmp_path: Path) -> None:
     assert canonical_url("http://example.com:99999/a") == "http://example.com:99999/a"
     assert canonical_url("http://[::1/a") == "http://[::1/a"
     assert canonical_url("http://example.com/ #top") == "http://example.com/"
+    gbk = "<p>东湖街道居民反映小区路灯坏了一个月</p>".encode("gbk")
+    for lie in ("utf-16", "euc-kr", "shift_jis", "iso-8859-1"):  # declared or in the header
+        assert decode_body(f'<meta charset="{lie}">'.encode() + gbk).encoding == "gb18030"
+        assert decode_body(gbk, lie).encoding == "gb18030"
+    assert decode_body("한국어 페이지".encode("euc-kr"), "euc-kr").encoding == "euc_kr"
     page = "<html><body><p>东湖街道居民反映</p></body></html>".encode("gb18030")
     assert choose_encoding(page) == "gb18030"
     assert "东湖街道居民反映" in page.decode(choose_encoding(page))
@@ -378,6 +383,18 @@ _TRADITIONAL = st.lists(
     min_size=3,
     max_size=40,
 ).map("".join)
+# Text made of words, as posts are (random hanzi in random order is not Chinese to
+# a reader either: a declaration naming the other family decides such a tie).
+_SIMPLIFIED_WORDS = ["东湖街道", "居民", "反映", "污水", "直排", "噪音扰民", "河道", "发黑发臭",
+                     "路灯", "不亮", "小区", "物业", "，", "。", "：", " ", "123"]  # fmt: skip
+_TRADITIONAL_WORDS = ["東湖街道", "居民", "反映", "汙水", "直排", "噪音擾民", "河道", "發黑發臭",
+                      "路燈", "不亮", "社區", "物業", "，", "。", "：", " ", "123"]  # fmt: skip
+_SIMPLIFIED_TEXT = st.lists(st.sampled_from(_SIMPLIFIED_WORDS), min_size=3, max_size=16).map(
+    "".join
+)
+_TRADITIONAL_TEXT = st.lists(st.sampled_from(_TRADITIONAL_WORDS), min_size=3, max_size=16).map(
+    "".join
+)
 _LABELS = st.sampled_from(
     [None, "", "utf-8", "gbk", "gb2312", "gb18030", "big5", "iso-8859-1", "windows-1252",
      "ascii", "shift_jis", "x-bogus", "utf-16"]
@@ -399,8 +416,8 @@ def test_decode_body_never_raises_and_never_calls_mojibake_fine(
 
 @given(
     st.one_of(
-        st.tuples(_CHINESE, st.sampled_from(["gb18030", "gbk", "utf-8"])),
-        st.tuples(_TRADITIONAL, st.sampled_from(["big5", "utf-8"])),
+        st.tuples(_SIMPLIFIED_TEXT, st.sampled_from(["gb18030", "gbk", "utf-8"])),
+        st.tuples(_TRADITIONAL_TEXT, st.sampled_from(["big5", "utf-8"])),
     ),
     st.sampled_from([None, "utf-8", "iso-8859-1", "gbk", "big5"]),
     st.sampled_from(["", "utf-8", "iso-8859-1", "gb2312", "big5", "gbk"]),
