@@ -100,7 +100,7 @@ def _train_first(app: Any, data: Path, lset: Any, fields: dict[str, Any], progre
     """Train on ``data`` and activate it, unless the active model was trained on it."""
     from classifier.bootstrap import active_version, save_version
     from classifier.model import ModelLoadError
-    from classifier.provenance import Provenance, file_source, read_provenance
+    from classifier.provenance import Provenance, ProvenanceError, file_source, read_provenance
     from classifier.registry import Registry
     from classifier.report import write_report
     from classifier.training import TrainingDataError, train_with_report
@@ -112,8 +112,10 @@ def _train_first(app: Any, data: Path, lset: Any, fields: dict[str, Any], progre
     except ModelLoadError:
         current = None
     if current is not None:
-        prov = read_provenance(config.model_dir / current) if (
-            config.model_dir / current).is_dir() else None  # fmt: skip
+        try:
+            prov = read_provenance(config.model_dir / current)
+        except ProvenanceError:
+            prov = None  # an unreadable record: train afresh
         if prov and [(s.path, s.sha256) for s in prov.sources] == [(source.path, source.sha256)]:
             return f"{current}  (already trained on {data}; kept)"
     progress(f"{data.name}: {lset.summary()}")
