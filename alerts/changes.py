@@ -27,6 +27,32 @@ ROUTED = ("open", "acknowledged", "responded")
 STALE_KINDS = ("open", "raise", "due", "retier", "reassign", "triage")
 
 
+def record(
+    session: Session,
+    alert: Alert,
+    action: str,
+    actor: str,
+    now: datetime,
+    text: str | None,
+    detail: dict[str, Any],
+    channel: str | None = None,
+) -> None:
+    """One step of an alert's history: the Response row people read and the audit row."""
+    session.add(
+        Response(alert_id=alert.id, action=action, actor=actor, text=text, channel=channel, at=now)
+    )
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action=f"alert.{action}",
+            target_type="alert",
+            target_id=str(alert.id),
+            detail=detail,
+        )
+    )
+
+
 def cancel_pending(session: Session, alert_id: int, why: str, kinds: tuple[str, ...]) -> int:
     """Mark the alert's unsent notifications of ``kinds`` cancelled (kept, never sent)."""
     rows = session.scalars(
@@ -110,18 +136,8 @@ def change_alert(
                 key=f"from:{now.isoformat()}", note=note,
             )  # fmt: skip
     text = "；".join(_describe(changed)) + (f"。{reason}" if reason else "")
-    session.add(
-        Response(alert_id=alert.id, action=action, actor=actor, text=text, channel=None, at=now)
-    )
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action=f"alert.{action}",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail=changed | ({"reason": reason} if reason else {}),
-        )
+    record(
+        session, alert, action, actor, now, text, changed | ({"reason": reason} if reason else {})
     )
     session.flush()
     return changed

@@ -30,11 +30,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.changes import cancel_pending
+from alerts.changes import cancel_pending, record
 from alerts.matter import Matter
 from alerts.outbox import notify_alert
 from alerts.worktime import add_window, deadlines
-from store.models import Alert, AlertPost, AuditLog, Post, Response
+from store.models import Alert, AlertPost, Post
 from store.models import Team as TeamRow
 from yuqing.contracts import tier_name
 from yuqing.settings import AppConfig
@@ -120,19 +120,7 @@ def is_late(config: AppConfig, post: Post, now: datetime) -> bool:
 def _history(
     session: Session, alert: Alert, action: str, actor: str, now: datetime, text: str, **detail: Any
 ) -> None:
-    session.add(
-        Response(alert_id=alert.id, action=action, actor=actor, text=text, channel=None, at=now)
-    )
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action=f"alert.{action}",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail=detail,
-        )
-    )
+    record(session, alert, action, actor, now, text, detail)
 
 
 def send_to_desk(session: Session, config: AppConfig, alert: Alert, now: datetime) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts.changes import change_alert
+from alerts.changes import change_alert, record
 from store.models import Alert, AlertPost, AuditLog, Post, Response, Team
 from yuqing.contracts import tier_name
 from yuqing.settings import AppConfig
@@ -508,22 +508,10 @@ def apply_action(
             alert.respond_deadline = max(alert.respond_deadline, now + window)
     alert.updated_at = now
 
-    session.add(
-        Response(alert_id=alert.id, action=action, actor=actor, text=text, channel=channel, at=now)
-    )
     detail: dict[str, Any] = {"from": before, "to": alert.status}
     if channel:
         detail["channel"] = channel
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action=f"alert.{action}",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail=detail,
-        )
-    )
+    record(session, alert, action, actor, now, text, detail, channel)
     session.flush()
     return alert
 
@@ -532,19 +520,7 @@ def _note(session: Session, alert: Alert, actor: str, now: datetime, text: str |
     if not text:
         raise InvalidInput("备注内容不能为空 / a note needs text")
     alert.updated_at = now
-    session.add(
-        Response(alert_id=alert.id, action=NOTE, actor=actor, text=text, channel=None, at=now)
-    )
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action=f"alert.{NOTE}",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail={"status": alert.status},
-        )
-    )
+    record(session, alert, NOTE, actor, now, text, {"status": alert.status})
     session.flush()
     return alert
 
@@ -648,19 +624,7 @@ def correct(
     shown = [k for k in ("category", "tier") if k in detail]
     parts = [f"{k}: {detail[k][0]} → {detail[k][1]}" for k in shown] or ["（无变化）"]
     note = "；".join(parts) + (f"。{text}" if text else "")
-    session.add(
-        Response(alert_id=alert.id, action="correct", actor=actor, text=note, channel=None, at=now)
-    )
-    session.add(
-        AuditLog(
-            at=now,
-            actor=actor,
-            action="alert.correct",
-            target_type="alert",
-            target_id=str(alert.id),
-            detail=detail,
-        )  # fmt: skip
-    )
+    record(session, alert, "correct", actor, now, note, detail)
     session.flush()
     return alert
 
