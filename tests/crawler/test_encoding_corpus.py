@@ -39,6 +39,7 @@ from tests.crawler.encoding_corpus import (
     sources_yaml,
 )
 from yuqing.app import App
+from yuqing.cli.crawl_cmd import stats_line
 from yuqing.settings import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -269,6 +270,9 @@ def test_a_source_serving_mojibake_is_repaired_or_dead_lettered_and_alerts_its_o
         1,
         1,
     )
+    line = stats_line({"source": "mojibake-feed", "ok": True, "error": None, **st})
+    assert "2 items (2 new, 0 updated, 0 unchanged, 0 collided)" in line
+    assert "1 dead letters (1 mojibake, 1 unparsed), 1 re-decoded" in line
     # the source's owner hears of it at once
     assert row.state["health"]["status"] == "unhealthy"
     assert "乱码" in row.state["health"]["reason"]
