@@ -24,7 +24,7 @@ it; nobody is paged and no deadline starts in the past.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,7 +36,7 @@ from alerts.outbox import notify_alert
 from alerts.worktime import add_window, deadlines
 from store.models import Alert, AlertPost, Post
 from store.models import Team as TeamRow
-from yuqing.contracts import tier_name
+from yuqing.contracts import APPROX_KEY, tier_name
 from yuqing.settings import AppConfig
 
 URGENT_TIERS = (4, 3)  # I and II
@@ -108,12 +108,19 @@ def needs_desk(config: AppConfig, tier: int, certain: list[str]) -> bool:
     return triage.enabled and tier in URGENT_TIERS and tier in triage.windows and not certain
 
 
+# A date the crawler could only guess to the part of a day (昨天下午, 上周五) is
+# marked so on the post (APPROX_KEY); it must be late by more than the guess can be wrong.
+APPROX_SLACK = timedelta(hours=12)
+
+
 def is_late(config: AppConfig, post: Post, now: datetime) -> bool:
     """Found long after it was published: a backlog item, not a page."""
     max_age = config.alerts.discovery.max_age
     if max_age is None or post.published_at is None:
         return False
     found = min(post.fetched_at, now) if post.fetched_at else now
+    if (post.extra or {}).get(APPROX_KEY):
+        max_age += APPROX_SLACK
     return found - post.published_at > max_age
 
 

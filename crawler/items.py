@@ -8,7 +8,7 @@ from typing import Any
 
 from crawler.encoding import Mojibake, repair_mojibake
 from crawler.normalise import ParsedTime, html_to_text, parse_cn_time, parse_count, scrub
-from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.contracts import APPROX_KEY, CrawledPost, DeadLetter
 from yuqing.privacy import mask_personal_data
 
 # extra[RAW_KEY]: the unmasked title, text, author and reply. Only the sink sees
@@ -33,9 +33,7 @@ class Unmasked:
     __hash__ = None  # type: ignore[assignment]
 
 
-# extra[APPROX_KEY] is True when published_at is a guess within a day (昨天下午, 3天前,
-# a date without a time): stored in posts.extra, so deadlines never hang on it
-APPROX_KEY = "published_at_approx"
+# extra[APPROX_KEY] (yuqing.contracts) is True when published_at is a guess within a day
 # extra[REPAIRED_KEY]: how mis-decoded text was undone ("latin-1→gb18030")
 REPAIRED_KEY = "encoding_repaired"
 MOJIBAKE_REASON = "mojibake"  # dead letters' reason starts with it

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# CrawledPost.extra / Post.extra[APPROX_KEY] is True when published_at is a guess within
+# a day (昨天下午, 3天前, a date without a time): crawlers set it, alerts read it.
+APPROX_KEY = "published_at_approx"
+
 TIER_NAMES: dict[int, str] = {4: "I", 3: "II", 2: "III", 1: "IV"}
 """Severity 4 is tier I (特别重大/红) ... severity 1 is tier IV (一般/蓝)."""
 
