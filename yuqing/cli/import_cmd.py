@@ -69,7 +69,8 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
                 {
                     "items_accepted": sink.accepted,
                     "items_new": sink.new,
-                    "items_duplicate": sink.accepted - sink.new,
+                    "items_updated": sink.updated,
+                    "items_duplicate": sink.accepted - sink.new - sink.updated,
                     "dead_letters": sink.rejected,
                     "duration_s": round(time.monotonic() - t0, 3),
                 },
@@ -84,16 +85,22 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
             "file": str(file),
             "accepted": sink.accepted,
             "new": sink.new,
+            "updated": sink.updated,
             "rejected": sink.rejected,
             "indexed": run.indexed,
             "alerts_opened": stats.opened,
+            # of those: waiting for the duty desk, and old records in its backlog (no page)
+            "alerts_triage": stats.triage,
+            "alerts_backlog": stats.backlog,
         }
         if as_json:
             click.echo(json.dumps(out, ensure_ascii=False))
         else:
             click.echo(
-                f"{sink.accepted} rows accepted ({sink.new} new), {sink.rejected} kept as "
-                f"dead letters; {stats.opened} new alerts"
+                f"{sink.accepted} rows accepted ({sink.new} new, {sink.updated} updated), "
+                f"{sink.rejected} kept as dead letters; {stats.opened} new alerts "
+                f"({stats.triage} to the duty desk, {stats.backlog} found late: backlog, "
+                "nobody paged)"
             )
     finally:
         app.close()
