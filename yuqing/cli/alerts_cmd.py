@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import default_actor
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -24,13 +24,6 @@ def _emit(obj: dict[str, Any], as_json: bool, text: Callable[[], None]) -> None:
         click.echo(json.dumps(obj, ensure_ascii=False, default=str))
     else:
         text()
-
-
-def _default_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (e.g. a container without passwd entry)
-        return "cli"
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -188,7 +181,7 @@ def _act(
                 s,
                 alert_id,
                 action,
-                actor or _default_actor(),
+                actor or default_actor(),
                 app.now(),
                 text=text,
                 channel=channel,
@@ -297,7 +290,7 @@ def silence(
                     s,
                     now=now,
                     until=end,
-                    created_by=actor or _default_actor(),
+                    created_by=actor or default_actor(),
                     reason=reason,
                     rule=rule,
                     area=area,

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import click
+
+
+def default_actor() -> str:
+    """Who acts from the command line when --by is not given (kept in the audit log)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (e.g. a container without passwd entry)
+        return "cli"
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import default_actor
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 by_option = click.option(
@@ -26,9 +27,7 @@ def command() -> None:
 
 
 def _actor(actor: str | None) -> str:
-    from yuqing.cli.alerts_cmd import _default_actor
-
-    return actor or _default_actor()
+    return actor or default_actor()
 
 
 def _local(zone: ZoneInfo, iso: str | None) -> str:
