@@ -36,6 +36,7 @@ class Matter:
     posts: int = 0
     authors: int = 0
     sources: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)  # sources of one site count once
     signals: list[Signal] = field(default_factory=list)
 
     @property
@@ -44,6 +45,18 @@ class Matter:
 
     def keys(self) -> set[str]:
         return {s.key for s in self.signals}
+
+
+def channels(config: AppConfig, sources: list[str]) -> list[str]:
+    """Independent channels among ``sources``: a site's board and its feed (one host)
+    are one channel, so a post seen on both is not "raised on two channels"."""
+    from urllib.parse import urlsplit
+
+    hosts: dict[str, str] = {}
+    for src in config.sources.sources:
+        host = urlsplit(src.url.replace("{demo_url}", "http://demo")).hostname if src.url else None
+        hosts[src.name] = host or src.name
+    return sorted({hosts.get(name, name) for name in sources})
 
 
 def _hotline_sources(config: AppConfig) -> set[str]:
@@ -80,16 +93,17 @@ def read_matter(
             )
         )
     matter.sources = sorted(seen)
+    matter.channels = channels(config, matter.sources)
     if not policy.enabled:
         return matter
     out = matter.signals
     if matter.authors >= policy.authors:
         out.append(Signal("authors", f"多人反映：{matter.authors} 位不同作者"))
-    if len(matter.sources) >= policy.sources:
+    if len(matter.channels) >= policy.sources:
         out.append(
             Signal(
                 "sources",
-                f"多渠道反映：{len(matter.sources)} 个来源（{'、'.join(matter.sources[:4])}）",
+                f"多渠道反映：{len(matter.channels)} 个来源（{'、'.join(matter.sources[:4])}）",
             )
         )
     window = policy.growth_window

@@ -88,8 +88,8 @@ def certain_reasons(
     if matter is not None:
         if c.min_authors is not None and matter.authors >= c.min_authors:
             out.append(f"{matter.authors} 位不同作者反映")
-        if c.min_sources is not None and len(matter.sources) >= c.min_sources:
-            out.append(f"{len(matter.sources)} 个来源反映")
+        if c.min_sources is not None and len(matter.channels) >= c.min_sources:
+            out.append(f"{len(matter.channels)} 个独立来源反映")
         official = sorted(set(matter.sources) & set(c.sources))
         if official:
             out.append(f"官方来源：{'、'.join(official)}")

@@ -106,3 +106,13 @@ def test_signals_never_make_tier_I_and_an_uncertain_post_stays_low(
     _eval(store, config)
     assert _alert(store, "燃气管道漏气").tier == 3  # three authors, 300 likes: still II
     assert _alert(store, "工地塔吊倒塌").tier == 3  # one unsure post: at most II
+
+
+def test_a_sites_board_and_feed_are_one_channel(store: Store, config: AppConfig) -> None:
+    # demo-board and demo-feed are one site (config/sources.yaml): not two channels
+    _post(store, "小区消防通道被占", severity=2, source="demo-board")
+    _post(store, "小区消防通道被占", severity=2, source="demo-feed")
+    _eval(store, config)
+    a = _alert(store, "小区消防通道被占")
+    assert a.tier == 2 and "多渠道" not in a.reason
+    assert not any(g["key"] == "sources" for g in a.signals or [])
