@@ -133,7 +133,8 @@ def run(quick: bool) -> list[Row]:
                     .join(NotificationOutbox, NotificationOutbox.alert_id == Alert.id)
                     .where(
                         Alert.rule == "severe-post",  # not the spike alerts these posts cause
-                        NotificationOutbox.kind == "open",
+                        # machine-only tier I: the duty desk is paged first (研判)
+                        NotificationOutbox.kind.in_(("open", "triage")),
                         NotificationOutbox.status == "sent",
                     )
                 ).all()
@@ -149,7 +150,8 @@ def run(quick: bool) -> list[Row]:
     p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
     note = (
         f"{len(lat)} alerts opened by {n} tier I posts (near-duplicates join one); stored -> rule evaluation (pipeline tick) -> outbox -> "
-        f"webhook on loopback, real APScheduler; ratio = latency / evaluation interval"
+        f"webhook on loopback, real APScheduler; the first page goes to the duty desk (研判, "
+        f"machine-only tier I); ratio = latency / evaluation interval"
     )
     return [
         Row(
