@@ -79,6 +79,9 @@ def _config(tmp_path: Path, smtp: SmtpSink) -> Path:
             "lock_ttl": f"{LEASE}s",
             "reports": None,
         }
+        # the site's clock runs days behind: its posts stand for fresh ones here, not a
+        # backfill for the desk's backlog (which pages nobody)
+        d["discovery"] = {"max_age": None}
 
     def teams(d: dict) -> None:
         for t in d["teams"]:
