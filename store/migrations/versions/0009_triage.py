@@ -22,9 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("triage", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("desk_team_id", sa.String(length=80), nullable=True))
-        batch_op.add_column(
-            sa.Column("triage_deadline", store.models.UTCDateTime(), nullable=True)
-        )
+        batch_op.add_column(sa.Column("triage_deadline", store.models.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("triaged_at", store.models.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("triaged_by", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("routed_at", store.models.UTCDateTime(), nullable=True))
