@@ -696,22 +696,7 @@ class DistributedMixin:
         self.store.save_state(name, state)
         started = datetime.fromisoformat(info["started_at"]) if "started_at" in info else None
         took = time.time() - float(info.get("started_unix", time.time()))  # wall time, any clock
-        stats = CrawlStats(
-            pages=n("pages"),
-            items_accepted=n("accepted"),
-            items_new=n("new"),
-            items_updated=n("updated"),
-            items_duplicate=n("unchanged"),
-            items_collided=n("collided"),
-            not_modified=n("not_modified"),
-            dead_letters=n("dead_letters"),
-            unparsed=n("unparsed"),
-            mojibake=n("mojibake"),
-            mojibake_repaired=n("mojibake_repaired"),
-            errors=n("errors"),
-            duration_s=round(took, 3),
-            finish_reason="finished",
-        )
+        stats = CrawlStats.from_counters(info, duration_s=round(took, 3), finish_reason="finished")
         pipe = self.frontier.server.pipeline()
         pipe.expire(self.frontier.round_key(name, round_id), ROUND_KEEP_SECONDS)
         pipe.delete(self.frontier.key(name, "seen", round_id))

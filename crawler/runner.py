@@ -56,11 +56,19 @@ class CrawlStats:
         return self.items_duplicate
 
     @classmethod
-    def from_scrapy(cls, stats: dict[str, Any]) -> CrawlStats:
-        exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    def from_counters(
+        cls,
+        counters: dict[str, Any],
+        *,
+        extra_errors: int = 0,
+        duration_s: float = 0.0,
+        finish_reason: str = "",
+    ) -> CrawlStats:
+        """From the ``yuqing/<name>`` counters the pipeline keeps (Scrapy's stats of one
+        crawl, or a distributed round's sums in Redis)."""
 
         def n(key: str) -> int:
-            return int(stats.get(f"yuqing/{key}", 0))
+            return int(counters.get(f"yuqing/{key}", 0))
 
         return cls(
             pages=n("pages"),
@@ -74,7 +82,17 @@ class CrawlStats:
             unparsed=n("unparsed"),
             mojibake=n("mojibake"),
             mojibake_repaired=n("mojibake_repaired"),
-            errors=n("errors") + exceptions,
+            errors=n("errors") + extra_errors,
+            duration_s=duration_s,
+            finish_reason=finish_reason,
+        )
+
+    @classmethod
+    def from_scrapy(cls, stats: dict[str, Any]) -> CrawlStats:
+        exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+        return cls.from_counters(
+            stats,
+            extra_errors=exceptions,
             duration_s=round(float(stats.get("elapsed_time_seconds", 0.0)), 3),
             finish_reason=str(stats.get("finish_reason", "")),
         )
