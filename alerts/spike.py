@@ -3,10 +3,10 @@ pair's own rolling baseline, by a Poisson upper-tail test."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from scipy.special import gammainc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,15 +16,15 @@ from yuqing.settings import Rule
 
 
 def poisson_sf(k: int, lam: float) -> float:
-    """P(X >= k) for X ~ Poisson(lam)."""
+    """P(X >= k) for X ~ Poisson(lam).
+
+    That tail is the regularised lower incomplete gamma function P(k, lam). SciPy computes it
+    without forming exp(-lam) (which underflows to 0 for lam > 745, when a summed series says
+    p = 1 and the rule never fires) and without 1 - (sum below k), which loses every digit
+    once the tail is under 1e-16."""
     if k <= 0:
         return 1.0
-    term = math.exp(-lam)
-    below = term
-    for i in range(1, k):
-        term *= lam / i
-        below += term
-    return max(0.0, 1.0 - below)
+    return float(gammainc(k, lam))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +31,34 @@ def test_poisson_tail() -> None:
     assert poisson_sf(1, 2.0) == pytest.approx(1 - 2.718281828**-2)
     assert poisson_sf(5, 1 / 168) < 1e-12
     assert poisson_sf(3, 3.0) > 0.5
+
+
+def _tail_in_log_space(k: int, lam: float) -> float:
+    # Independent of SciPy: sum the pmf from k upwards, each term in log space.
+    terms = (
+        j * math.log(lam) - lam - math.lgamma(j + 1) for j in range(k, k + 20 * int(lam**0.5) + 50)
+    )
+    return math.fsum(math.exp(t) for t in terms)
+
+
+@pytest.mark.parametrize(("k", "lam"), [(1000, 800.0), (900, 800.0), (5200, 5000.0), (12, 2.5)])
+def test_poisson_tail_matches_a_log_space_sum(k: int, lam: float) -> None:
+    assert poisson_sf(k, lam) == pytest.approx(_tail_in_log_space(k, lam), rel=1e-9)
+
+
+def test_poisson_tail_at_large_lambda() -> None:
+    # exp(-800) underflows to 0.0: a series started from it said p = 1, and the spike rule of a
+    # busy pair (800 posts expected per window) never fired. 1000 posts there is a spike.
+    assert math.exp(-800.0) == 0.0
+    assert poisson_sf(1000, 800.0) < 1e-10
+    assert 0.4 < poisson_sf(800, 800.0) < 0.6
+
+
+def test_poisson_tail_keeps_digits_far_out() -> None:
+    # 1 - (sum below k) is 0.0 once the tail is below 1e-16; the tail itself is not.
+    p = poisson_sf(40, 2.0)
+    assert 0.0 < p < 1e-20
+    assert p == pytest.approx(_tail_in_log_space(40, 2.0), rel=1e-9)
 
 
 def test_spike_fires_once_against_its_own_baseline(store: Store, config: AppConfig) -> None:
