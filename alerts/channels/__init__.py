@@ -60,6 +60,8 @@ class Channel:
 
     kind: ClassVar[str] = ""
     required_options: ClassVar[tuple[str, ...]] = ()
+    # Options this kind would silently ignore, with the reason shown when alerts.yaml sets one.
+    refused_options: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, options: ChannelConfig, clock: Clock) -> None:
         self.name = name
@@ -109,6 +111,9 @@ def check_options(options: ChannelConfig) -> None:
     missing = [o for o in cls.required_options if not getattr(options, o, None)]
     if missing:
         raise ValueError(f"a {options.kind} channel needs {', '.join(missing)}")
+    for option, why in cls.refused_options.items():
+        if getattr(options, option, None):
+            raise ValueError(f"a {options.kind} channel takes no {option}: {why}")
 
 
 def build_channel(name: str, options: ChannelConfig, clock: Clock) -> Channel:

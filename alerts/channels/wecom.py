@@ -1,4 +1,8 @@
-"""WeCom (企业微信) group robot: markdown message to the robot's webhook URL."""
+"""WeCom (企业微信) group robot: markdown message to the robot's webhook URL.
+
+Unlike the DingTalk and Feishu robots it has no signature: the key in the webhook URL
+(``.../cgi-bin/webhook/send?key=...``) is its only secret, so keep that URL out of logs
+and shared files."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from alerts.channels import Channel, DeliveryError, Message
 class WeComChannel(Channel):
     kind = "wecom"
     required_options = ("url",)
+    refused_options = {
+        "secret": "a WeCom group robot has no signature (the key in its url is its only secret)"
+    }
 
     def body(self, message: Message) -> dict[str, Any]:
         return {"msgtype": "markdown", "markdown": {"content": message.markdown}}
