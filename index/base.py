@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from index.synonyms import Synonyms
     from yuqing.contracts import IndexDoc
     from yuqing.settings import IndexSettings
 
@@ -55,6 +56,8 @@ class SearchQuery:
     offset: int = 0
     facets: bool = True
     histogram: Interval | None = None
+    expand: bool = True  # search the synonym table's words for what was typed
+    recall: bool = False  # "everything about X": any one word matches, newest first
 
 
 @dataclass(slots=True)
@@ -76,6 +79,7 @@ class SearchHit:
     title_html: str = ""
     status: str = "new"
     event_id: int | None = None
+    expanded: list[str] = field(default_factory=list)  # synonyms this post matched by
 
 
 @dataclass(slots=True)
@@ -91,6 +95,7 @@ class SearchResult:
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     histogram: list[tuple[datetime, int]] = field(default_factory=list)
+    expansions: dict[str, list[str]] = field(default_factory=dict)  # typed word -> synonyms
 
 
 @runtime_checkable
@@ -152,17 +157,23 @@ def open_backend(
     es_client: Any = None,
     es_client_kwargs: Mapping[str, Any] | None = None,
     es_analyzer: str = "whitespace",
+    synonyms: Synonyms | Path | str | None = None,
 ) -> SearchBackend:
     """Open the backend ``settings.backend`` names.
 
     ``path`` is the embedded index file. For Elasticsearch, pass a ready
     ``es_client`` or extra keyword arguments for the client built from
     ``settings.es_url`` (e.g. ``api_key``, ``ca_certs``, ``node_class``).
+    ``synonyms`` is the table (or its file, usually ``config/synonyms.yaml``);
+    ``settings.expand_synonyms`` false leaves it out.
     """
+    from index.synonyms import EMPTY, as_synonyms
+
+    syn = as_synonyms(synonyms) if getattr(settings, "expand_synonyms", True) else EMPTY
     if settings.backend == "embedded":
         from index.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(path, tokenize, timezone=timezone)
+        return EmbeddedBackend(path, tokenize, timezone=timezone, synonyms=syn)
     if settings.backend == "elasticsearch":
         from index.elasticsearch import ElasticsearchBackend
 
@@ -171,6 +182,11 @@ def open_backend(
 
             es_client = Elasticsearch(settings.es_url, **dict(es_client_kwargs or {}))
         return ElasticsearchBackend(
-            es_client, settings.es_index, tokenize, timezone=timezone, analyzer=es_analyzer
+            es_client,
+            settings.es_index,
+            tokenize,
+            timezone=timezone,
+            analyzer=es_analyzer,
+            synonyms=syn,
         )
     raise ValueError(f"unknown index backend {settings.backend!r}")

@@ -26,7 +26,8 @@ from index.base import (
     resolve_tz,
 )
 from index.embedded import validate_doc
-from index.query import CompiledQuery, Term, compile_query, fill_histogram
+from index.query import COORD, Clause, CompiledQuery, Term, compile_query, fill_histogram
+from index.synonyms import EMPTY, Synonyms
 from index.text import SNIPPET_CHARS, doc_tokens, highlight, snippet, sub_tokens
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
 MAPPING_VERSION = 1
 TITLE_BOOST = 3.0
 SUB_BOOST = 0.5
+# BM25F field weights of a scored clause, as the embedded index's bm25 weights
+# (combined_fields needs weights >= 1).
+FIELDS = ["title_tok^6", "text_tok^2", "sub_tok^1"]
+_SYN = "syn:"  # prefix of the named queries that report a synonym's match
+# Lucene's BM25 scores run higher than FTS5's bm25 on the same posts (its idf is
+# log(1 + ...) and never clamped); scaling the clause weights keeps the ratio of
+# text score to COORD, and so the two backends' orderings, alike.
+SCORE_SCALE = 0.5
 FACET_SIZE = 50
 DEEP_PAGE_FROM = 10_000  # ES's default index.max_result_window
 _PRE, _POST = "\u0002", "\u0003"  # highlight tags that cannot occur in cleaned text
@@ -78,10 +87,12 @@ class ElasticsearchBackend:
         deep_page_from: int = DEEP_PAGE_FROM,
         page_batch: int = 1000,
         create: bool = True,
+        synonyms: Synonyms = EMPTY,
     ) -> None:
         self.es = client
         self.alias = name
         self.tokenize = tokenize
+        self.synonyms = synonyms
         self.tz = resolve_tz(timezone)
         self.analyzer = analyzer
         self.refresh = refresh
@@ -276,7 +287,7 @@ class ElasticsearchBackend:
             return False
 
     def search(self, q: SearchQuery) -> SearchResult:
-        cq = compile_query(q, self.tokenize, self.tz)
+        cq = compile_query(q, self.tokenize, self.tz, self.synonyms)
         body: dict[str, Any] = {"query": self._query(cq), "track_total_hits": True}
         if cq.has_terms and cq.sort == "relevance":
             sort: list[Any] = [{"_score": "desc"}]
@@ -322,17 +333,24 @@ class ElasticsearchBackend:
             hits=[self._hit(h, terms) for h in hits],
             facets=self._facets(resp) if cq.facets else {},
             histogram=self._histogram(resp, cq.histogram) if cq.histogram else [],
+            expansions=cq.plan.expansions,
         )
 
     def _deep_page(self, body: dict[str, Any], cq: CompiledQuery) -> tuple[Any, list[Any]]:
-        """Walk with search_after to ``offset``: from+size past max_result_window fails."""
+        """Walk with search_after to ``offset``: from+size past max_result_window fails.
+
+        A relevance score handed back as ``search_after`` can round below the
+        score it came from, so the next page may repeat the last posts: they
+        are skipped by id, and the walk counts distinct posts."""
         lean = {k: v for k, v in body.items() if k not in ("aggs", "track_total_hits")}
-        end, pos = cq.offset + cq.limit, 0
+        end = cq.offset + cq.limit
         first: Any = None
         after: list[Any] = []
-        hits: list[Any] = []
-        while pos < end:
-            size = min(self.page_batch, end - pos)
+        seen: set[str] = set()
+        ordered: list[Any] = []
+        while len(ordered) < end:
+            # + 2: room for the repeated posts of a rounded score
+            size = min(self.page_batch, end - len(ordered)) + 2
             if first is None:
                 resp = self._call(self.es.search, index=self.alias, size=size, **body)
                 first = resp
@@ -341,19 +359,55 @@ class ElasticsearchBackend:
                     self.es.search, index=self.alias, size=size, search_after=after, **lean
                 )
             page = resp["hits"]["hits"]
-            hits += page[max(0, cq.offset - pos) :]
-            pos += len(page)
-            if len(page) < size:
+            fresh = [h for h in page if h["_id"] not in seen]
+            seen.update(h["_id"] for h in fresh)
+            ordered += fresh
+            if len(page) < size or not fresh:
                 break
             after = page[-1]["sort"]
-        return first, hits
+        return first, ordered[cq.offset : end]
 
     def _query(self, cq: CompiledQuery) -> dict[str, Any]:
-        must = [
-            {"bool": {"should": [self._term(t) for t in g], "minimum_should_match": 1}}
-            for g in cq.groups
-        ]
+        """Ranked matching as the embedded index does it (index.query.build_plan):
+        required groups must match; at least ``min_match`` optional groups
+        (any clause) must; each unit scores COORD x its best clause's credit
+        (dis_max of constant scores) plus its typed clauses' BM25F and its best
+        synonym's."""
+        plan = cq.plan
+        must: list[dict[str, Any]] = []
+        should: list[dict[str, Any]] = []
         filters: list[dict[str, Any]] = []
+        for g in plan.required:
+            must.append({"bool": {"should": [self._term(t) for t in g.gate], "minimum_should_match": 1}})  # fmt: skip
+        min_match = plan.min_match if not plan.required else 0
+        if plan.optional and min_match > 0:
+            gates = [
+                {
+                    "bool": {
+                        "should": [self._clause(c) for c in g.clauses],
+                        "minimum_should_match": 1,
+                    }
+                }
+                for g in plan.optional
+            ]
+            filters.append({"bool": {"should": gates, "minimum_should_match": min_match}})
+        units: dict[int, list[Clause]] = {}
+        for g in plan.groups:
+            for c in g.clauses:
+                units.setdefault(c.unit, []).append(c)
+        for clauses in units.values():
+            should.append({
+                "dis_max": {
+                    "queries": [
+                        {"constant_score": {"filter": self._clause(c), "boost": COORD * c.credit}}
+                        for c in clauses
+                    ]
+                }
+            })  # fmt: skip
+            should += [self._clause(c, scored=True) for c in clauses if c.kind != "synonym"]
+            syns = [self._clause(c, scored=True) for c in clauses if c.kind == "synonym"]
+            if syns:
+                should.append({"dis_max": {"queries": syns}})
         for name in ("category", "area", "source", "severity"):
             val = getattr(cq, name)
             if val is not None:
@@ -367,13 +421,40 @@ class ElasticsearchBackend:
             rng["lt"] = cq.until.isoformat()
         if rng:
             filters.append({"range": {"published_at": rng}})
-        return {
-            "bool": {
-                "must": must or [{"match_all": {}}],
-                "filter": filters,
-                "must_not": [self._term(t) for t in cq.excluded],
-            }
+        if not must and not should:
+            must = [{"match_all": {}}]
+        body: dict[str, Any] = {
+            "must": must,
+            "filter": filters,
+            "must_not": [self._term(t) for t in cq.excluded],
         }
+        if should:  # optional: the gates above (must or filter) decide what matches
+            body["should"] = should
+        return {"bool": body}
+
+    def _clause(self, c: Clause, *, scored: bool = False) -> dict[str, Any]:
+        """One clause: a token in any field (BM25F over the weighted fields) or a
+        phrase in the title or text. ``scored`` gives it its weight (and a
+        synonym its name, so a hit can say it matched by it)."""
+        if len(c.tokens) == 1:
+            q: dict[str, Any] = {"combined_fields": {"query": c.tokens[0], "fields": FIELDS}}
+            if scored:
+                q["combined_fields"]["boost"] = c.weight * SCORE_SCALE
+        else:
+            text = " ".join(c.tokens)
+            w = c.weight * SCORE_SCALE if scored else 1.0
+            q = {
+                "bool": {
+                    "should": [
+                        {"match_phrase": {"title_tok": {"query": text, "boost": 3.0 * w}}},
+                        {"match_phrase": {"text_tok": {"query": text, "boost": w}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+        if scored and c.kind == "synonym":
+            q = {"bool": {"should": [q], "_name": _SYN + c.label}}
+        return q
 
     def _term(self, t: Term) -> dict[str, Any]:
         """A word (all tokens, in title or text) or a phrase; title counts more."""
@@ -417,6 +498,9 @@ class ElasticsearchBackend:
             title_html=highlight(title, matched),
             status=src.get("status") or "new",
             event_id=src.get("event_id"),
+            expanded=sorted(
+                {n.removeprefix(_SYN) for n in h.get("matched_queries") or [] if n.startswith(_SYN)}
+            ),
         )
 
     def _facets(self, resp: Any) -> dict[str, dict[str, int]]:

@@ -26,7 +26,8 @@ from index.base import (
     Tokenize,
     resolve_tz,
 )
-from index.query import CompiledQuery, Term, compile_query, fill_histogram
+from index.query import COORD, Clause, CompiledQuery, Term, compile_query, fill_histogram
+from index.synonyms import EMPTY, Synonyms
 from index.text import (
     SNIPPET_CHARS,
     clean_tokens,
@@ -40,8 +41,11 @@ if TYPE_CHECKING:
     from yuqing.contracts import IndexDoc
 
 SCHEMA_VERSION = "3"  # 2: the narrow ``facts`` table; 3: filter tags in the full-text index
-TITLE_WEIGHT = 3.0
-SUB_WEIGHT = 0.5
+# bm25 column weights (BM25F: weighted term frequency). The Elasticsearch backend
+# gives combined_fields the same weights, which must be >= 1 there.
+TITLE_WEIGHT = 6.0
+TEXT_WEIGHT = 2.0
+SUB_WEIGHT = 1.0
 FACET_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -141,6 +145,13 @@ def _fts_term(t: Term) -> str:
     return "(" + " AND ".join(_quote([tok]) for tok in t.tokens) + ")"
 
 
+def _clause_expr(c: Clause) -> str:
+    """A scored clause: one token anywhere (sub-words too), or a phrase of tokens."""
+    if len(c.tokens) == 1:
+        return _quote(c.tokens)
+    return "{title_tok text_tok} : " + _quote(c.tokens)
+
+
 def fts_match(groups: list[list[Term]]) -> str:
     """An FTS5 MATCH expression; every token is a quoted string, never raw syntax."""
     return " AND ".join("(" + " OR ".join(_fts_term(t) for t in g) + ")" for g in groups)
@@ -211,10 +222,16 @@ class EmbeddedBackend:
     """SQLite FTS5 search index in its own file (not the store's database)."""
 
     def __init__(
-        self, path: Path | str, tokenize: Tokenize, *, timezone: str | tzinfo = "Asia/Shanghai"
+        self,
+        path: Path | str,
+        tokenize: Tokenize,
+        *,
+        timezone: str | tzinfo = "Asia/Shanghai",
+        synonyms: Synonyms = EMPTY,
     ) -> None:
         self.path = Path(path)
         self.tokenize = tokenize
+        self.synonyms = synonyms
         self.tz = resolve_tz(timezone)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -402,9 +419,23 @@ class EmbeddedBackend:
     def search(self, q: SearchQuery) -> SearchResult:
         """One pass over the matches into a temporary table, then count, page,
         facets and histogram from it: the full-text match and the filters run
-        once, on the narrow ``facts`` rows, not once per facet."""
-        cq = compile_query(q, self.tokenize, self.tz)
-        frm, where, params, score = self._from_where(cq)
+        once, on the narrow ``facts`` rows, not once per facet.
+
+        With words, each clause of the plan (:func:`index.query.build_plan`) is
+        one FTS5 match scored by bm25; the union is grouped per post into
+        COORD x groups matched + the weighted bm25 sum."""
+        cq = compile_query(q, self.tokenize, self.tz, self.synonyms)
+        if cq.has_terms:
+            statements, labels = self._ranked(cq)
+        else:
+            frm, where, params, _ = self._from_where(cq)
+            statements = [(
+                "CREATE TEMP TABLE m AS SELECT f.id AS id, 0.0 AS score, NULL AS syn, "
+                "f.published_us AS published_us, f.day AS day, f.category AS category, "
+                f"f.severity AS severity, f.area AS area, f.source AS source {frm} {where}",
+                params,
+            )]  # fmt: skip
+            labels = []
         if cq.has_terms and cq.sort == "relevance":
             order = "score DESC, published_us DESC NULLS LAST, id DESC"
         else:
@@ -416,29 +447,28 @@ class EmbeddedBackend:
             db.execute("BEGIN")  # one snapshot for hits, total and facets
             try:
                 db.execute("DROP TABLE IF EXISTS temp.m")
-                db.execute(
-                    "CREATE TEMP TABLE m AS SELECT f.id AS id, "
-                    f"{score} AS score, f.published_us AS published_us, f.day AS day, "
-                    f"f.category AS category, f.severity AS severity, f.area AS area, "
-                    f"f.source AS source {frm} {where}",
-                    params,
-                )
+                db.execute("DROP TABLE IF EXISTS temp.c")
+                db.execute("DROP TABLE IF EXISTS temp.cu")
+                for sql, params in statements:
+                    db.execute(sql, params)
                 total = db.execute("SELECT count(*) FROM m").fetchone()[0]
                 page = db.execute(
-                    f"SELECT id, score FROM m ORDER BY {order} LIMIT ? OFFSET ?",
+                    f"SELECT id, score, syn FROM m ORDER BY {order} LIMIT ? OFFSET ?",
                     [cq.limit, cq.offset],
                 ).fetchall()
                 by_id = {
                     r[0]: r
                     for r in db.execute(
                         f"SELECT {cols} FROM docs d WHERE d.id IN ({','.join('?' * len(page))})",
-                        [i for i, _ in page],
+                        [i for i, _, _ in page],
                     )
                 } if page else {}  # fmt: skip
-                rows = [(*by_id[i], sc) for i, sc in page if i in by_id]
+                rows = [(*by_id[i], sc, syn) for i, sc, syn in page if i in by_id]
                 facets = self._facets() if cq.facets else {}
                 histogram = self._histogram(cq.histogram) if cq.histogram else []
                 db.execute("DROP TABLE temp.m")
+                db.execute("DROP TABLE IF EXISTS temp.c")
+                db.execute("DROP TABLE IF EXISTS temp.cu")
             except sqlite3.OperationalError as exc:
                 # Terms are always quoted, so this is a bug or a damaged index, not user syntax.
                 if "fts5" in str(exc):
@@ -462,31 +492,77 @@ class EmbeddedBackend:
                 title_html=highlight(r[1], terms),
                 status=r[9],
                 event_id=r[10],
+                expanded=_labels(r[12], labels),
             )
             for r in rows
         ]
-        return SearchResult(total=int(total), hits=hits, facets=facets, histogram=histogram)
+        return SearchResult(
+            total=int(total),
+            hits=hits,
+            facets=facets,
+            histogram=histogram,
+            expansions=cq.plan.expansions,
+        )
 
-    def _from_where(self, cq: CompiledQuery) -> tuple[str, str, list[Any], str]:
-        params: list[Any] = []
+    def _ranked(self, cq: CompiledQuery) -> tuple[list[tuple[str, list[Any]]], list[str]]:
+        """The statements filling ``m`` for a query with words (one scored match
+        per clause into ``c``, then one row per post), and the synonym labels
+        that ``m.syn`` indexes."""
+        plan = cq.plan
+        base = [f"({' OR '.join(_fts_term(t) for t in g.gate)})" for g in plan.required]
+        base += [f"tags : ({' OR '.join(tg)})" for tg in self._tag_filters(cq)]
+        suffix = "".join(f" AND {b}" for b in base)
+        if cq.excluded:
+            suffix += f" NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
+        weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}, {SUB_WEIGHT}, 0.0"
+        labels: list[str] = []
+        out: list[tuple[str, list[Any]]] = [
+            (
+                "CREATE TEMP TABLE c (id INTEGER, u INTEGER, og INTEGER, syn INTEGER, cr REAL, s REAL)",
+                [],
+            )
+        ]
+        for gi, g in enumerate(plan.groups):
+            og = "NULL" if g.required else str(gi)
+            for c in g.clauses:
+                syn = "NULL"
+                if c.kind == "synonym":
+                    labels.append(c.label)
+                    syn = str(len(labels) - 1)
+                out.append((
+                    f"INSERT INTO c SELECT rowid, {c.unit}, {og}, {syn}, {c.credit!r}, "
+                    f"{c.weight!r} * -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?",
+                    [f"({_clause_expr(c)}){suffix}"],
+                ))  # fmt: skip
+        conds, params = self._filter_conds(cq)
+        min_match = plan.min_match if not plan.required else 0
+        # CROSS JOIN keeps the clause matches outermost (one probe of facts each).
+        # Per post and unit: the best clause's credit, and the bm25 sum of the
+        # typed clauses or the best synonym's, whichever is higher.
+        out.append((
+            "CREATE TEMP TABLE cu AS SELECT id, u, max(og) AS og, max(cr) AS cr, "
+            # a unit's synonyms are alternatives: the best one, not their sum
+            "total(CASE WHEN syn IS NULL THEN s END) + ("
+            "coalesce(max(CASE WHEN syn IS NOT NULL THEN s END), 0.0)) AS s, "
+            "group_concat(DISTINCT syn) AS syn FROM c GROUP BY id, u",
+            [],
+        ))  # fmt: skip
+        out.append((
+            "CREATE TEMP TABLE m AS SELECT c.id AS id, "
+            f"{COORD!r} * sum(c.cr) + sum(c.s) AS score, "
+            "group_concat(c.syn) AS syn, "
+            "f.published_us AS published_us, f.day AS day, f.category AS category, "
+            "f.severity AS severity, f.area AS area, f.source AS source "
+            "FROM cu c CROSS JOIN facts f ON f.id = c.id "
+            + ("WHERE " + " AND ".join(conds) + " " if conds else "")
+            + f"GROUP BY c.id HAVING count(DISTINCT c.og) >= {int(min_match)}",
+            params,
+        ))  # fmt: skip
+        return out, labels
+
+    def _filter_conds(self, cq: CompiledQuery) -> tuple[list[str], list[Any]]:
         conds: list[str] = []
-        if cq.has_terms:
-            match = fts_match(cq.groups)
-            for tag_group in self._tag_filters(cq):
-                match = f"({match}) AND tags : ({' OR '.join(tag_group)})"
-            if cq.excluded:
-                match = f"({match}) NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
-            # CROSS JOIN keeps the full-text match outermost: SQLite would otherwise
-            # walk a filter index and probe FTS5 once per filtered row.
-            frm = "FROM fts CROSS JOIN facts f ON f.id = fts.rowid"
-            conds.append("fts MATCH ?")
-            params.append(match)
-            score = f"-bm25(fts, {TITLE_WEIGHT}, 1.0, {SUB_WEIGHT}, 0.0)"
-        else:
-            frm, score = "FROM facts f", "0.0"
-            if cq.excluded:
-                conds.append("f.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
-                params.append(" OR ".join(_fts_term(t) for t in cq.excluded))
+        params: list[Any] = []
         for col, val, op in (
             ("category", cq.category, "="),
             ("area", cq.area, "="),
@@ -499,6 +575,19 @@ class EmbeddedBackend:
             if val is not None:
                 conds.append(f"f.{col} {op} ?")
                 params.append(val)
+        return conds, params
+
+    def _from_where(self, cq: CompiledQuery) -> tuple[str, str, list[Any], str]:
+        """FROM and WHERE of a query without words (filters and exclusions only)."""
+        params: list[Any] = []
+        conds: list[str] = []
+        frm, score = "FROM facts f", "0.0"
+        if cq.excluded:
+            conds.append("f.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            params.append(" OR ".join(_fts_term(t) for t in cq.excluded))
+        fconds, fparams = self._filter_conds(cq)
+        conds += fconds
+        params += fparams
         where = ("WHERE " + " AND ".join(conds)) if conds else ""
         return frm, where, params, score
 
@@ -561,7 +650,9 @@ class EmbeddedRebuild:
         self.live = live
         self.path = live.path.with_name(f"{live.path.name}.rebuild-{os.getpid()}")
         _remove_db(self.path)
-        self.new = EmbeddedBackend(self.path, live.tokenize, timezone=live.tz)
+        self.new = EmbeddedBackend(
+            self.path, live.tokenize, timezone=live.tz, synonyms=live.synonyms
+        )
         self.new._db.execute("PRAGMA synchronous=OFF")  # a crash mid-build just restarts it
 
     def index(self, docs: Sequence[IndexDoc]) -> list[tuple[int, str]]:
@@ -582,6 +673,12 @@ class EmbeddedRebuild:
     def abort(self) -> None:
         self.new.close()
         _remove_db(self.path)
+
+
+def _labels(syn: str | None, labels: list[str]) -> list[str]:
+    if not syn:
+        return []
+    return sorted({labels[int(i)] for i in str(syn).split(",") if i.strip().isdigit()})
 
 
 def _remove_db(path: Path) -> None:

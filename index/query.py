@@ -1,15 +1,24 @@
 """The query language people type, parsed into a backend-neutral form.
 
-    东湖 污水            both words (each segmented by jieba; all tokens required)
-    "污水 直排"          an exact phrase (“中文引号” work too)
-    -噪音                exclude a word or -"a phrase"
+    东湖 污水            words: ranked matching (see below), partial matches come back
+    "污水 直排"          an exact phrase (“中文引号” work too): required, strict
+    +污水  污水 AND 直排  a required word (all its tokens, or its compound parts)
+    -噪音                exclude a word or -"a phrase" (strict)
     污水 OR 废水         either (OR binds tighter than the implicit AND)
     category:环境保护 tier:>=II area:东湖街道 source:demo-board
     since:2026-11-01 until:2026-11-30 sort:newest
 
+Ranked matching (:func:`build_plan`): each plain word is a group matched by any
+of its jieba tokens, its dictionary parts (拖欠工资 -> 拖欠, 工资), its phrase (a
+bonus when the tokens are adjacent) or a synonym from ``config/synonyms.yaml``
+(scored below the typed word). A post must match at least one group of a one-
+or two-word query and all but one of a longer query's; posts matching more
+groups rank first (a fixed tier per group), BM25 orders each tier. Recall mode
+needs any one group, adds the character bigrams of long words and sorts by time.
+
 Anything else is literal text: operators of other engines (``NEAR(``, ``*``,
-``^``, ``title:``, ``AND``) are never passed through, because backends only
-receive token lists, never a query string of their own syntax.
+``^``, ``title:``) are never passed through, because backends only receive
+token lists, never a query string of their own syntax.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from index.base import FACET_FIELDS, QueryError, SearchQuery, Tokenize
+from index.synonyms import Synonyms
 from index.text import index_tokens
 from yuqing.contracts import parse_tier, tier_name
 
@@ -46,10 +56,16 @@ _CLOSE_ANY = {'"', "”", "」"}
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word (all tokens required, anywhere) or a phrase (tokens adjacent, in order)."""
+    """A word (all tokens, anywhere) or a phrase (tokens adjacent, in order).
+
+    As a required group's gate, a word needs all its tokens; in a ranked group
+    it is planned into clauses (:func:`build_plan`). ``word`` is the text as
+    typed, for synonyms; it takes no part in equality."""
 
     tokens: tuple[str, ...]
     phrase: bool = False
+    word: str = field(default="", compare=False)
+    split: bool = field(default=False, compare=False)  # the compound split of the word before
 
 
 @dataclass(slots=True)
@@ -57,6 +73,71 @@ class ParsedText:
     groups: list[list[Term]] = field(default_factory=list)  # AND of ORs
     excluded: list[Term] = field(default_factory=list)
     filters: dict[str, str] = field(default_factory=dict)  # canonical field -> raw value
+    required: list[bool] = field(default_factory=list)  # one per group: +word, AND, "phrase"
+
+
+# Weights of a group's clauses, relative to a typed token; COORD is the tier per
+# matched group (above any BM25 sum), so posts matching more groups rank first.
+TYPED_W = 1.0
+BONUS_W = 1.0  # the whole word as a phrase, when it is several tokens
+PART_W = 0.5  # a dictionary part of a long token: 拖欠工资 -> 拖欠, 工资
+SYN_W = 0.5  # an expansion from the synonym table
+RECALL_W = 0.25  # character bigrams of long tokens, recall mode only
+SINGLE_W = 0.3  # a one-character token (群 of 群租房, 不 of 不交): weak alone
+COORD = 4.0
+PART_CREDIT = 0.5
+RECALL_CREDIT = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One scored part of a group: tokens (a phrase when several), its weight and
+    why it is there (typed, bonus, part, synonym, recall); ``label`` names the
+    synonym it came from."""
+
+    tokens: tuple[str, ...]
+    weight: float
+    kind: str
+    label: str = ""
+    unit: int = 0  # the component of the query it covers (coordination counts units)
+
+    @property
+    def term(self) -> Term:
+        return Term(self.tokens, phrase=len(self.tokens) > 1)
+
+    @property
+    def credit(self) -> float:
+        """Share of COORD this clause earns for its unit (the best clause counts):
+        a dictionary part (广场 of 广场舞) or a lone character is weaker evidence."""
+        if self.kind in ("typed", "bonus", "synonym"):
+            single = len(self.tokens) == 1 and len(self.tokens[0]) == 1
+            return PART_CREDIT if single and not self.tokens[0].isascii() else 1.0
+        return RECALL_CREDIT if self.kind == "recall" else PART_CREDIT
+
+
+@dataclass(slots=True)
+class PlanGroup:
+    """A group matches when any ``gate`` term matches; ``clauses`` score it."""
+
+    gate: list[Term]
+    clauses: list[Clause]
+    required: bool
+    word: str
+
+
+@dataclass(slots=True)
+class Plan:
+    groups: list[PlanGroup]
+    min_match: int  # of the groups that are not required
+    expansions: dict[str, list[str]]  # typed word -> synonyms searched for it
+
+    @property
+    def optional(self) -> list[PlanGroup]:
+        return [g for g in self.groups if not g.required]
+
+    @property
+    def required(self) -> list[PlanGroup]:
+        return [g for g in self.groups if g.required]
 
 
 @dataclass(slots=True)
@@ -77,13 +158,22 @@ class CompiledQuery:
     offset: int
     facets: bool
     histogram: str | None
+    plan: Plan = field(default_factory=lambda: Plan([], 1, {}))
+    recall: bool = False
 
     @property
     def has_terms(self) -> bool:
         return bool(self.groups)
 
     def highlight_terms(self) -> set[str]:
-        return {t for g in self.groups for term in g for t in term.tokens}
+        """Tokens to mark in snippets: what was typed, its parts and synonyms
+        (not recall mode's character bigrams, which would mark half the text)."""
+        out = {t for g in self.groups for term in g for t in term.tokens}
+        for pg in self.plan.groups:
+            for c in pg.clauses:
+                if c.kind in ("typed", "synonym", "bonus"):
+                    out.update(c.tokens)
+        return out
 
 
 def _clean(text: str) -> str:
@@ -106,17 +196,18 @@ def _read_quoted(s: str, i: int) -> tuple[str, int]:
     return s[i + 1 : j], j + 1
 
 
-def _lex(s: str) -> list[tuple[str, str, bool]]:
-    """-> [(kind, value, negated)] with kind word | phrase | or | filter:<field>."""
-    out: list[tuple[str, str, bool]] = []
+def _lex(s: str) -> list[tuple[str, str, str]]:
+    """-> [(kind, value, mark)] with kind word | phrase | or | and | filter:<field>
+    and mark "-" (excluded), "+" (required) or ""."""
+    out: list[tuple[str, str, str]] = []
     i, n = 0, len(s)
     while i < n:
         if s[i].isspace():
             i += 1
             continue
-        neg = False
-        if s[i] in "-－" and i + 1 < n and not s[i + 1].isspace():
-            neg, i = True, i + 1
+        neg = ""
+        if s[i] in "-－+＋" and i + 1 < n and not s[i + 1].isspace() and s[i + 1] not in "+＋-－":
+            neg, i = ("-" if s[i] in "-－" else "+"), i + 1
         m = _FIELD_RE.match(s, i)
         if m and m.group(1).lower() in _FIELDS:
             name = _FIELDS[m.group(1).lower()]
@@ -128,9 +219,9 @@ def _lex(s: str) -> list[tuple[str, str, bool]]:
                 while k < n and not s[k].isspace():
                     k += 1
                 value, i = s[j:k], k
-            if neg:
+            if neg == "-":
                 raise QueryError(f"-{m.group(1)}: excluding by a field is not supported")
-            out.append((f"filter:{name}", value.strip(), False))
+            out.append((f"filter:{name}", value.strip(), ""))
             continue
         if s[i] in _OPEN_QUOTES:
             value, i = _read_quoted(s, i)
@@ -141,7 +232,9 @@ def _lex(s: str) -> list[tuple[str, str, bool]]:
             k += 1
         word, i = s[i:k], k
         if not neg and word in ("OR", "|", "||"):
-            out.append(("or", word, False))
+            out.append(("or", word, ""))
+        elif not neg and word in ("AND", "&", "&&"):
+            out.append(("and", word, ""))
         else:
             out.append(("word", word, neg))
     return out
@@ -170,12 +263,17 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
     """Parse the query language; raises :class:`QueryError` for what cannot be searched."""
     s = _clean(text)
     parsed = ParsedText()
-    pending_or = False
+    pending_or = pending_and = False
     junk: list[str] = []
     n_terms = n_tokens = 0
-    for kind, value, neg in _lex(s):
+    for kind, value, mark in _lex(s):
         if kind == "or":
             pending_or = bool(parsed.groups)
+            continue
+        if kind == "and":  # both sides required
+            if parsed.groups:
+                parsed.required[-1] = True
+                pending_and = True
             continue
         if kind.startswith("filter:"):
             name = kind.removeprefix("filter:")
@@ -197,8 +295,8 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
             raise QueryError(f"too many search terms (more than {MAX_TERMS}); use fewer words")
         if n_tokens > MAX_TOKENS:
             raise QueryError(f"query has too many words (more than {MAX_TOKENS}); shorten it")
-        term = Term(tokens, phrase=kind == "phrase" and len(tokens) > 1)
-        if neg:
+        term = Term(tokens, phrase=kind == "phrase" and len(tokens) > 1, word=value)
+        if mark == "-":
             parsed.excluded.append(term)
             pending_or = False
             continue
@@ -206,16 +304,224 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
         if kind != "phrase":  # quotes mean exactly this
             split = split_compounds(tokens)
             if split != tokens:
-                alts.append(Term(split))
+                alts.append(Term(split, word=value, split=True))
+        required = kind == "phrase" or mark == "+" or pending_and
         if pending_or:
             parsed.groups[-1].extend(alts)
+            parsed.required[-1] = parsed.required[-1] or required
         else:
             parsed.groups.append(alts)
-        pending_or = False
+            parsed.required.append(required)
+        pending_or = pending_and = False
     if junk and not parsed.groups and not parsed.excluded and not parsed.filters:
         shown = " ".join(junk)[:40]
         raise QueryError(f"nothing to search for in {shown!r}: use words, not only symbols")
     return parsed
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def _dictionary() -> dict[str, int]:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ  # type: ignore[no-any-return]
+
+
+def word_parts(token: str) -> list[str]:
+    """Dictionary words inside a long Chinese token, as jieba's search mode finds
+    them (2- and 3-character words), plus the 2+2 halves of an even compound:
+    拖欠工资 -> 拖欠 工资; 乱收费 -> 收费; 违章建筑 -> 违章 建筑."""
+    if len(token) < 3 or not _CJK.fullmatch(token):
+        return []
+    freq = _dictionary()
+    out: list[str] = []
+    for n in (2, 3):
+        for i in range(len(token) - n + 1):
+            w = token[i : i + n]
+            if w != token and freq.get(w) and w not in out:
+                out.append(w)
+    if len(token) % 2 == 0 and len(token) >= 4:
+        for i in range(0, len(token), 2):
+            if token[i : i + 2] not in out:
+                out.append(token[i : i + 2])
+    return out
+
+
+def bigrams(token: str) -> list[str]:
+    if len(token) < 3 or not _CJK.fullmatch(token):
+        return []
+    return [token[i : i + 2] for i in range(len(token) - 1)]
+
+
+def build_plan(
+    groups: list[list[Term]],
+    required: list[bool],
+    tokenize: Tokenize,
+    synonyms: Synonyms | None = None,
+    *,
+    recall: bool = False,
+) -> Plan:
+    """Clauses, gates and the minimum match for ranked matching (module docstring).
+
+    Every clause belongs to a unit, a component of a word (a token with its
+    parts and synonyms, or the span of a multi-token table word); a post
+    scores COORD for each unit it covers, so 医保缴费 ranks posts about paying
+    (缴费, 缴纳 ...) medical insurance (医保, 医疗保险 ...) above posts about either."""
+    expansions: dict[str, list[str]] = {}
+    out: list[PlanGroup] = []
+    units = _Units()
+    for alts, req in zip(groups, required, strict=True):
+        word = alts[0].word
+        if req:  # strict: the terms as typed gate it; their tokens score it
+            clauses = []
+            for t in alts:
+                u = units.new()
+                if t.phrase:
+                    clauses.append(Clause(t.tokens, TYPED_W, "typed", unit=u))
+                else:
+                    clauses += [Clause((tok,), TYPED_W, "typed", unit=u) for tok in t.tokens]
+            out.append(PlanGroup(list(alts), _dedup(clauses), True, word))
+            continue
+        clauses: list[Clause] = []  # type: ignore[no-redef]
+        for t in alts:
+            if t.split:  # the 2+2 halves of the compound before: parts of its unit
+                u = units.last()
+                clauses += [Clause((tok,), PART_W, "part", unit=u) for tok in t.tokens]
+                continue
+            clauses += _word_clauses(t, tokenize, synonyms, units, expansions, recall)
+        clauses = _dedup(clauses)
+        out.append(PlanGroup([c.term for c in clauses], clauses, False, word))
+    n_opt = sum(1 for g in out if not g.required)
+    min_match = 1 if recall or n_opt <= 2 else n_opt - 1
+    return Plan(out, min_match, expansions)
+
+
+class _Units:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def new(self) -> int:
+        self.n += 1
+        return self.n - 1
+
+    def last(self) -> int:
+        return max(0, self.n - 1)
+
+
+def _word_clauses(
+    t: Term,
+    tokenize: Tokenize,
+    synonyms: Synonyms | None,
+    units: _Units,
+    expansions: dict[str, list[str]],
+    recall: bool,
+) -> list[Clause]:
+    """A typed word's clauses: tokens, the phrase bonus, dictionary parts, synonyms
+    and (recall mode) bigrams, each in the unit of the span of the word it covers."""
+    word = t.word.lower()
+    # Where each token sits in the word (tokens are lower-cased, punctuation dropped).
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for tok in t.tokens:
+        i = word.find(tok, pos)
+        if i < 0:
+            i = pos
+        spans.append((i, i + len(tok)))
+        pos = i + len(tok)
+    # Synonym spans: the whole word, else the longest table words inside it.
+    syn_spans: list[tuple[int, int, tuple[str, ...]]] = []
+    if synonyms is not None:
+        syn_spans = _synonym_spans(word, synonyms)
+    # Components: a token, merged with the tokens a synonym span or a part covers.
+    parent = list(range(len(t.tokens)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    def cover(a: int, b: int) -> list[int]:
+        return [k for k, (s, e) in enumerate(spans) if s < b and a < e]
+
+    def merge(ks: list[int]) -> None:
+        for k in ks[1:]:
+            parent[find(k)] = find(ks[0])
+
+    whole_parts = word_parts(word) if len(t.tokens) > 1 else []
+    for a, b, _ in syn_spans:
+        merge(cover(a, b))
+    for p in whole_parts:
+        i = word.find(p)
+        merge(cover(i, i + len(p)))
+    unit_of: dict[int, int] = {}
+    for k in range(len(t.tokens)):
+        r = find(k)
+        if r not in unit_of:
+            unit_of[r] = units.new()
+
+    def unit(a: int, b: int) -> int:
+        ks = cover(a, b) or [0]
+        return unit_of[find(ks[0])]
+
+    out: list[Clause] = []
+    for k, tok in enumerate(t.tokens):
+        u = unit_of[find(k)]
+        out.append(
+            Clause((tok,), TYPED_W if len(tok) > 1 or tok.isascii() else SINGLE_W, "typed", unit=u)
+        )
+        out += [Clause((p,), PART_W, "part", unit=u) for p in word_parts(tok)]
+        if recall:
+            out += [Clause((b,), RECALL_W, "recall", unit=u) for b in bigrams(tok)]
+    if len(t.tokens) > 1:
+        out.append(Clause(t.tokens, BONUS_W, "bonus", unit=unit_of[find(0)]))
+    for p in whole_parts:  # 路灯不亮 is cut 路 灯不亮: 路灯 and 不亮 too
+        i = word.find(p)
+        out.append(Clause((p,), PART_W, "part", unit=unit(i, i + len(p))))
+    used = expansions.setdefault(t.word, [])
+    for a, b, exp in syn_spans:
+        for e in exp:
+            toks = tuple(index_tokens(tokenize, e))
+            if toks and toks != t.tokens:
+                out.append(Clause(toks, SYN_W, "synonym", e, unit=unit(a, b)))
+                if e not in used:
+                    used.append(e)
+    if not used:
+        del expansions[t.word]
+    return out
+
+
+def _synonym_spans(word: str, synonyms: Synonyms) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, expansions) of the table words in ``word``: the whole word,
+    else the longest ones left to right (公司不交社保 -> 不交社保)."""
+    exp = synonyms.expand(word)
+    if exp:
+        return [(0, len(word), exp)]
+    out = []
+    i = 0
+    while i < len(word):
+        for n in range(min(len(word) - i, 8), 1, -1):
+            exp = synonyms.expand(word[i : i + n])
+            if exp:
+                out.append((i, i + n, exp))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+def _dedup(clauses: list[Clause]) -> list[Clause]:
+    """One clause per token list, keeping the first unit and the highest weight."""
+    best: dict[tuple[str, ...], Clause] = {}
+    for c in clauses:
+        old = best.get(c.tokens)
+        if old is None:
+            best[c.tokens] = c
+        elif c.weight > old.weight:
+            best[c.tokens] = Clause(c.tokens, c.weight, c.kind, c.label, old.unit)
+    return list(best.values())
 
 
 def _example(name: str) -> str:
@@ -284,8 +590,11 @@ def _merge(name: str, given: str | int | None, typed: str | int | None) -> str |
     return given if given is not None else typed
 
 
-def compile_query(q: SearchQuery, tokenize: Tokenize, tz: tzinfo) -> CompiledQuery:
-    """Validate ``q`` and merge the filters typed into ``q.text`` with its fields."""
+def compile_query(
+    q: SearchQuery, tokenize: Tokenize, tz: tzinfo, synonyms: Synonyms | None = None
+) -> CompiledQuery:
+    """Validate ``q`` and merge the filters typed into ``q.text`` with its fields;
+    plan ranked matching (with ``synonyms`` unless ``q.expand`` is off)."""
     if not isinstance(q.text, str):
         raise QueryError("query text must be a string")
     parsed = parse_text(q.text, tokenize)
@@ -309,7 +618,10 @@ def compile_query(q: SearchQuery, tokenize: Tokenize, tz: tzinfo) -> CompiledQue
     if "until" in f:
         until.append(_parse_when("until", f["until"], tz))
 
+    recall = bool(getattr(q, "recall", False))
     sort = q.sort
+    if recall:
+        sort = "newest"  # "everything about X", newest first
     if "sort" in f:
         if f["sort"].lower() not in _SORTS:
             raise QueryError(f"sort:{f['sort']}: use sort:newest or sort:relevance")
@@ -338,6 +650,14 @@ def compile_query(q: SearchQuery, tokenize: Tokenize, tz: tzinfo) -> CompiledQue
         offset=q.offset,
         facets=bool(q.facets),
         histogram=q.histogram,
+        plan=build_plan(
+            parsed.groups,
+            parsed.required,
+            tokenize,
+            synonyms if getattr(q, "expand", True) else None,
+            recall=recall,
+        ),
+        recall=recall,
     )
 
 
@@ -361,7 +681,11 @@ __all__ = [
     "MAX_TERMS",
     "CompiledQuery",
     "ParsedText",
+    "Clause",
+    "Plan",
+    "PlanGroup",
     "Term",
+    "build_plan",
     "compile_query",
     "fill_histogram",
     "parse_text",

@@ -33,19 +33,27 @@ def test_chinese_word(loaded: SearchBackend) -> None:
     assert r.hits[0].id == 1  # in the title as well: ranks first
 
 
-def test_unspaced_words_need_all_tokens(loaded: SearchBackend) -> None:
-    assert ids(search(loaded, "居民臭味")) == {1}  # 居民 AND 臭味, not adjacent
+def test_unspaced_words_rank_posts_with_all_tokens_first(loaded: SearchBackend) -> None:
+    r = search(loaded, "居民臭味")  # 居民 臭味: both in post 1 only, either in 2, 3, 5
+    assert r.hits[0].id == 1
+    assert ids(r) == {1, 2, 3, 5}
+    assert ids(search(loaded, "居民 AND 臭味")) == {1}  # asked for both: both
+    assert ids(search(loaded, "+居民 +臭味")) == {1}
 
 
 def test_phrase(loaded: SearchBackend) -> None:
     assert ids(search(loaded, '"污水直排"')) == {1}
     assert ids(search(loaded, "“夜间 施工”")) == {3}
     assert ids(search(loaded, '"施工 夜间"')) == set()
+    # a quoted phrase is required even beside plain words
+    assert ids(search(loaded, '"夜间施工" 污水 废气')) == {3}
+    assert ids(search(loaded, '"施工 夜间" 污水')) == set()
 
 
 def test_exclusion(loaded: SearchBackend) -> None:
     assert ids(search(loaded, "污水 -臭味")) == {8}
     assert ids(search(loaded, '河道 -"污水直排"')) == {2}
+    assert ids(search(loaded, "污水 垃圾 -臭味")) == {8}  # strict beside ranked words
     # only an exclusion: everything else
     assert ids(search(loaded, "-污水", limit=50)) == {3, 4, 5, 6, 7}
 
@@ -54,8 +62,11 @@ def test_or(loaded: SearchBackend) -> None:
     assert ids(search(loaded, "噪音 OR 废气")) == {3, 5}
     # OR binds tighter than the implicit AND
     assert ids(search(loaded, "夜间 噪音 OR 废气")) == {3, 5}
-    assert ids(search(loaded, "居民 噪音 OR 废气")) == {3, 5}
-    assert ids(search(loaded, "工地 噪音 OR 废气")) == {3}
+    assert ids(search(loaded, "+居民 噪音 OR 废气")) == {1, 3, 5}
+    assert ids(search(loaded, "工地 AND 噪音 OR 废气")) == {3}
+    r = search(loaded, "工地 噪音 OR 废气")  # ranked: both groups first, then either
+    assert ids(r) == {3, 5, 6}
+    assert r.hits[0].id == 3
 
 
 def test_filters(loaded: SearchBackend) -> None:
@@ -75,7 +86,7 @@ def test_filters_typed_in_the_query(loaded: SearchBackend) -> None:
     assert ids(search(loaded, "tier:I")) == {5}
     assert ids(search(loaded, "污水 since:2026-11-03 until:2026-11-03")) == {2}
     # since is read in Asia/Shanghai: 11-01 17:00 UTC is 11-02 01:00 there
-    assert ids(search(loaded, "污水直排 since:2026-11-02")) == {1}
+    assert search(loaded, "污水直排 since:2026-11-02").hits[0].id == 1
     assert ids(search(loaded, "source:hotline 废气")) == {5}
 
 

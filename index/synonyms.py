@@ -1,0 +1,109 @@
+"""Governance synonyms: the words analysts type and the words residents write.
+
+``config/synonyms.yaml`` holds two tables that staff extend by hand:
+
+    sets:                      # every word of a set finds the others
+      - [占道经营, 摆摊, 流动摊贩, 马路市场]
+      - [扰民, 饶民]           # misspellings are variants too
+    oneway:                    # a general word finds specific ones, not back
+      住宅小区: [小区, 花园, 家园]
+
+A query word (as typed, lower-cased) found in the table is searched as itself
+and as each of its expansions; expansions score below the typed word (see
+:mod:`index.query`) and the result says which ones were used. An expansion
+that is several jieba tokens must match as a phrase.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_EXPANSIONS = 12  # per query word: more is a table mistake, not a search
+
+
+def _norm(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Synonyms:
+    """Word -> the words it expands to (never itself), in table order."""
+
+    table: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = ""
+
+    def expand(self, word: str) -> tuple[str, ...]:
+        return self.table.get(_norm(word), ())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None, source: str = "") -> Synonyms:
+        """Build from the YAML structure; raises ValueError naming a bad entry."""
+        raw = raw or {}
+        unknown = set(raw) - {"sets", "oneway"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}: use sets and oneway")
+        out: dict[str, list[str]] = {}
+
+        def add(src: str, dst: Iterable[str]) -> None:
+            have = out.setdefault(src, [])
+            for d in dst:
+                if d != src and d not in have:
+                    have.append(d)
+
+        for i, entry in enumerate(raw.get("sets") or []):
+            if not isinstance(entry, list) or len(entry) < 2:
+                raise ValueError(f"sets.{i}: a list of at least two words, got {entry!r}")
+            words = [_word(w, f"sets.{i}") for w in entry]
+            for w in words:
+                add(w, words)
+        oneway = raw.get("oneway") or {}
+        if not isinstance(oneway, Mapping):
+            raise ValueError("oneway: a mapping of word -> [words]")
+        for key, targets in oneway.items():
+            if not isinstance(targets, list) or not targets:
+                raise ValueError(f"oneway.{key}: a non-empty list of words")
+            src = _word(key, f"oneway.{key}")
+            add(src, [_word(t, f"oneway.{key}") for t in targets])
+        table = {k: tuple(v[:MAX_EXPANSIONS]) for k, v in out.items() if v}
+        return cls(table, source)
+
+    @classmethod
+    def load(cls, path: Path | str | None) -> Synonyms:
+        """The table in ``path``; a missing file is an empty table (no expansion)."""
+        if path is None:
+            return cls()
+        p = Path(path)
+        if not p.is_file():
+            return cls(source=f"{p} (missing: no expansion)")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            return cls.from_mapping(raw, str(p))
+        except (yaml.YAMLError, ValueError) as exc:
+            raise ValueError(f"{p}: {exc}") from exc
+
+
+def _word(w: object, where: str) -> str:
+    if not isinstance(w, str | int) or not _norm(str(w)):
+        raise ValueError(f"{where}: {w!r} is not a word")
+    return _norm(str(w))
+
+
+EMPTY = Synonyms()
+
+
+def as_synonyms(value: Synonyms | Path | str | None) -> Synonyms:
+    if isinstance(value, Synonyms):
+        return value
+    return Synonyms.load(value)
+
+
+__all__ = ["EMPTY", "Synonyms", "as_synonyms"]
