@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,52 +151,48 @@ def resemblance(a: tuple[list[int], int], b: tuple[list[int], int]) -> tuple[flo
     return j, min(1.0, common / min(na, nb))
 
 
-def _near_duplicate_event(
-    session: Session, sk: tuple[list[int], int], scope: str, now: datetime
-) -> int | None:
+def _near_duplicate_candidates(
+    session: Session, values: list[int], scopes: set[str]
+) -> list[tuple[int, datetime, str, tuple[list[int], int], set[int]]]:
+    """Stored sketches sharing a band value with ``values``, in ``scopes``: (event id,
+    the event's last_seen, scope, sketch, its band values)."""
     from store.crawl_models import PostSketch, SketchBand
 
-    bands = _bands(sk[0])
-    candidates = session.execute(
-        select(PostSketch.post_id, PostSketch.event_id, PostSketch.signature, PostSketch.shingles)
-        .join(Event, Event.id == PostSketch.event_id)
-        .where(
-            PostSketch.post_id.in_(
-                select(SketchBand.post_id).where(SketchBand.value.in_([v for _, v in bands]))
-            ),
-            PostSketch.scope == scope,
-            Event.last_seen >= now - NEAR_DUP_WINDOW,
-        )
-    ).all()
-    best: tuple[float, int] | None = None
-    for c in candidates:
-        j, contained = resemblance(sk, (list(c.signature), c.shingles))
-        if j >= SAME_MATTER_JACCARD or contained >= SAME_MATTER_CONTAINMENT:
-            score = max(j, contained)
-            if best is None or score > best[0]:
-                best = (score, c.event_id)
-    return best[1] if best else None
+    found: dict[int, tuple[int, datetime, str, tuple[list[int], int], set[int]]] = {}
+    for start in range(0, len(values), _IN_CHUNK):
+        rows = session.execute(
+            select(
+                PostSketch.post_id,
+                PostSketch.event_id,
+                Event.last_seen,
+                PostSketch.scope,
+                PostSketch.signature,
+                PostSketch.shingles,
+            )
+            .join(Event, Event.id == PostSketch.event_id)
+            .where(
+                PostSketch.post_id.in_(
+                    select(SketchBand.post_id).where(
+                        SketchBand.value.in_(values[start : start + _IN_CHUNK])
+                    )
+                ),
+                PostSketch.scope.in_(scopes),
+            )
+        ).all()
+        for r in rows:
+            if r.post_id not in found:
+                sig = list(r.signature)
+                found[r.post_id] = (
+                    r.event_id,
+                    r.last_seen,
+                    r.scope,
+                    (sig, r.shingles),
+                    {v for _, v in _bands(sig)},
+                )
+    return list(found.values())
 
 
-def _keep_sketch(
-    session: Session,
-    post_id: int,
-    event_id: int,
-    sk: tuple[list[int], int] | None,
-    scope: str | None,
-) -> None:
-    from store.crawl_models import PostSketch, SketchBand
-
-    if sk is None or scope is None:
-        return
-    session.add(
-        PostSketch(post_id=post_id, event_id=event_id, scope=scope, shingles=sk[1], signature=sk[0])
-    )
-    session.flush()
-    session.execute(
-        insert(SketchBand),
-        [{"band": b, "value": v, "post_id": post_id} for b, v in _bands(sk[0])],
-    )
+_IN_CHUNK = 4000  # values per IN (...): SQLite binds at most 32,766 per statement
 
 
 class Outcome(IntEnum):
@@ -221,39 +217,147 @@ class UpsertResult:
         return Outcome.UPDATED if self.changed else Outcome.UNCHANGED
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def table(model: type[Any]) -> Table:
+    """A mapped class's Table, for Core statements (bulk writes skip the ORM's work)."""
+    return cast(Table, model.__table__)
+
+
+def insert_for(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
 
-def _event_for(
-    session: Session, post: CrawledPost, cls: Classification, now: datetime, post_id: int
-) -> int:
-    """The event a new post belongs to: the same title's, else a near-duplicate's,
-    else a new one."""
-    fp = event_fingerprint(post)
-    # the sink names the place the text names (yuqing.ingest); without one, no sketch
-    scope = post.extra.get("near_dup_scope")
-    sk = sketch(post.title, post.text) if scope else None
-    event_id = session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one_or_none()
-    if event_id is None and sk is not None:
-        event_id = _near_duplicate_event(session, sk, str(scope), now)
-    if event_id is not None:
-        _keep_sketch(session, post_id, event_id, sk, scope)
-        return event_id
-    ins = _insert(session)(Event).values(
-        fingerprint=fp,
-        title=post.title or post.text[:60],
-        category=cls.category,
-        area=post.area,
-        severity=cls.severity,
-        post_count=0,
-        first_seen=now,
-        last_seen=now,
+@dataclass(slots=True)
+class _NewPost:
+    post_id: int
+    post: CrawledPost
+    cls: Classification
+    fingerprint: str = ""
+    scope: str | None = None
+    sketch: tuple[list[int], int] | None = None
+    bands: set[int] | None = None
+    event: int | _NewEvent | None = None
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    values: dict[str, Any]
+    id: int | None = None
+
+
+def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[int]:
+    """Each new post's event, in order: the same title's, else a near-duplicate's
+    (stored, or earlier in this batch), else a new one. A few statements per batch: the
+    titles' events, the candidate sketches, the new events, the new sketches."""
+    from store.crawl_models import PostSketch, SketchBand
+
+    for n in new:
+        n.fingerprint = event_fingerprint(n.post)
+        # the sink names the place the text names (yuqing.ingest); without one, no sketch
+        scope = n.post.extra.get("near_dup_scope")
+        n.scope = str(scope) if scope else None
+        n.sketch = sketch(n.post.title, n.post.text) if n.scope else None
+        n.bands = {v for _, v in _bands(n.sketch[0])} if n.sketch else None
+    fps = sorted({n.fingerprint for n in new})
+    by_fp: dict[str, int | _NewEvent] = {}
+    for start in range(0, len(fps), _IN_CHUNK):
+        chunk = fps[start : start + _IN_CHUNK]
+        by_fp.update(
+            session.execute(select(Event.fingerprint, Event.id).where(Event.fingerprint.in_(chunk)))
+            .tuples()
+            .all()
+        )
+    wanted = sorted({v for n in new if n.bands and n.fingerprint not in by_fp for v in n.bands})
+    stored = (
+        _near_duplicate_candidates(session, wanted, {n.scope for n in new if n.scope})
+        if wanted
+        else []
     )
-    session.execute(ins.on_conflict_do_nothing(index_elements=["fingerprint"]))
-    event_id = session.execute(select(Event.id).where(Event.fingerprint == fp)).scalar_one()
-    _keep_sketch(session, post_id, event_id, sk, scope)
-    return event_id
+    earlier: list[_NewPost] = []  # sketched posts of this batch, their events set
+    active = now - NEAR_DUP_WINDOW  # only events still active are candidates
+    refreshed: set[int] = set()  # old events a post of this batch joined: active again
+    for n in new:
+        event = by_fp.get(n.fingerprint)
+        if event is None and n.sketch is not None and n.bands is not None:
+            best: tuple[float, int | _NewEvent] | None = None
+            pool = [
+                (e, sc, sk, bands)
+                for e, seen, sc, sk, bands in stored
+                if seen >= active or e in refreshed
+            ]
+            pool += [(m.event, m.scope, m.sketch, m.bands) for m in earlier]  # type: ignore[misc]
+            for cand_event, cand_scope, cand_sketch, cand_bands in pool:
+                if cand_scope != n.scope or not (cand_bands & n.bands):
+                    continue
+                j, contained = resemblance(n.sketch, cand_sketch)
+                if j >= SAME_MATTER_JACCARD or contained >= SAME_MATTER_CONTAINMENT:
+                    score = max(j, contained)
+                    if best is None or score > best[0]:
+                        best = (score, cand_event)
+            event = best[1] if best else None
+        if event is None:
+            event = by_fp[n.fingerprint] = _NewEvent(
+                {
+                    "fingerprint": n.fingerprint,
+                    "title": n.post.title or n.post.text[:60],
+                    "category": n.cls.category,
+                    "area": n.post.area,
+                    "severity": n.cls.severity,
+                    "post_count": 0,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+            )
+        n.event = event
+        if isinstance(event, int):
+            refreshed.add(event)
+        if n.sketch is not None:
+            earlier.append(n)
+    created = [e for e in by_fp.values() if isinstance(e, _NewEvent)]
+    if created:
+        events = table(Event)
+        ins = insert_for(session)(events).on_conflict_do_nothing(index_elements=["fingerprint"])
+        ids = dict(
+            session.execute(
+                ins.returning(events.c.fingerprint, events.c.id), [e.values for e in created]
+            )
+            .tuples()
+            .all()
+        )
+        missing = [e.values["fingerprint"] for e in created if e.values["fingerprint"] not in ids]
+        if missing:  # another writer stored the same title's event meanwhile: join it
+            ids.update(
+                session.execute(
+                    select(Event.fingerprint, Event.id).where(Event.fingerprint.in_(missing))
+                )
+                .tuples()
+                .all()
+            )
+        for e in created:
+            e.id = ids[e.values["fingerprint"]]
+    event_ids = [n.event.id if isinstance(n.event, _NewEvent) else n.event for n in new]
+    sketched = [
+        (n.post_id, event_id, n.scope, n.sketch)
+        for n, event_id in zip(new, event_ids, strict=True)
+        if n.sketch is not None
+    ]
+    if sketched:
+        session.execute(
+            insert(table(PostSketch)),
+            [
+                {"post_id": p, "event_id": e, "scope": sc, "shingles": sk[1], "signature": sk[0]}
+                for p, e, sc, sk in sketched
+            ],
+        )
+        session.execute(
+            insert(table(SketchBand)),
+            [
+                {"band": b, "value": v, "post_id": p}
+                for p, _, _, sk in sketched
+                for b, v in _bands(sk[0])
+            ],
+        )
+    return [cast(int, e) for e in event_ids]
 
 
 def upsert_post(
@@ -264,11 +368,68 @@ def upsert_post(
     rewrite: Callable[[str], str] | None = None,
 ) -> UpsertResult:
     """Insert or update one post by its stable key; enqueue it for indexing when it changed."""
-    key = post_key(post, rewrite)
-    digest = content_hash(post.title, post.text)
-    if key.startswith("entry:") and post.url:
-        _adopt(session, post, key, digest, rewrite)
-    values = {
+    return upsert_posts(session, [(post, cls)], now, rewrite)[0]
+
+
+def upsert_posts(
+    session: Session,
+    items: Sequence[tuple[CrawledPost, Classification]],
+    now: datetime,
+    rewrite: Callable[[str], str] | None = None,
+) -> list[UpsertResult]:
+    """Insert or update posts by their stable keys, in the caller's transaction, with a
+    few statements for the whole batch: one ``INSERT … ON CONFLICT (key) DO NOTHING
+    RETURNING`` for the posts, one read of those already stored, one upsert each of the
+    sightings and of the index outbox. Events are found post by post, in order, so a post
+    may join the event of one before it in the same batch. A key given twice is stored
+    twice in order (the later as an update of the earlier), as if one by one."""
+    results: list[UpsertResult | None] = [None] * len(items)
+    keys = [post_key(post, rewrite) for post, _ in items]
+    rounds: list[list[int]] = []
+    depth: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        r = depth[key] = depth.get(key, -1) + 1
+        if r == len(rounds):
+            rounds.append([])
+        rounds[r].append(i)
+    for members in rounds:
+        _upsert_round(session, items, keys, members, now, rewrite, results)
+    return [r for r in results if r is not None]
+
+
+_OLD_COLUMNS = (
+    Post.id,
+    Post.key,
+    Post.source,
+    Post.text,
+    Post.content_hash,
+    Post.likes,
+    Post.replies,
+    Post.reply_text,
+)
+# kept from the fuller copy when another source carries a shorter one
+_FULLER_COPY_KEEPS = (
+    "source",
+    "text",
+    "title",
+    "content_hash",
+    "category",
+    "category_confidence",
+    "uncertain",
+    "severity",
+    "reasons",
+    "model_version",
+    "extra",
+    "author",
+    "published_at",
+    "area",
+)
+
+
+def _post_values(
+    post: CrawledPost, cls: Classification, digest: str, now: datetime
+) -> dict[str, Any]:
+    return {
         "source": post.source,
         "external_id": post.external_id,
         "url": post.url,
@@ -291,56 +452,81 @@ def upsert_post(
         "extra": dict(post.extra),
         "updated_at": now,
     }
-    ins = (
-        _insert(session)(Post)
-        .values(key=key, fetched_at=now, evaluated=False, **values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Post.id)
-    )
-    new_id = session.execute(ins).scalar_one_or_none()
-    if new_id is not None:
-        _sighted(session, new_id, post.source, key, now)
-        event_id = _event_for(session, post, cls, now, new_id)
-        session.execute(update(Post).where(Post.id == new_id).values(event_id=event_id))
-        session.execute(
-            update(Event)
-            .where(Event.id == event_id)
-            .values(post_count=Event.post_count + 1, last_seen=now)
-        )
-        enqueue_index(session, new_id, now)
-        return UpsertResult(new_id, created=True, changed=True)
 
-    row = session.execute(
-        select(
-            Post.id,
-            Post.source,
-            Post.text,
-            Post.content_hash,
-            Post.likes,
-            Post.replies,
-            Post.reply_text,
-        ).where(Post.key == key)
-    ).one()
-    _sighted(session, row.id, post.source, key, now)
+
+def _upsert_round(
+    session: Session,
+    items: Sequence[tuple[CrawledPost, Classification]],
+    keys: list[str],
+    members: list[int],
+    now: datetime,
+    rewrite: Callable[[str], str] | None,
+    results: list[UpsertResult | None],
+) -> None:
+    """Posts ``members`` of ``items``, whose keys are distinct."""
+    digests = {i: content_hash(items[i][0].title, items[i][0].text) for i in members}
+    for i in members:
+        post = items[i][0]
+        if keys[i].startswith("entry:") and post.url:
+            _adopt(session, post, keys[i], digests[i], rewrite)
+    values = {i: _post_values(items[i][0], items[i][1], digests[i], now) for i in members}
+    posts = table(Post)
+    ins = insert_for(session)(posts).on_conflict_do_nothing(index_elements=["key"])
+    created: dict[str, int] = {
+        key: pid
+        for pid, key in session.execute(
+            ins.returning(posts.c.id, posts.c.key),
+            [{"key": keys[i], "fetched_at": now, "evaluated": False, **values[i]} for i in members],
+        )
+    }
+    old = {}
+    if len(created) < len(members):
+        wanted = [keys[i] for i in members if keys[i] not in created]
+        old = {r.key: r for r in session.execute(select(*_OLD_COLUMNS).where(Post.key.in_(wanted)))}
+    ids = {i: created[keys[i]] if keys[i] in created else old[keys[i]].id for i in members}
+    _sighted_many(session, [(ids[i], items[i][0].source, keys[i]) for i in members], now)
+
+    queued: list[int] = []
+    new: list[_NewPost] = []
+    for i in members:
+        post, cls = items[i]
+        pid = ids[i]
+        if keys[i] in created:
+            new.append(_NewPost(pid, post, cls))
+            queued.append(pid)
+            results[i] = UpsertResult(pid, created=True, changed=True)
+            continue
+        changed = _update_stored(session, post, values[i], digests[i], old[keys[i]])
+        if changed:
+            queued.append(pid)
+        results[i] = UpsertResult(pid, created=False, changed=changed)
+    if new:
+        event_ids = _events_for(session, new, now)
+        joined: dict[int, int] = {}
+        for e in event_ids:
+            joined[e] = joined.get(e, 0) + 1
+        session.execute(
+            update(posts).where(posts.c.id == bindparam("pid")).values(event_id=bindparam("eid")),
+            [{"pid": n.post_id, "eid": e} for n, e in zip(new, event_ids, strict=True)],
+        )
+        events = table(Event)
+        session.execute(
+            update(events)
+            .where(events.c.id == bindparam("eid"))
+            .values(post_count=events.c.post_count + bindparam("n"), last_seen=now),
+            [{"eid": e, "n": k} for e, k in joined.items()],
+        )
+    enqueue_many(session, queued, now)
+
+
+def _update_stored(
+    session: Session, post: CrawledPost, values: dict[str, Any], digest: str, row: Any
+) -> bool:
+    """Update the stored ``row`` from ``post`` when anything that matters changed."""
     if row.source != post.source and len(post.text) <= len(row.text):
         # Another source's copy (e.g. a feed's summary of a board thread): keep the
         # fuller text and its classification, take only newer engagement figures.
-        for k in (
-            "source",
-            "text",
-            "title",
-            "content_hash",
-            "category",
-            "category_confidence",
-            "uncertain",
-            "severity",
-            "reasons",
-            "model_version",
-            "extra",
-            "author",
-            "published_at",
-            "area",
-        ):
+        for k in _FULLER_COPY_KEEPS:
             values.pop(k)
         digest = row.content_hash
     # A feed carries no likes and no official reply: never let it erase what a
@@ -359,8 +545,7 @@ def upsert_post(
     if changed:
         # Text changes re-open evaluation (the tier may rise); engagement alone does too.
         session.execute(update(Post).where(Post.id == row.id).values(evaluated=False, **values))
-        enqueue_index(session, row.id, now)
-    return UpsertResult(row.id, created=False, changed=changed)
+    return changed
 
 
 def _adopt(
@@ -389,24 +574,44 @@ def _adopt(
         )
 
 
-def _sighted(session: Session, post_id: int, source: str, key: str, now: datetime) -> None:
-    ins = _insert(session)(PostSighting).values(
-        post_id=post_id, source=source, url_key=key, first_seen=now, last_seen=now
-    )
+def _sighted_many(session: Session, seen: list[tuple[int, str, str]], now: datetime) -> None:
+    """(post id, source, key) sightings: a new one is kept, a known one dated ``now``."""
+    if not seen:
+        return
+    ins = insert_for(session)(table(PostSighting))
     session.execute(
-        ins.on_conflict_do_update(index_elements=["post_id", "source"], set_={"last_seen": now})
+        ins.on_conflict_do_update(
+            index_elements=["post_id", "source"], set_={"last_seen": ins.excluded.last_seen}
+        ),
+        [
+            {"post_id": pid, "source": src, "url_key": key, "first_seen": now, "last_seen": now}
+            for pid, src, key in seen
+        ],
     )
 
 
 def enqueue_index(session: Session, post_id: int, now: datetime, op: str = "upsert") -> None:
-    ins = _insert(session)(IndexOutbox).values(
-        post_id=post_id, op=op, enqueued_at=now, next_attempt_at=now, attempts=0
-    )
+    enqueue_many(session, [post_id], now, op)
+
+
+def enqueue_many(session: Session, post_ids: list[int], now: datetime, op: str = "upsert") -> None:
+    """Queue posts for the index (one statement); a post already queued is due again now."""
+    if not post_ids:
+        return
+    ins = insert_for(session)(table(IndexOutbox))
     session.execute(
         ins.on_conflict_do_update(
             index_elements=["post_id"],
-            set_={"op": op, "next_attempt_at": now, "enqueued_at": now},
-        )
+            set_={
+                "op": ins.excluded.op,
+                "next_attempt_at": ins.excluded.next_attempt_at,
+                "enqueued_at": ins.excluded.enqueued_at,
+            },
+        ),
+        [
+            {"post_id": pid, "op": op, "enqueued_at": now, "next_attempt_at": now, "attempts": 0}
+            for pid in post_ids
+        ],
     )
 
 

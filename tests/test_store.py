@@ -226,3 +226,122 @@ def test_migrations_have_one_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
+
+
+# ---- batches: one transaction, a few statements, the same result as one by one
+
+# Near-duplicates: one resident's complaint reposted with other words around it, in
+# one named place; the sketch links posts only within their place (near_dup_scope).
+_COMPLAINT = (
+    "河西镇化工厂每天夜里偷排废水，河里的鱼大片死亡，气味刺鼻，村民晚上睡不着觉，多次反映无人处理。"
+)
+
+
+def _batch() -> list[CrawledPost]:
+    scope = {"near_dup_scope": "河西镇"}
+    return [
+        _post(url="http://x/1", title="化工厂偷排", text=_COMPLAINT, extra=dict(scope)),
+        _post(url="http://x/2", title="小区物业不作为"),
+        # a repost in other words: joins the first post's event (sketch, same place)
+        _post(
+            url="http://x/3",
+            title="转：河里死鱼了",
+            text="网友转发：" + _COMPLAINT,
+            extra=dict(scope),
+        ),
+        # the same title as the second: its event
+        _post(url="http://x/4", title="小区物业不作为", text="又一个小区的电梯坏了。"),
+        # the first again, edited in the same batch: an update of the row stored just before
+        _post(
+            url="http://x/1", title="化工厂偷排", text=_COMPLAINT + "（已核实）", extra=dict(scope)
+        ),
+        # the same words in another place: a matter of its own
+        _post(
+            url="http://x/5", title="另一个镇", text=_COMPLAINT, extra={"near_dup_scope": "城关镇"}
+        ),
+    ]
+
+
+def _stored(store: Store) -> tuple[list[tuple[str, int, int]], list[tuple[int, int]], int, int]:
+    """(key, event number, likes) per post, (event number, post count) per event, outbox
+    rows and sightings, with events numbered by first appearance (ids may differ)."""
+    from store.crawl_models import PostSketch
+    from store.models import PostSighting
+
+    with store.session() as s:
+        posts = s.execute(select(Post.key, Post.event_id, Post.likes).order_by(Post.id)).all()
+        numbers: dict[int, int] = {}
+        for p in posts:
+            numbers.setdefault(p.event_id, len(numbers))
+        events = s.execute(select(Event.id, Event.post_count)).all()
+        outbox = s.scalar(select(func.count()).select_from(IndexOutbox)) or 0
+        sightings = s.scalar(select(func.count()).select_from(PostSighting)) or 0
+        sketches = s.scalar(select(func.count()).select_from(PostSketch)) or 0
+    assert sketches == 3  # the posts naming a place below the county
+    return (
+        [(p.key, numbers[p.event_id], p.likes) for p in posts],
+        sorted((numbers[e.id], e.post_count) for e in events),
+        outbox,
+        sightings,
+    )
+
+
+def test_a_batch_stores_what_one_by_one_stores(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from store.posts import Outcome, upsert_posts
+
+    other_url = f"sqlite:///{tmp_path / 'one-by-one.db'}"
+    batch, single = Store(db_url), Store(other_url)
+    try:
+        with batch.session() as s:
+            results = upsert_posts(s, [(p, CLS) for p in _batch()], NOW)
+        with single.session() as s:
+            one_by_one = [upsert_post(s, p, CLS, NOW) for p in _batch()]
+        assert [r.outcome for r in results] == [r.outcome for r in one_by_one]
+        assert [r.outcome for r in results] == [
+            Outcome.NEW,
+            Outcome.NEW,
+            Outcome.NEW,
+            Outcome.NEW,
+            Outcome.UPDATED,
+            Outcome.NEW,
+        ]
+        posts, events, outbox, sightings = _stored(batch)
+        assert (posts, events, outbox, sightings) == _stored(single)
+        # the repost joined the complaint's event, the same title the second post's; the
+        # same words in another place did not
+        assert [n for _, n, _ in posts] == [0, 1, 0, 1, 2]
+        assert events == [(0, 2), (1, 2), (2, 1)]
+        assert outbox == sightings == 5
+        # and a batch repeated changes nothing
+        with batch.session() as s:
+            again = upsert_posts(s, [(p, CLS) for p in _batch()[1:4]], NOW)
+        assert [r.outcome for r in again] == [Outcome.UNCHANGED] * 3
+        assert _stored(batch)[:2] == (posts, events)
+    finally:
+        batch.close()
+        single.close()
+
+
+def test_a_later_batch_finds_stored_near_duplicates(store: Store) -> None:
+    from store.posts import upsert_posts
+
+    scope = {"near_dup_scope": "河西镇"}
+    with store.session() as s:
+        (first,) = upsert_posts(s, [(_batch()[0], CLS)], NOW)
+    repost = _post(url="http://x/7", title="死鱼", text="转发：" + _COMPLAINT, extra=dict(scope))
+    with store.session() as s:
+        other, again = upsert_posts(s, [(_post(url="http://x/6"), CLS), (repost, CLS)], NOW)
+        event = {p.id: p.event_id for p in s.scalars(select(Post))}
+    assert event[again.post_id] == event[first.post_id] != event[other.post_id]
+
+
+def test_a_batch_is_all_or_nothing(store: Store) -> None:
+    from store.posts import upsert_posts
+
+    broken = _post(url="http://x/9", title=None)  # NOT NULL: the database refuses it
+    with pytest.raises(Exception, match="(?i)null"), store.session() as s:
+        upsert_posts(s, [(_post(url="http://x/8"), CLS), (broken, CLS)], NOW)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 0
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+        assert index_backlog(s) == 0

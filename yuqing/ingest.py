@@ -17,10 +17,13 @@ from crawler.items import RAW_KEY, Unmasked
 from store.posts import (
     TOKENS_KEY,
     Outcome,
+    UpsertResult,
     add_dead_letter,
+    insert_for,
     is_seen,
+    table,
     tokens_extra,
-    upsert_post,
+    upsert_posts,
 )
 from yuqing.app import App
 from yuqing.contracts import CrawledPost, DeadLetter
@@ -31,8 +34,8 @@ log = logging.getLogger("yuqing.ingest")
 
 
 class Ingestor:
-    """A PostSink writing to the store. Every post is committed on its own so a
-    killed crawl keeps everything accepted before it died."""
+    """A PostSink writing to the store. Each batch is one transaction, so a killed
+    crawl keeps every batch committed before it died and none of a batch half."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -47,9 +50,14 @@ class Ingestor:
         return self.accept_many([post])[0]
 
     def accept_many(self, posts: Sequence[CrawledPost]) -> list[Outcome]:
-        """Place, classify (together: several times faster) and store ``posts``; each
-        is committed on its own. Returns, per post, whether it was stored new, updated
-        or found unchanged (an Outcome: false only for unchanged)."""
+        """Place, classify (together: several times faster) and store ``posts`` in one
+        transaction, with bulk upserts of the posts, their sightings, the index outbox
+        and the encrypted raw text. Returns, per post, whether it was stored new,
+        updated or found unchanged (an Outcome: false only for unchanged).
+
+        All or nothing: when the batch fails nothing of it is kept, and the caller
+        (the crawler's SinkPipeline) stores the posts one by one to find the one at
+        fault, which becomes a dead letter."""
         prepared = [self._prepare(p) for p in posts]
         classes = self.model.classify_many(
             [p.title for p, _ in prepared],
@@ -57,28 +65,34 @@ class Ingestor:
             likes=[p.likes for p, _ in prepared],
             replies=[p.replies for p, _ in prepared],
         )
-        keys = self.app.privacy
-        out = []
-        for (post, raw), cls in zip(prepared, classes, strict=True):
+        for (post, _), cls in zip(prepared, classes, strict=True):
             if cls.tokens is not None:
                 # segmented once: the index reuses the classifier's tokens
                 post.extra[TOKENS_KEY] = tokens_extra(cls.tokens)
+        items = [(post, cls) for (post, _), cls in zip(prepared, classes, strict=True)]
+        sealed = [self.app.privacy.encrypt(raw) if raw is not None else None for _, raw in prepared]
 
-            def store_one(
-                s: Session, post: CrawledPost = post, raw: Any = raw, cls: Any = cls
-            ) -> Any:
-                result = upsert_post(s, post, cls, self.app.now(), self.rewrite)
-                if raw is not None and result.changed:
-                    keep_raw(s, result.post_id, keys.encrypt(raw), self.app.now())
-                return result
+        def store_batch(s: Session) -> list[UpsertResult]:
+            now = self.app.now()
+            results = upsert_posts(s, items, now, self.rewrite)
+            keep_raw_many(
+                s,
+                [
+                    (r.post_id, ct)
+                    for r, ct in zip(results, sealed, strict=True)
+                    if ct is not None and r.changed
+                ],
+                now,
+            )
+            return results
 
-            # a database restart mid-batch is waited out: the post is stored, not lost
-            result = self.app.store.write(store_one, what=f"storing a post of {post.source}")
-            self.accepted += 1
-            self.new += int(result.created)
-            self.updated += int(result.changed and not result.created)
-            out.append(result.outcome)
-        return out
+        # a database restart mid-batch is waited out: the batch is stored, not lost
+        what = f"storing {len(items)} posts of {posts[0].source}" if posts else "storing posts"
+        results = self.app.store.write(store_batch, what=what) if items else []
+        self.accepted += len(results)
+        self.new += sum(r.created for r in results)
+        self.updated += sum(r.changed and not r.created for r in results)
+        return [r.outcome for r in results]
 
     def _prepare(self, post: CrawledPost) -> tuple[CrawledPost, dict[str, Any] | None]:
         # a copy: the caller's post keeps its unmasked part for a retry
@@ -132,13 +146,25 @@ class Ingestor:
 
 
 def keep_raw(session: Session, post_id: int, ciphertext: str, now: datetime) -> None:
+    keep_raw_many(session, [(post_id, ciphertext)], now)
+
+
+def keep_raw_many(session: Session, sealed: list[tuple[int, str]], now: datetime) -> None:
+    """(post id, ciphertext) of posts' unmasked text, inserted or replaced in one statement.
+    A post twice in one batch keeps the later text."""
     from store.crawl_models import PostRaw
 
-    row = session.get(PostRaw, post_id)
-    if row is None:
-        session.add(PostRaw(post_id=post_id, ciphertext=ciphertext, updated_at=now))
-    else:
-        row.ciphertext, row.updated_at = ciphertext, now
+    latest = dict(sealed)
+    if not latest:
+        return
+    ins = insert_for(session)(table(PostRaw))
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["post_id"],
+            set_={"ciphertext": ins.excluded.ciphertext, "updated_at": ins.excluded.updated_at},
+        ),
+        [{"post_id": pid, "ciphertext": ct, "updated_at": now} for pid, ct in latest.items()],
+    )
 
 
 def read_raw(session: Session, post_id: int, keys: PrivacyKeys) -> dict[str, Any] | None:
