@@ -23,9 +23,17 @@ from alerts.routing import Router
 from alerts.rules import Finding, evaluate_event, evaluate_post
 from alerts.silences import matching_silence
 from alerts.spike import Spike, detect_spike
-from alerts.triage import certain_reasons, is_late, needs_desk, route, send_to_desk
+from alerts.triage import (
+    certain_reasons,
+    is_late,
+    needs_desk,
+    route,
+    send_to_desk,
+    send_to_review,
+)
 from store.models import Alert, AlertPost, AuditLog, Post, Response
 from store.models import Team as TeamRow
+from yuqing.contracts import tier_name
 from yuqing.settings import AppConfig, Rule
 
 
@@ -40,6 +48,7 @@ class EvaluationStats:
     triage: int = 0  # opened at the duty desk (研判)
     backlog: int = 0  # found long after publication: the desk's backlog, no page
     late: int = 0  # found long after publication, below the backlog's tier: no alert
+    review: int = 0  # graded below II but marked for the desk's second look (复核)
 
 
 def sync_teams(session: Session, config: AppConfig) -> None:
@@ -72,11 +81,16 @@ def evaluate_new_posts(
         if post.area and post.category:
             touched.add((post.area, post.category))
         findings = evaluate_post(rules, post) + evaluate_event(session, rules, post, now)
-        if not findings:
+        second_look = _second_look(config, post)
+        if not findings and not second_look:
             continue
-        top = max(findings, key=lambda f: f.tier)
         dedup_key = f"event:{post.event_id}" if post.event_id else f"post:{post.id}"
         alert = session.scalars(select(Alert).where(Alert.dedup_key == dedup_key)).first()
+        if not findings:
+            if _hold_for_review(session, config, router, post, alert, dedup_key, now):
+                stats.review += 1
+            continue
+        top = max(findings, key=lambda f: f.tier)
         reason = "；".join(f.reason for f in findings)
         silence = matching_silence(
             session, now, rule=top.rule, areas=router.areas(post.area), event_id=post.event_id
@@ -112,6 +126,9 @@ def evaluate_new_posts(
             elif needs_desk(config, tier, certain):
                 mode = "triage"
                 stats.triage += 1
+            elif second_look and tier < 3:
+                mode = "review"
+                stats.review += 1
             open_alert(
                 session,
                 config,
@@ -224,12 +241,59 @@ def _grow(
                 route(session, config, alert, now, outcome="certain" if certain else "confirmed",
                       note="已排除事项出现新情况：" + (why or "；".join(certain)))  # fmt: skip
         return True
+    if not raised and _second_look(config, post) and alert.tier < 3 and alert.triage is None:
+        send_to_review(session, config, alert, now, held=False)
     if raised:
         if silenced:
             alert.tier = target  # a silence keeps it quiet, never wrong
         else:
             change_alert(session, config, alert, actor="system", now=now, tier=target,
                          reason=why, action="raise")  # fmt: skip
+    return True
+
+
+SECOND_LOOK_RULE = "second_look"
+
+
+def _second_look(config: AppConfig, post: Post) -> bool:
+    t = config.alerts.triage
+    return bool(post.review) and t.enabled and t.review.enabled and post.severity < 3
+
+
+def _hold_for_review(
+    session: Session,
+    config: AppConfig,
+    router: Router,
+    post: Post,
+    alert: Alert | None,
+    dedup_key: str,
+    now: datetime,
+) -> bool:
+    """A post no alert rule took up but the model marked for a second look: held at the
+    desk alone (nobody paged). Not for old posts, silenced matters or one already held."""
+    if alert is not None or is_late(config, post, now):
+        return False
+    if matching_silence(session, now, rule=SECOND_LOOK_RULE, areas=router.areas(post.area),
+                        event_id=post.event_id):  # fmt: skip
+        return False
+    p = f"{post.severe_p:.2f}" if post.severe_p is not None else "?"
+    open_alert(
+        session,
+        config,
+        dedup_key=dedup_key,
+        rule=SECOND_LOOK_RULE,
+        tier=post.severity,
+        team_id=router.route(post.area, post.category, post.uncertain),
+        title=post.title or post.text[:60],
+        reason=f"复核：机器判为 {tier_name(post.severity)} 级，I–II 级可能性 {p} 达到复核线",
+        now=now,
+        post_ids=[post.id],
+        event_id=post.event_id,
+        category=post.category,
+        area=post.area,
+        detail={"post_id": post.id, "severe_p": post.severe_p},
+        mode="review_held",
+    )
     return True
 
 

@@ -5,7 +5,8 @@ they differ only in what they say, so the bookkeeping that must never differ
 (deadlines from the team's clock, the audit entry, the queued notifications in
 the same transaction) lives here. ``mode`` says where the alert goes first: to
 its team (``route``), to the duty desk (``triage``) or to the desk's backlog of
-matters found late (``backlog``; alerts/triage.py).
+matters found late (``backlog``; alerts/triage.py); ``review`` routes it and asks the
+desk for a second look, ``review_held`` holds it at the desk alone (复核).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
-from alerts.triage import send_to_backlog, send_to_desk
+from alerts.triage import send_to_backlog, send_to_desk, send_to_review
 from alerts.worktime import deadlines
 from store.models import Alert, AlertPost, AuditLog
 from yuqing.settings import AppConfig
@@ -63,7 +64,7 @@ def open_alert(
         updated_at=now,
         ack_deadline=ack_by,
         respond_deadline=respond_by,
-        routed_at=now if mode == "route" else None,
+        routed_at=now if mode in ("route", "review") else None,
         triage="certain" if mode == "route" and certain and tier >= 3 else None,
         signals=list(signals),
     )
@@ -92,6 +93,10 @@ def open_alert(
         send_to_desk(session, config, alert, now)
     elif mode == "backlog":
         send_to_backlog(session, config, alert, now)
+    elif mode == "review_held":
+        send_to_review(session, config, alert, now, held=True)
     else:
         notify_alert(session, config, alert, "open", now)
+        if mode == "review":
+            send_to_review(session, config, alert, now, held=False)
     return alert

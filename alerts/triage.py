@@ -19,6 +19,14 @@ A post found long after it was published (``alerts.yaml discovery.max_age``)
 opens in status ``backlog`` instead: the desk reviews it within
 ``discovery.review_within`` and either routes it (confirm / retier) or archives
 it; nobody is paged and no deadline starts in the past.
+
+复核, the desk's second look: a post the classifier graded below II whose tier I-II
+probability still clears the model's review line (``Classification.review``) is
+shown to the desk as "possibly II" within ``triage.review.window``. Its alert stays
+where the machine put it (routed to the team at III; below the alert rules, held at
+the desk alone in status ``backlog``); the desk raises it (retier), keeps it
+(confirm), dismisses it or, held at the desk, archives it. Nobody is paged on it,
+and an unread one lapses to the machine's own verdict when the window ends.
 """
 
 from __future__ import annotations
@@ -27,10 +35,10 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from alerts.changes import cancel_pending, record
+from alerts.changes import STALE_KINDS, cancel_pending, change_alert, record
 from alerts.matter import Matter
 from alerts.outbox import notify_alert
 from alerts.worktime import add_window, deadlines
@@ -41,8 +49,12 @@ from yuqing.settings import AppConfig
 
 URGENT_TIERS = (4, 3)  # I and II
 PENDING = ("triage", "backlog")
+REVIEW = "review"  # the desk's second look (复核) at a post graded below II
 OUTCOMES_ZH = {
     "pending": "待研判",
+    "review": "待复核",
+    "reviewed": "复核维持",
+    "review_lapsed": "复核逾时，维持机器判断",
     "confirmed": "研判确认",
     "retiered": "研判改级",
     "reassigned": "研判改派",
@@ -160,6 +172,29 @@ def send_to_backlog(session: Session, config: AppConfig, alert: Alert, now: date
     alert.ack_deadline = alert.respond_deadline = due
 
 
+def send_to_review(
+    session: Session, config: AppConfig, alert: Alert, now: datetime, *, held: bool
+) -> None:
+    """复核: the desk takes a second look within ``triage.review.window``. ``held``: the
+    alert rules raised nothing, so the alert waits at the desk alone (status backlog);
+    otherwise it is already the team's and stays so."""
+    alert.triage = REVIEW
+    alert.desk_team_id = desk_for(config, alert.area)
+    alert.triage_deadline = now + config.alerts.triage.review.window
+    if held:
+        alert.status = "backlog"
+        alert.routed_at = None
+        alert.ack_deadline = alert.respond_deadline = alert.triage_deadline
+    _history(session, alert, "triage.review", "system", now,
+             "机器判为 " + tier_name(alert.tier) + " 级，但 I–II 级可能性达到复核线：请值班复核",
+             window_end=alert.triage_deadline.isoformat())  # fmt: skip
+
+
+def under_review(alert: Alert) -> bool:
+    """A routed alert waiting for the desk's second look (held ones are in PENDING)."""
+    return alert.triage == REVIEW and alert.status not in PENDING
+
+
 def route(
     session: Session,
     config: AppConfig,
@@ -194,14 +229,19 @@ def route(
 
 
 def _load(
-    session: Session, alert_id: int, teams: Collection[str] | None, statuses: tuple[str, ...]
+    session: Session,
+    alert_id: int,
+    teams: Collection[str] | None,
+    statuses: tuple[str, ...],
+    *,
+    review_ok: bool = True,
 ) -> Alert:
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None or (
         teams is not None and alert.desk_team_id not in teams and alert.team_id not in teams
     ):
         raise LookupError(f"alert {alert_id} not found")
-    if alert.status not in statuses:
+    if alert.status not in statuses and not (review_ok and under_review(alert)):
         raise TriageError(
             f"告警 {alert_id} 不在研判队列中（当前状态 {alert.status}） / "
             f"alert {alert_id} is not awaiting triage ({alert.status})"
@@ -244,6 +284,11 @@ def confirm(
     teams: Collection[str] | None = None,
 ) -> Alert:
     alert = _load(session, alert_id, teams, PENDING)
+    if under_review(alert):
+        _reviewed(alert, "reviewed", actor, now)
+        _history(session, alert, "triage.keep", actor, now,
+                 note or f"复核：维持 {tier_name(alert.tier)} 级", tier=tier_name(alert.tier))  # fmt: skip
+        return alert
     _history(session, alert, "triage.confirm", actor, now, note or "研判确认，派发责任单位",
              tier=tier_name(alert.tier), team=alert.team_id)  # fmt: skip
     route(
@@ -274,6 +319,22 @@ def retier(
         row = session.get(TeamRow, team_id)
         if row is None or not row.active:
             raise TriageInputError(f"没有这个责任单位 / unknown team {team_id!r}")
+    if under_review(alert):
+        # already the team's: the change takes effect as any correction does
+        old = alert.tier
+        changed = change_alert(session, config, alert, actor=actor, now=now, tier=tier,
+                               team_id=team_id, reason=note or "值班复核", action="triage.retier")  # fmt: skip
+        if tier is not None and tier < old:
+            _correct_posts(
+                session, config, alert, actor, now, tier, note or f"复核降级 alert {alert.id}"
+            )
+        _reviewed(
+            alert,
+            "retiered" if "tier" in changed else ("reassigned" if changed else "reviewed"),
+            actor,
+            now,
+        )
+        return alert
     detail: dict[str, Any] = {}
     if tier is not None and tier != alert.tier:
         detail["tier"] = [tier_name(alert.tier), tier_name(tier)]
@@ -319,6 +380,8 @@ def dismiss(
     if len(reason) < 2:
         raise TriageInputError("排除须说明理由 / a dismissal needs a reason")
     alert = _load(session, alert_id, teams, ("triage",))
+    if alert.status != "triage":  # a routed second-look item: its team hears it is closed
+        cancel_pending(session, alert.id, f"triage dismissed at {now.isoformat()}", STALE_KINDS)
     n = _correct_posts(session, config, alert, actor, now, tier, f"误报排除：{reason}")
     _finish(session, alert, "dismissed", actor, now)
     _history(session, alert, "triage.dismiss", actor, now, f"排除误报：{reason}",
@@ -336,7 +399,7 @@ def archive(
     teams: Collection[str] | None = None,
 ) -> Alert:
     """A backlog item read and filed: an old matter needing no action now (no correction)."""
-    alert = _load(session, alert_id, teams, ("backlog",))
+    alert = _load(session, alert_id, teams, ("backlog",), review_ok=False)
     _finish(session, alert, "archived", actor, now)
     _history(session, alert, "triage.archive", actor, now, note or "补看归档", note=note)
     return alert
@@ -351,8 +414,26 @@ def _finish(session: Session, alert: Alert, outcome: str, actor: str, now: datet
     cancel_pending(session, alert.id, f"triage {outcome} at {now.isoformat()}", ("triage",))
 
 
+def _reviewed(alert: Alert, outcome: str, actor: str, now: datetime) -> None:
+    alert.triage = outcome
+    alert.triaged_at = now
+    alert.triaged_by = actor
+    alert.updated_at = now
+
+
 def expire(session: Session, config: AppConfig, now: datetime) -> int:
     """Fail open: route every alert whose triage window ended without a decision."""
+    lapsed = session.scalars(
+        select(Alert).where(Alert.triage == REVIEW, Alert.triage_deadline <= now).order_by(Alert.id)
+    ).all()
+    for alert in lapsed:
+        # unread: the machine's own verdict stands (held ones were never any team's)
+        note = f"值班未在复核时限内决定，维持机器判断 {tier_name(alert.tier)} 级"
+        if alert.status == "backlog":
+            alert.status = "dismissed"
+            note += "，不派发"
+        _reviewed(alert, "review_lapsed", "system", now)
+        _history(session, alert, "triage.review_lapsed", "system", now, note)
     if not config.alerts.triage.fail_open:
         return 0
     due = session.scalars(
@@ -374,7 +455,10 @@ def queue(
     """Alerts waiting for the desk, the nearest decision first (``backlog``: only those /
     none of those / both when None)."""
     statuses = PENDING if backlog is None else (("backlog",) if backlog else ("triage",))
-    q = select(Alert).where(Alert.status.in_(statuses))
+    waiting = Alert.status.in_(statuses)
+    if backlog is not True:
+        waiting = or_(waiting, and_(Alert.triage == REVIEW, Alert.status.not_in(PENDING)))
+    q = select(Alert).where(waiting)
     if teams is not None:
         q = q.where(Alert.desk_team_id.in_(list(teams)))
     return list(session.scalars(q.order_by(Alert.triage_deadline, Alert.id)))

@@ -55,6 +55,7 @@ def run(quick: bool) -> list[Row]:
             replies=[p.replies for p in every],
         )
     tier = {id(p): NAMES[g.severity] for p, g in zip(every, graded, strict=True)}
+    looks = {id(p) for p, g in zip(every, graded, strict=True) if g.review}
     ours, ours_high = _mix([tier[id(p)] for p in posts])
     labels, _ = _mix([NAMES[p.severity] for p in posts])
     ref, ref_high = _mix(real)
@@ -83,6 +84,9 @@ def run(quick: bool) -> list[Row]:
             f"graded at start: II {start_c['II']}, III {start_c['III']}, IV {start_c['IV']}, "
             f"I {start_c['I']} (the rest is older than {BACKLOG_AFTER.total_seconds() / 3600:.0f} h:"
             f" backlog); new in the first hour: II {hour_c['II']}, III {hour_c['III']}, "
-            f"IV {hour_c['IV']}; the next 24 h ({len(live)} posts): {day}",
+            f"IV {hour_c['IV']}; second looks for the desk (复核) "
+            f"{sum(id(p) in looks for p in at_start)} at start, "
+            f"{sum(id(p) in looks for p in first_hour)} in the first hour; "
+            f"the next 24 h ({len(live)} posts): {day}",
         ),
     ]

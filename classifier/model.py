@@ -137,6 +137,11 @@ class ModelParams:
     # alerts (alerts/triage.py) a missed severe post costs more than a false one the
     # desk dismisses.
     severity_target_recall: float | None = 0.92
+    # The duty desk's second look (复核): a post below the I-II threshold whose
+    # probability still clears the threshold learned for this higher recall is marked
+    # ``review`` and shown to the desk as "possibly tier II" (alerts/triage.py). The
+    # desk reads it; the team is not paged on it. None: no review mark.
+    severity_review_recall: float | None = 0.97
     # Rubric hits ("__r3", "__t_火灾") as extra tokens for the severity model, so it
     # learns how much each term means in this locality's posts.
     severity_rubric_features: bool = True
@@ -161,6 +166,7 @@ class ModelParams:
         known.setdefault("severity_binary", False)
         known.setdefault("severity_rubric_features", False)
         known.setdefault("severity_target_recall", None)
+        known.setdefault("severity_review_recall", None)
         known.setdefault("severity_C", known.get("C", 1.0))
         known.setdefault("calibration_ensemble", True)
         known.setdefault("severity_subtoken_features", known["subtoken_features"])
@@ -300,16 +306,20 @@ def severity_input(joined: str, hits: list[RubricHit]) -> str:
 
 def _learn_threshold(
     X: list[str], y: list[int], rubric_tiers: list[int], params: ModelParams
-) -> float | None:
-    """The highest I-II threshold that keeps ``severity_target_recall`` on out-of-fold
-    probabilities over the training data (rubric evidence counted as found); None
-    when the data is too small to hold some out."""
+) -> tuple[float | None, float | None]:
+    """The highest I-II thresholds that keep ``severity_target_recall`` (the gate) and
+    ``severity_review_recall`` (the desk's second look) on out-of-fold probabilities
+    over the training data, rubric evidence counted as found; None when the data is
+    too small to hold some out or the recall is not asked for."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    target = params.severity_target_recall
+    targets = (params.severity_target_recall, params.severity_review_recall)
     high = np.array([t >= 3 for t in y])
-    if target is None or min(int(high.sum()), int((~high).sum())) < 2 * params.calibration_folds:
-        return None
+    if (
+        targets[0] is None
+        or min(int(high.sum()), int((~high).sum())) < 2 * params.calibration_folds
+    ):
+        return None, None
     clf, _ = _classifier(y, params, params.severity_C)
     pipe = Pipeline([("features", _features(params.for_severity())), ("clf", clf)])
     cv = StratifiedKFold(params.calibration_folds, shuffle=True, random_state=0)
@@ -317,12 +327,23 @@ def _learn_threshold(
     classes = sorted(set(y))
     p_high = proba[:, [i for i, c in enumerate(classes) if c >= 3]].sum(axis=1)
     found_by_rubric = np.array([t >= 3 for t in rubric_tiers])
-    need = int(np.ceil(target * high.sum())) - int((high & found_by_rubric).sum())
-    if need <= 0:
-        return params.severity_min_confidence
     rest = np.sort(p_high[high & ~found_by_rubric])[::-1]
-    t = float(rest[min(need, len(rest)) - 1])
-    return min(max(t, 0.05), params.severity_min_confidence)
+
+    def at(target: float | None) -> float | None:
+        if target is None:
+            return None
+        need = int(np.ceil(target * high.sum())) - int((high & found_by_rubric).sum())
+        if need <= 0 or not len(rest):
+            return params.severity_min_confidence
+        t = float(rest[min(need, len(rest)) - 1])
+        return min(max(t, 0.01), params.severity_min_confidence)
+
+    gate, review = at(targets[0]), at(targets[1])
+    if gate is not None:
+        gate = max(gate, 0.05)
+    if review is not None and gate is not None and review >= gate:
+        review = None  # nothing between the two: no second look
+    return gate, review
 
 
 def _fit(
@@ -396,6 +417,8 @@ class TrainedModel:
         self.severity_threshold = float(
             learned if learned is not None else self.params.severity_high_threshold
         )
+        review = meta.metrics.get("severity_review_threshold")
+        self.review_threshold = None if review is None else float(review)
         self._keywords = {
             c.name: frozenset(k.lower() for k in c.keywords) for c in self.taxonomy.categories
         }
@@ -478,7 +501,7 @@ class TrainedModel:
                 category, confidence, uncertain = self.taxonomy.uncertain_label, 0.0, True
                 reasons.append(f"类别: 文本为空或无可识别词语, 转{category}")
             sev_row = None if sev_proba is None else sev_proba[i]
-            severity = self._decide_severity(
+            severity, p_high, review = self._decide_severity(
                 normalized[i],
                 hits[i],
                 sev_classes,
@@ -496,6 +519,8 @@ class TrainedModel:
                     model_version=self.version,
                     uncertain=uncertain,
                     tokens=kept[i],
+                    severe_p=p_high,
+                    review=review,
                 )
             )
         return out
@@ -586,8 +611,11 @@ class TrainedModel:
         likes: int,
         replies: int,
         reasons: list[str],
-    ) -> int:
+    ) -> tuple[int, float | None, bool]:
+        """The tier, the learned I-II probability (None without a severity model) and
+        whether the desk should take a second look (below II, above the review line)."""
         p = self.params
+        p_high: float | None = None
         rubric, rubric_reasons = self.rubric.assess(normalized, hits)
         reasons.extend(rubric_reasons)
         severity = rubric or 1
@@ -634,7 +662,11 @@ class TrainedModel:
                 )
         if rubric is None and severity == 1 and not any(r.startswith("模型:") for r in reasons):
             reasons.append(f"默认: {tier_text(self.taxonomy, 1)} (无更高证据)")
-        return severity
+        line = self.review_threshold
+        review = severity < 3 and p_high is not None and line is not None and p_high >= line
+        if review:
+            reasons.append(f"复核: I–II 级可能性 {p_high:.2f} ≥ 复核线 {line:.2f}, 请值班复核")
+        return severity, p_high, review
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:
@@ -845,6 +877,7 @@ def train(
     severity_model: Pipeline | None = None
     sev_kind = "rubric-only"
     sev_threshold: float | None = None
+    review_threshold: float | None = None
     if len(X_sev) >= params.severity_min_examples and len(set(y_fit)) >= 2:
         say(f"训练严重程度模型: {len(X_sev)} 条样本")
         severity_model, sev_kind = _fit(X_sev, y_fit, sev_params, params.severity_C)
@@ -853,12 +886,14 @@ def train(
         rubric_tiers = [
             rubric.assess(normalized[i], h)[0] or 1 for i, h in zip(sev_idx, sev_hits, strict=True)
         ]
-        sev_threshold = _learn_threshold(X_sev, y_fit, rubric_tiers, params)
+        sev_threshold, review_threshold = _learn_threshold(X_sev, y_fit, rubric_tiers, params)
         if sev_threshold is not None:
             say(
                 f"严重程度 I–II 阈值: {sev_threshold:.3f} (训练集交叉验证召回 ≥ "
                 f"{params.severity_target_recall})"
             )
+        if review_threshold is not None:
+            say(f"值班复核线: {review_threshold:.3f} (召回 ≥ {params.severity_review_recall})")
     else:
         say("严重程度: 标注不足, 仅用规则")
 
@@ -880,6 +915,7 @@ def train(
         "severity_classifier": sev_kind,
         "category_train_accuracy": cat_train_acc,
         "severity_high_threshold": sev_threshold,
+        "severity_review_threshold": review_threshold,
     }
     meta = ModelMeta(
         version=version,

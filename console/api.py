@@ -225,6 +225,7 @@ def hit_as_dict(h: SearchHit) -> dict[str, Any]:
         "published_at": services.iso(h.published_at),
         "url": h.url,
         "score": h.score,
+        "expanded": h.expanded,
     }
 
 
@@ -242,6 +243,8 @@ def search(
     until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
+    expand: Annotated[bool, Query(description="also search config/synonyms.yaml's words")] = True,
+    recall: Annotated[bool, Query(description="any one word matches, newest first")] = False,
 ) -> dict[str, Any]:
     try:
         params = SearchParams(
@@ -255,6 +258,8 @@ def search(
             until=parse_when(until, "until"),
             limit=limit,
             offset=offset,
+            expand=expand,
+            recall=recall,
         )
         result = run_search(yq, params)
     except QueryError as exc:
@@ -265,6 +270,8 @@ def search(
         "total": result.total,
         "hits": [hit_as_dict(h) for h in result.hits],
         "facets": result.facets,
+        "expansions": result.expansions,  # typed word -> synonyms also searched
+        "recall": recall,
     }
 
 

@@ -29,6 +29,7 @@ from console.searching import (
     SearchParams,
     SearchUnavailable,
     empty_filter,
+    flag,
     parse_severity,
     run_search,
 )
@@ -270,8 +271,11 @@ def search_page(
     area: str = "",
     source: str = "",
     page: str = "1",
+    noexpand: str = "",
+    recall: str = "",
 ) -> HTMLResponse:
-    current = {"q": q, "category": category, "tier": tier, "area": area, "source": source}
+    current = {"q": q, "category": category, "tier": tier, "area": area, "source": source,
+               "noexpand": noexpand, "recall": recall}  # fmt: skip
     error: str | None = None
     result: SearchResult | None = None
     status_code = 200
@@ -287,6 +291,8 @@ def search_page(
                 source=empty_filter(source),
                 limit=PAGE_SIZE,
                 offset=(page_no - 1) * PAGE_SIZE,
+                expand=not flag(noexpand),
+                recall=flag(recall),
             )
             result = run_search(yq, params)
         except QueryError as exc:

@@ -48,6 +48,13 @@ class SearchParams:
     histogram: Literal["day", "week"] | None = "day"
     facets: bool = True
     sort: Literal["relevance", "newest"] = "relevance"
+    expand: bool = True  # also the synonyms of config/synonyms.yaml
+    recall: bool = False  # any one word matches, newest first
+
+
+def flag(value: str | None) -> bool:
+    """A page's checkbox or link flag: "1", "on", "true", "yes" -> True."""
+    return (value or "").strip().lower() in ("1", "on", "true", "yes")
 
 
 def parse_severity(value: str | None, name: str = "severity") -> int | None:
@@ -96,6 +103,8 @@ def run_search(app: App, p: SearchParams) -> SearchResult:
         histogram=p.histogram,
         facets=p.facets,
         sort=p.sort,
+        expand=p.expand,
+        recall=p.recall,
     )
     try:
         backend = app.index
@@ -204,6 +213,8 @@ def export_params(
     source: str = "",
     since: str = "",
     until: str = "",
+    noexpand: str = "",
+    recall: str = "",
 ) -> SearchParams:
     """The search page's parameters; raises QueryError for bad input."""
     return SearchParams(
@@ -214,6 +225,8 @@ def export_params(
         source=empty_filter(source),
         since=parse_when(since),
         until=parse_when(until, "until"),
+        expand=not flag(noexpand),
+        recall=flag(recall),
     )
 
 
@@ -273,7 +286,17 @@ def _parse(request: Request) -> SearchParams:
         return export_params(
             **{
                 k: qp.get(k, "")
-                for k in ("q", "category", "tier", "area", "source", "since", "until")
+                for k in (
+                    "q",
+                    "category",
+                    "tier",
+                    "area",
+                    "source",
+                    "since",
+                    "until",
+                    "noexpand",
+                    "recall",
+                )  # fmt: skip
             }
         )
     except QueryError as exc:

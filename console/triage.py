@@ -1,8 +1,9 @@
 """研判队列: the duty desk's page and API (the decisions live in alerts/triage.py).
 
 The page lists what waits for the desk (tier I-II alerts resting on the machine
-alone, with a countdown to fail-open) and the backlog of posts found long after
-they were published. It refreshes itself (static/triage.js polls the fragment
+alone, with a countdown to fail-open), the second looks (复核: posts graded below II
+that the model could not rule out) and the backlog of posts found long after they
+were published. It refreshes itself (static/triage.js polls the fragment
 ``/triage/queue`` every few seconds and keeps a form someone is typing in).
 """
 
@@ -38,13 +39,14 @@ DONE_ZH = {
 
 
 def _queue(s: Session, who: Principal, now: datetime) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"triage": [], "backlog": []}
+    out: dict[str, list[dict[str, Any]]] = {"triage": [], "review": [], "backlog": []}
     for a in triage.queue(s, teams=who.scope.teams):
         d = services.alert_as_dict(a)
         d["desk_name"] = a.desk_team_id
         left = (a.triage_deadline - now).total_seconds() if a.triage_deadline else None
         d["seconds_left"] = None if left is None else int(left)
-        out[a.status].append(d)
+        d["held"] = a.status == "backlog"
+        out["review" if a.triage == triage.REVIEW else a.status].append(d)
     return out
 
 

@@ -110,6 +110,9 @@ class Post(Base):
     category_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[int] = mapped_column(default=1)
+    # the learned model's tier I-II probability; review: the desk takes a second look
+    severe_p: Mapped[float | None] = mapped_column(Float)
+    review: Mapped[bool] = mapped_column(Boolean, default=False)
     reasons: Mapped[list[str]] = mapped_column(default=list)
     model_version: Mapped[str] = mapped_column(String(80), default="")
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))

@@ -86,6 +86,7 @@ class App:
                 tokenizer_for(self.config.taxonomy),
                 timezone=self.config.settings.timezone,
                 es_analyzer=self.config.settings.index.es_analyzer,
+                synonyms=self.config.directory / "synonyms.yaml",
             )
         return self._index
 

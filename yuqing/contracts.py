@@ -89,6 +89,10 @@ class Classification:
     uncertain: bool = False
     # Tokens for the index; not part of the decision (None for over-long texts).
     tokens: Segmented | None = field(default=None, compare=False, repr=False)
+    # The learned model's tier I-II probability (None: rubric only), and whether the
+    # duty desk should take a second look at a post graded below II (复核).
+    severe_p: float | None = None
+    review: bool = False
 
 
 @dataclass(slots=True)

@@ -85,6 +85,9 @@ class IndexSettings(_Model):
     # Analyzer of the ES text fields. They hold jieba tokens, so "whitespace" needs
     # no plugin; a cluster with IK may name e.g. "ik_max_word" (a new index version).
     es_analyzer: str = "whitespace"
+    # Search also finds the words of config/synonyms.yaml (scored below what was
+    # typed; a query can still turn them off). False: never expand.
+    expand_synonyms: bool = True
 
     @model_validator(mode="after")
     def _es_needs_url(self) -> IndexSettings:
@@ -609,6 +612,14 @@ class CertainTriggers(_Model):
     terms: list[str] = Field(default_factory=list)  # rubric terms (taxonomy.yaml) that are certain
 
 
+class SecondLook(_Model):
+    """复核: a post the classifier graded below II whose I-II probability clears the
+    model's review line goes before the desk as "possibly II"; nobody is paged."""
+
+    enabled: bool = True
+    window: Duration = timedelta(hours=2)  # wall clock; unread, the machine's verdict stands
+
+
 class Triage(_Model):
     """人工研判: tier I-II alerts resting on the model or rubric alone go to the duty desk
     first; with no decision in the window they fail open (routed as if confirmed)."""
@@ -619,6 +630,7 @@ class Triage(_Model):
     )
     fail_open: bool = True  # False: an undecided alert waits, and the desk is reminded
     certain: CertainTriggers = CertainTriggers()
+    review: SecondLook = SecondLook()
 
     @field_validator("windows")
     @classmethod

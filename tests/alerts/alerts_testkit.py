@@ -216,11 +216,13 @@ def add_post(
     published_at: datetime | None = None,
     reasons: list[str] | None = None,
     source: str = "test",
+    review: bool = False,
+    severe_p: float | None = None,
 ) -> int:
     _n[0] += 1
     n = _n[0]
     why = reasons if reasons is not None else [f"规则: 测试{severity}"]
-    cls = Classification(category, 0.9, severity, why, "v-test")
+    cls = Classification(category, 0.9, severity, why, "v-test", severe_p=severe_p, review=review)
     post = CrawledPost(
         source=source,
         title=title,

@@ -175,12 +175,14 @@ def test_learned_threshold_keeps_the_target_recall_out_of_fold() -> None:
     low = [f"第{i}号路灯不亮请问何时修理" for i in range(12)]
     X = [model_input(list(t), sp) for t in high + low]
     y = [3] * 12 + [1] * 12
-    t = _learn_threshold(X, y, [1] * 24, params)
+    t, review = _learn_threshold(X, y, [1] * 24, params)
     assert t is not None and 0.05 <= t <= params.severity_min_confidence
+    # The desk's second look sits below the gate, or is absent when nothing lies between.
+    assert review is None or 0.01 <= review < t
     # Everything high already found by the rubric: the model needs to be sure.
-    assert _learn_threshold(X, y, [3] * 12 + [1] * 12, params) == 0.6
+    assert _learn_threshold(X, y, [3] * 12 + [1] * 12, params)[0] == 0.6
     off = ModelParams(severity_target_recall=None)
-    assert _learn_threshold(X, y, [1] * 24, off) is None
+    assert _learn_threshold(X, y, [1] * 24, off) == (None, None)
 
 
 def test_params_of_older_models_keep_their_severity_model() -> None:
@@ -210,3 +212,26 @@ def test_text_mode_follows_text_length_and_is_recorded(
     )
     padded = [LabelledText(e.text * 8, e.category, e.severity) for e in examples()]
     assert train(padded, taxonomy).params.text_mode == "long"
+
+
+def test_a_post_between_the_review_line_and_the_gate_is_marked_for_a_second_look(
+    saved: Path,
+) -> None:
+    m = load_model(saved)
+    texts = ["小区路灯坏了", "楼道里有人吵架", "学校门口摊贩很多", "工地噪音扰民"]
+    plain = m.classify_many([""] * 4, texts)
+    assert all(c.severe_p is not None and 0 <= c.severe_p <= 1 for c in plain)
+    ps = sorted(c.severe_p for c in plain if c.severity < 3)  # type: ignore[misc]
+    assert len(ps) >= 2
+    # A review line just under the highest below-II probability marks that post only.
+    m.review_threshold = ps[-1] - 1e-9
+    m.severity_threshold = max(m.severity_threshold, ps[-1] + 1e-6)
+    marked = m.classify_many([""] * 4, texts)
+    for before, after in zip(plain, marked, strict=True):
+        assert after.severity == before.severity  # the mark never changes the tier
+        assert after.review == (after.severity < 3 and after.severe_p >= m.review_threshold)  # type: ignore[operator]
+    assert sum(c.review for c in marked) >= 1
+    assert any(r.startswith("复核: I–II 级可能性") for c in marked if c.review for r in c.reasons)
+    # Without a learned line (older models) nothing is marked.
+    m.review_threshold = None
+    assert not any(c.review for c in m.classify_many([""] * 4, texts))

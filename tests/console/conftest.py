@@ -59,6 +59,7 @@ class Console:
         category: str | None = "环境保护",
         url: str | None = None,
         author: str | None = None,
+        review: bool = False,
     ) -> int:
         post = CrawledPost(
             source="demo-board",
@@ -69,7 +70,10 @@ class Console:
             published_at=self.clock.now() - timedelta(minutes=5),
             area=area,
         )
-        cls = Classification(category, 0.9, severity, reasons=[f"test severity {severity}"])
+        cls = Classification(
+            category, 0.9, severity, reasons=[f"test severity {severity}"],
+            severe_p=0.07 if review else None, review=review,
+        )  # fmt: skip
         with self.app.store.session() as s:
             return upsert_post(s, post, cls, self.clock.now()).post_id
 

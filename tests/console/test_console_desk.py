@@ -32,7 +32,7 @@ def test_desk_page_decides_and_the_team_sees_only_what_it_confirmed(
     hubin = c.as_user("hubin")
     assert hubin.get("/api/v1/alerts").json()["alerts"] == []  # not the team's yet
     assert hubin.get(f"/api/v1/alerts/{boom}").status_code == 404
-    assert hubin.get("/api/v1/triage").json() == {"triage": [], "backlog": []}
+    assert hubin.get("/api/v1/triage").json() == {"triage": [], "review": [], "backlog": []}
 
     b = c.browser("desk")
     page = b.get("/triage").text
@@ -106,3 +106,35 @@ def test_desk_api_decisions_and_errors(desk_console: Console) -> None:
     assert (desk_fig["failed_open"], desk_fig["changed"], desk_fig["confirmed"]) == (1, 1, 0)
     page = c.browser("sup").get("/dashboard").text
     assert "超时自动派发 1" in page
+
+
+def test_second_looks_wait_on_the_desk_page_and_the_desk_raises_one(
+    desk_console: Console,
+) -> None:
+    c = desk_console
+    c.add_post("湖滨社区业主与物业冲突", "湖滨社区业主与物业保安发生冲突。", severity=2,
+               area="湖滨社区", review=True)  # fmt: skip
+    c.add_post("南门社区地基开裂", "南门社区一栋楼地基开裂。", severity=1, area="南门社区",
+               review=True)  # fmt: skip
+    c.evaluate()
+    q = c.client.get("/api/v1/triage").json()
+    assert q["triage"] == [] and q["backlog"] == []
+    looks = {a["title"]: a for a in q["review"]}
+    clash, crack = looks["湖滨社区业主与物业冲突"], looks["南门社区地基开裂"]
+    assert (clash["status"], clash["triage"], clash["held"]) == ("open", "review", False)
+    assert (crack["status"], crack["held"]) == ("backlog", True)
+    hubin = c.as_user("hubin")
+    assert [a["id"] for a in hubin.get("/api/v1/alerts").json()["alerts"]] == [clash["id"]]
+
+    b = c.browser("desk")
+    page = b.get("/triage").text
+    assert "待复核（2）" in page and "维持原级" in page and "定级派发" in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = b.post(f"/triage/{clash['id']}/retier", data={"csrf_token": csrf, "tier": "II"},
+               follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    a = hubin.get(f"/api/v1/alerts/{clash['id']}").json()
+    assert (a["severity"], a["triage"], a["status"]) == (3, "retiered", "open")
+    r = c.client.post(f"/api/v1/alerts/{crack['id']}/triage/archive", json={"note": "已核实"})
+    assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    assert c.client.get("/api/v1/triage").json()["review"] == []

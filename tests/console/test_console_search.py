@@ -58,7 +58,7 @@ def _search(console: Console, **params: str) -> dict:
 
 def test_search_api_shape_and_highlight(console: Console, indexed: dict[str, int]) -> None:
     body = _search(console, q="污水")
-    assert set(body) == {"total", "hits", "facets"}
+    assert set(body) == {"total", "hits", "facets", "expansions", "recall"}
     ids = [h["id"] for h in body["hits"]]
     assert indexed["orange"] in ids and indexed["xss"] in ids
     assert body["total"] == len(ids)
@@ -68,6 +68,35 @@ def test_search_api_shape_and_highlight(console: Console, indexed: dict[str, int
     assert "<mark>污水</mark>" in hit["snippet"]
     assert hit["tier"] == "II" and hit["area"] == "南门社区"
     assert body["facets"]["category"]["环境保护"] >= 1
+
+
+def test_synonym_expansion_is_said_and_can_be_turned_off(
+    console: Console, indexed: dict[str, int]
+) -> None:
+    # config/synonyms.yaml: 照明 and 路灯 are one set; the lamp posts only say 路灯
+    body = _search(console, q="照明", limit="50")
+    assert body["expansions"] == {"照明": ["路灯"]}
+    lamps = {indexed[f"lamp{i}"] for i in range(25)}
+    assert lamps <= {h["id"] for h in body["hits"]}
+    assert all(h["expanded"] == ["路灯"] for h in body["hits"] if h["id"] in lamps)
+    off = _search(console, q="照明", expand="false")
+    assert off["total"] == 0 and off["expansions"] == {}
+    page = console.client.get("/search", params={"q": "照明"})
+    assert page.status_code == 200
+    assert "同时检索了同义词" in page.text and "照明 → 路灯" in page.text
+    assert "同义词命中：路灯" in page.text
+    page = console.client.get("/search", params={"q": "照明", "noexpand": "1"})
+    assert "未扩展同义词" in page.text and "共 0 条结果" in page.text
+
+
+def test_recall_mode_sorts_by_time(console: Console, indexed: dict[str, int]) -> None:
+    body = _search(console, q="路灯 污水", recall="true", limit="50")
+    assert body["recall"] is True
+    when = [h["published_at"] for h in body["hits"]]
+    assert when == sorted(when, reverse=True)
+    assert body["total"] == sum(body["facets"]["severity"].values())  # facets count every match
+    page = console.client.get("/search", params={"q": "路灯 污水", "recall": "1"})
+    assert "全面检索" in page.text
 
 
 def test_search_api_filters_and_paging(console: Console, indexed: dict[str, int]) -> None:

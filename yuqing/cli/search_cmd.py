@@ -38,6 +38,17 @@ def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     type=click.Choice(["day", "week"]),
     help="Also count matches per day or week (in --json: histogram [[start, n], ...]).",
 )
+@click.option(
+    "--expand/--no-expand",
+    default=True,
+    show_default=True,
+    help="Also search the synonyms of config/synonyms.yaml (scored below the words typed).",
+)
+@click.option(
+    "--recall",
+    is_flag=True,
+    help="Everything about it: any one word (or its parts) matches, newest first.",
+)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -53,12 +64,15 @@ def command(
     source: str | None,
     sort: str,
     histogram: str | None,
+    expand: bool,
+    recall: bool,
     limit: int,
     offset: int,
     as_json: bool,
 ) -> None:
-    """Search QUERY: words, "exact phrases", -exclusions, OR and field filters
-    such as category:环境保护 tier:>=II area:东湖街道 since:2026-11-01."""
+    """Search QUERY: words (ranked: posts matching more of them first, partial
+    matches too), "exact phrases", +required words or AND, -exclusions, OR and
+    field filters such as category:环境保护 tier:>=II area:东湖街道 since:2026-11-01."""
     config = state.config()
     since_dt = parse_since(since, config.settings.timezone)
     until_dt = None
@@ -89,6 +103,8 @@ def command(
         facets=as_json,
         limit=limit,
         offset=offset,
+        expand=expand,
+        recall=recall,
     )
     app = state.app()
     try:
@@ -113,16 +129,27 @@ def command(
             "published_at": iso(h.published_at),
             "url": h.url,
             "score": h.score,
+            "expanded": h.expanded,
         }
         for h in result.hits
     ]
     if as_json:
-        doc: dict[str, object] = {"total": result.total, "hits": hits, "facets": result.facets}
+        doc: dict[str, object] = {
+            "total": result.total,
+            "hits": hits,
+            "facets": result.facets,
+            "expansions": result.expansions,
+            "recall": recall,
+        }
         if histogram:
             doc["histogram"] = [[b.date().isoformat(), n] for b, n in result.histogram]
         click.echo(json.dumps(doc, ensure_ascii=False))
         return
-    click.echo(f"{result.total} posts")
+    click.echo(
+        f"{result.total} posts" + (" (recall mode: any word, newest first)" if recall else "")
+    )
+    for word, syns in result.expansions.items():
+        click.echo(f"  also searched for {word}: {'、'.join(syns)} (--no-expand to turn off)")
     if result.histogram:
         top = max(n for _, n in result.histogram) or 1
         for b, n in result.histogram:
@@ -131,6 +158,7 @@ def command(
             )
     for h in hits:
         when = (h["published_at"] or "")[:16].replace("T", " ")
+        via = f"  (by {'、'.join(h['expanded'])})" if h["expanded"] else ""
         click.echo(
-            f"[{h['tier']:>3}] {h['category'] or '-'} {h['area'] or '-'} {when}  #{h['id']} {h['title']}"
+            f"[{h['tier']:>3}] {h['category'] or '-'} {h['area'] or '-'} {when}  #{h['id']} {h['title']}{via}"
         )

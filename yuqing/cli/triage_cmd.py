@@ -36,7 +36,10 @@ def _local(zone: ZoneInfo, iso: str | None) -> str:
 
 @command.command("list", short_help="Alerts waiting for the desk, nearest decision first.")
 @click.option("--backlog", "which", flag_value="backlog", help="Only the backlog (found late).")
-@click.option("--urgent", "which", flag_value="urgent", help="Only the tier I-II triage queue.")
+@click.option(
+    "--urgent", "which", flag_value="urgent",
+    help="Only the tier I-II triage queue and the second looks (复核).",
+)  # fmt: skip
 @click.option("--desk", default=None, help="Only this desk's queue (a team id).")
 @json_option
 @pass_state
@@ -63,8 +66,9 @@ def list_(state: CliState, which: str | None, desk: str | None, as_json: bool) -
             if r["triage_deadline"]:
                 mins = (datetime.fromisoformat(r["triage_deadline"]) - now).total_seconds() / 60
                 left = f"{mins:+.0f} min" if r["status"] == "triage" else ""
+            what = "review" if r["triage"] == "review" else r["status"]
             click.echo(
-                f"#{r['id']:<5} {r['status']:<8} {r['tier']:<3} {r['team']:<20} "
+                f"#{r['id']:<5} {what:<8} {r['tier']:<3} {r['team']:<20} "
                 f"by {_local(zone, r['triage_deadline'])} {left:>9}  {r['title']}"
             )
 
