@@ -18,7 +18,7 @@ def compile_(text: str = "", **kw: object):  # noqa: ANN201
     return compile_query(SearchQuery(text=text, **kw), tokenize, SH)  # type: ignore[arg-type]
 
 
-def test_words_are_segmented_and_all_required() -> None:
+def test_words_are_segmented() -> None:
     p = parse_text("东湖街道 污水", tokenize)
     assert p.groups == [[Term(("东湖", "街道"))], [Term(("污水",))]]
 
@@ -208,3 +208,62 @@ def test_long_compounds_also_match_their_parts() -> None:
     # phrases and exclusions stay as typed
     assert parse_text('"拖欠工资"', lambda s: [s]).groups == [[Term(("拖欠工资",))]]
     assert parse_text("-拖欠工资", lambda s: [s]).excluded == [Term(("拖欠工资",))]
+
+
+def test_required_words_and_and() -> None:
+    p = parse_text("+污水 河道 AND 臭味 噪音", tokenize)
+    assert p.required == [True, True, True, False]
+    p = parse_text('"污水 直排" 河道', tokenize)
+    assert p.required == [True, False]  # a quoted phrase is required
+
+
+def test_plan_units_parts_and_min_match() -> None:
+    from index.query import build_plan
+
+    def plan(text: str, **kw: object):  # noqa: ANN202
+        p = parse_text(text, tokenize)
+        return build_plan(p.groups, p.required, tokenize, **kw)  # type: ignore[arg-type]
+
+    one = plan("路灯不亮")  # jieba cuts 路 灯不亮: the dictionary parts 路灯, 不亮 join in
+    toks = {c.tokens for g in one.groups for c in g.clauses}
+    assert ("路灯",) in toks and ("不亮",) in toks
+    assert plan("污水 河道").min_match == 1
+    assert plan("污水 河道 臭味").min_match == 2  # all but one of three
+    assert plan("污水 河道 臭味", recall=True).min_match == 1
+    wide = plan("幼儿园", recall=True)
+    assert {("幼儿",), ("儿园",)} <= {c.tokens for g in wide.groups for c in g.clauses}
+
+
+def test_plan_synonyms_per_unit() -> None:
+    from index.query import build_plan
+    from index.synonyms import Synonyms
+
+    syn = Synonyms.from_mapping({"sets": [["医保", "医疗保险"], ["缴费", "缴纳"]]})
+    p = parse_text("医保缴费", tokenize)
+    plan = build_plan(p.groups, p.required, tokenize, syn)
+    assert plan.expansions == {"医保缴费": ["医疗保险", "缴纳"]}
+    unit = {c.label or c.tokens[0]: c.unit for c in plan.groups[0].clauses if len(c.tokens) == 1}
+    assert unit["医疗保险"] == unit["医保"] != unit["缴纳"] == unit["缴费"]
+
+
+def test_synonym_table_errors_and_missing_file(tmp_path) -> None:  # noqa: ANN001
+    from index.synonyms import Synonyms
+
+    assert len(Synonyms.load(tmp_path / "none.yaml")) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sets:\n  - [只有一个]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="sets.0"):
+        Synonyms.load(bad)
+    t = Synonyms.from_mapping({"sets": [["A", "b"]], "oneway": {"住宅小区": ["小区"]}})
+    assert t.expand("a") == ("b",) and t.expand("小区") == ()
+    assert t.expand("住宅小区") == ("小区",)
+
+
+def test_the_shipped_synonym_table_loads() -> None:
+    from pathlib import Path
+
+    from index.synonyms import Synonyms
+
+    t = Synonyms.load(Path(__file__).parents[2] / "config" / "synonyms.yaml")
+    assert "摆摊" in t.expand("占道经营")
+    assert "欠薪" in t.expand("拖欠工资")

@@ -38,3 +38,31 @@ def test_unigrams() -> None:
         "12",
         "号",
     ]
+
+
+def test_real_message_judgments_are_well_formed() -> None:
+    """The judged set over the shared messages (ids only, no text): enough queries,
+    each with something about it, and no message graded twice."""
+    import yaml
+
+    from bench.relevance import GOV_JUDGMENTS
+
+    raw = yaml.safe_load(GOV_JUDGMENTS.read_text(encoding="utf-8"))
+    queries = raw["queries"]
+    assert len(queries) >= 40
+    assert len({q["q"] for q in queries}) == len(queries)
+    for q in queries:
+        assert q["need"] and q["high"], q["q"]
+        high, partial, none = (set(q.get(k) or []) for k in ("high", "partial", "none"))
+        assert not (high & partial or high & none or partial & none), q["q"]
+        assert all(isinstance(i, int) for i in high | partial | none)
+    _, judged = load_judgments(GOV_JUDGMENTS)
+    assert all(2 in j.grades.values() for j in judged)
+
+
+def test_recall_and_bm25_reference_tokens() -> None:
+    from bench.relevance import char_bigrams, recall
+
+    assert recall([1, 9, 2], {1: 2, 2: 1, 3: 1}) == 2 / 3
+    assert recall([9] * 100 + [1], {1: 2}) == 0.0  # only the top 100 count
+    assert char_bigrams("占道经营 ab12，摆") == ["占道", "道经", "经营", "ab12", "摆"]
