@@ -515,6 +515,20 @@ class EmbeddedBackend:
         if cq.excluded:
             suffix += f" NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
         weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}, {SUB_WEIGHT}, 0.0"
+        clauses = [c for g in plan.groups for c in g.clauses]
+        if len(clauses) == 1 and clauses[0].kind != "synonym":
+            # One clause (a plain one-token word, the common case): score in one pass.
+            c = clauses[0]
+            conds, params = self._filter_conds(cq)
+            where = " AND ".join(["fts MATCH ?", *conds])
+            return [(
+                "CREATE TEMP TABLE m AS SELECT f.id AS id, "
+                f"{COORD * c.credit!r} + {c.weight!r} * -bm25(fts, {weights}) AS score, "
+                "NULL AS syn, f.published_us AS published_us, f.day AS day, "
+                "f.category AS category, f.severity AS severity, f.area AS area, "
+                f"f.source AS source FROM fts CROSS JOIN facts f ON f.id = fts.rowid WHERE {where}",
+                [f"({_clause_expr(c)}){suffix}", *params],
+            )], []  # fmt: skip
         labels: list[str] = []
         out: list[tuple[str, list[Any]]] = [
             (
