@@ -26,7 +26,15 @@ from index.base import (
     resolve_tz,
 )
 from index.embedded import validate_doc
-from index.query import COORD, Clause, CompiledQuery, Term, compile_query, fill_histogram
+from index.query import (
+    COORD,
+    TITLE_CREDIT,
+    Clause,
+    CompiledQuery,
+    Term,
+    compile_query,
+    fill_histogram,
+)
 from index.synonyms import EMPTY, Synonyms
 from index.text import SNIPPET_CHARS, doc_tokens, highlight, snippet, sub_tokens
 
@@ -404,6 +412,16 @@ class ElasticsearchBackend:
                     ]
                 }
             })  # fmt: skip
+            titled = [c for c in clauses if c.in_title_counts]
+            if titled:  # the title's own coordination, as the embedded index counts it
+                should.append({
+                    "dis_max": {
+                        "queries": [
+                            {"constant_score": {"filter": self._in_title(c), "boost": COORD * TITLE_CREDIT}}
+                            for c in titled
+                        ]
+                    }
+                })  # fmt: skip
             should += [self._clause(c, scored=True) for c in clauses if c.kind != "synonym"]
             syns = [self._clause(c, scored=True) for c in clauses if c.kind == "synonym"]
             if syns:
@@ -431,6 +449,12 @@ class ElasticsearchBackend:
         if should:  # optional: the gates above (must or filter) decide what matches
             body["should"] = should
         return {"bool": body}
+
+    def _in_title(self, c: Clause) -> dict[str, Any]:
+        text = " ".join(c.tokens)
+        if len(c.tokens) == 1:
+            return {"match": {"title_tok": {"query": text}}}
+        return {"match_phrase": {"title_tok": {"query": text}}}
 
     def _clause(self, c: Clause, *, scored: bool = False) -> dict[str, Any]:
         """One clause: a token in any field (BM25F over the weighted fields) or a

@@ -26,7 +26,15 @@ from index.base import (
     Tokenize,
     resolve_tz,
 )
-from index.query import COORD, Clause, CompiledQuery, Term, compile_query, fill_histogram
+from index.query import (
+    COORD,
+    TITLE_CREDIT,
+    Clause,
+    CompiledQuery,
+    Term,
+    compile_query,
+    fill_histogram,
+)
 from index.synonyms import EMPTY, Synonyms
 from index.text import (
     SNIPPET_CHARS,
@@ -48,6 +56,7 @@ TEXT_WEIGHT = 2.0
 SUB_WEIGHT = 1.0
 FACET_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TITLE_UNIT = 1_000_000  # unit ids of the title coordination rows (above any query's units)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -516,7 +525,7 @@ class EmbeddedBackend:
             suffix += f" NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
         weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}, {SUB_WEIGHT}, 0.0"
         clauses = [c for g in plan.groups for c in g.clauses]
-        if len(clauses) == 1 and clauses[0].kind != "synonym":
+        if len(clauses) == 1 and clauses[0].kind != "synonym" and not clauses[0].in_title_counts:
             # One clause (a plain one-token word, the common case): score in one pass.
             c = clauses[0]
             conds, params = self._filter_conds(cq)
@@ -548,6 +557,12 @@ class EmbeddedBackend:
                     f"{c.weight!r} * -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?",
                     [f"({_clause_expr(c)}){suffix}"],
                 ))  # fmt: skip
+                if c.in_title_counts:  # the title's own coordination: a unit it names
+                    out.append((
+                        f"INSERT INTO c SELECT rowid, {c.unit + TITLE_UNIT}, {og}, NULL, "
+                        f"{TITLE_CREDIT!r}, 0.0 FROM fts WHERE fts MATCH ?",
+                        [f"({{title_tok}} : {_quote(c.tokens)}){suffix}"],
+                    ))  # fmt: skip
         conds, params = self._filter_conds(cq)
         min_match = plan.min_match if not plan.required else 0
         # CROSS JOIN keeps the clause matches outermost (one probe of facts each).

@@ -87,6 +87,9 @@ SINGLE_W = 0.3  # a one-character token (群 of 群租房, 不 of 不交): weak 
 COORD = 4.0
 PART_CREDIT = 0.5
 RECALL_CREDIT = 0.25
+# A unit named in the title earns this much COORD more: residents' titles sum up
+# their complaint, so a post whose title has the query's words is about them.
+TITLE_CREDIT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,12 @@ class Clause:
     @property
     def term(self) -> Term:
         return Term(self.tokens, phrase=len(self.tokens) > 1)
+
+    @property
+    def in_title_counts(self) -> bool:
+        """Whether a match in the title earns TITLE_CREDIT (typed words and
+        synonyms, not parts, single characters or bigrams)."""
+        return bool(TITLE_CREDIT) and self.kind in ("typed", "synonym") and self.credit == 1.0
 
     @property
     def credit(self) -> float:
