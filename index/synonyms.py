@@ -106,4 +106,49 @@ def as_synonyms(value: Synonyms | Path | str | None) -> Synonyms:
     return Synonyms.load(value)
 
 
-__all__ = ["EMPTY", "Synonyms", "as_synonyms"]
+def suggest(
+    backend: Any,
+    word: str,
+    tokenize: Any,
+    *,
+    sample: int = 400,
+    top: int = 20,
+) -> list[tuple[str, int, float]]:
+    """Words that residents use where ``word`` is meant: candidates for the table.
+
+    Takes the posts that match ``word`` (the ranked search, synonyms off) and the
+    newest posts as background, and ranks each other word by how much more often
+    it occurs in the matching posts (lift, needing 3 posts at least). Returns
+    (word, posts it occurs in, lift); staff read them and copy the right ones
+    into ``config/synonyms.yaml`` (co-occurring is not meaning the same)."""
+    import math
+    from collections import Counter
+
+    from index.base import SearchQuery
+    from index.text import index_tokens
+
+    typed = set(index_tokens(tokenize, word))
+    hits = backend.search(SearchQuery(text=word, limit=sample, facets=False, expand=False)).hits
+    background = backend.search(
+        SearchQuery(text="", sort="newest", limit=sample, facets=False)
+    ).hits
+
+    def df(posts: list[Any]) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for h in posts:
+            c.update({t for t in index_tokens(tokenize, f"{h.title}\n{h.text}") if len(t) > 1})
+        return c
+
+    fg, bg = df(hits), df(background)
+    n_fg, n_bg = max(1, len(hits)), max(1, len(background))
+    out = []
+    for tok, n in fg.items():
+        if n < 3 or tok in typed or tok in word or tok.isdigit():
+            continue
+        lift = (n / n_fg) / ((bg.get(tok, 0) + 1) / (n_bg + 1))
+        out.append((tok, n, round(lift, 2), lift * math.log(n)))
+    out.sort(key=lambda x: -x[3])
+    return [(t, n, lift) for t, n, lift, _ in out[:top]]
+
+
+__all__ = ["EMPTY", "Synonyms", "as_synonyms", "suggest"]

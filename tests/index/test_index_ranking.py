@@ -165,3 +165,20 @@ def test_both_backends_return_the_same_top_10(
         for b in ids(emb):
             if pos[a] < pos[b] and pos_es[a] != pos_es[b]:
                 assert pos_es[a] < pos_es[b], (text, ids(emb), ids(es))
+
+
+def test_synonym_suggestions_come_from_posts_about_the_word(tmp_path: Path) -> None:
+    from index.synonyms import suggest
+
+    b = EmbeddedBackend(tmp_path / "s.sqlite", tokenize)
+    try:
+        extra = [
+            doc(100 + i, "路边摆摊占道", f"商户摆摊占道经营第{i}次，城管来了就跑。")
+            for i in range(4)
+        ]
+        assert b.index(RANKING_CORPUS + extra) == []
+        words = [w for w, _, _ in suggest(b, "占道", tokenize)]
+        assert "摆摊" in words and "城管" in words
+        assert "占道" not in words
+    finally:
+        b.close()

@@ -49,6 +49,12 @@ def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     is_flag=True,
     help="Everything about it: any one word (or its parts) matches, newest first.",
 )
+@click.option(
+    "--suggest-synonyms",
+    is_flag=True,
+    help="Instead of posts, list words residents use around QUERY (candidates for "
+    "config/synonyms.yaml, to read before adding).",
+)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -66,6 +72,7 @@ def command(
     histogram: str | None,
     expand: bool,
     recall: bool,
+    suggest_synonyms: bool,
     limit: int,
     offset: int,
     as_json: bool,
@@ -107,6 +114,9 @@ def command(
         recall=recall,
     )
     app = state.app()
+    if suggest_synonyms:
+        _suggest(app, " ".join(query), limit, as_json)
+        return
     try:
         result = app.index.search(q)
     except QueryError as exc:
@@ -162,3 +172,24 @@ def command(
         click.echo(
             f"[{h['tier']:>3}] {h['category'] or '-'} {h['area'] or '-'} {when}  #{h['id']} {h['title']}{via}"
         )
+
+
+def _suggest(app: object, word: str, limit: int, as_json: bool) -> None:
+    from index.base import BackendError, QueryError
+    from index.synonyms import suggest
+
+    try:
+        rows = suggest(app.index, word, app.tokenize, top=limit)  # type: ignore[attr-defined]
+    except QueryError as exc:
+        raise click.UsageError(f"query: {exc}") from None
+    except BackendError as exc:
+        raise click.ClickException(f"search index unavailable: {exc}") from None
+    finally:
+        app.close()  # type: ignore[attr-defined]
+    if as_json:
+        doc = [{"word": w, "posts": n, "lift": lift} for w, n, lift in rows]
+        click.echo(json.dumps({"query": word, "candidates": doc}, ensure_ascii=False))
+        return
+    click.echo(f"words used around {word} (posts, lift); add the right ones to synonyms.yaml:")
+    for w, n, lift in rows:
+        click.echo(f"  {w}\t{n}\t{lift}")
