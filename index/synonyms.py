@@ -117,8 +117,9 @@ def suggest(
     """Words that residents use where ``word`` is meant: candidates for the table.
 
     Takes the posts that match ``word`` (the ranked search, synonyms off) and the
-    newest posts as background, and ranks each other word by how much more often
-    it occurs in the matching posts (lift, needing 3 posts at least). Returns
+    newest posts as background, and ranks each other word by its share of the
+    matching posts times the log of how much more often it occurs there (lift);
+    at least 3 posts. Returns
     (word, posts it occurs in, lift); staff read them and copy the right ones
     into ``config/synonyms.yaml`` (co-occurring is not meaning the same)."""
     import math
@@ -146,7 +147,8 @@ def suggest(
         if n < 3 or tok in typed or tok in word or tok.isdigit():
             continue
         lift = (n / n_fg) / ((bg.get(tok, 0) + 1) / (n_bg + 1))
-        out.append((tok, n, round(lift, 2), lift * math.log(n)))
+        if lift > 1.5:  # share among the matches x log lift: frequent there, rare elsewhere
+            out.append((tok, n, round(lift, 2), n / n_fg * math.log(lift)))
     out.sort(key=lambda x: -x[3])
     return [(t, n, lift) for t, n, lift, _ in out[:top]]
 
