@@ -123,7 +123,8 @@ class SinkPipeline(_SpiderPipeline):
             try:
                 self._count(many(posts))
                 return
-            except Exception:  # find the post at fault: one by one below
+            except Exception:  # the batch's transaction kept nothing: find the post at fault
+                # one by one below (each stored once, the faulty one a dead letter)
                 logger.warning("batch of %d refused; retrying one by one", len(posts))
         for post in posts:
             try:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from store.posts import (
 )
 from yuqing.contracts import Classification, CrawledPost, DeadLetter
 
+REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 CLS = Classification("城乡建设", 0.9, 2, ["规则: 测试"], "v-test")
 
@@ -286,7 +288,7 @@ def _stored(store: Store) -> tuple[list[tuple[str, int, int]], list[tuple[int, i
     )
 
 
-def test_a_batch_stores_what_one_by_one_stores(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_stores_what_one_by_one_stores(db_url: str, tmp_path: Path) -> None:
     from store.posts import Outcome, upsert_posts
 
     other_url = f"sqlite:///{tmp_path / 'one-by-one.db'}"
@@ -345,3 +347,58 @@ def test_a_batch_is_all_or_nothing(store: Store) -> None:
         assert s.scalar(select(func.count()).select_from(Post)) == 0
         assert s.scalar(select(func.count()).select_from(Event)) == 0
         assert index_backlog(s) == 0
+
+
+@pytest.fixture(scope="module")
+def model_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A var dir holding the demo model, trained once for this module."""
+    from yuqing.app import App
+    from yuqing.settings import load_config
+
+    var = tmp_path_factory.mktemp("model-var")
+    app = App(load_config(REPO / "config", {"YUQING_VAR_DIR": str(var)}))
+    app.model(demo=True)
+    app.close()
+    return var
+
+
+def test_a_refused_batch_is_stored_one_by_one_and_the_faulty_post_dead_lettered(
+    db_url: str, model_var: Path
+) -> None:
+    # The crawler's SinkPipeline hands the real Ingestor a batch of three; the store
+    # refuses the second post (its extra cannot be written as JSON), so the batch's
+    # transaction keeps nothing, and one by one the other two are stored once and the
+    # second becomes a dead letter.
+    from types import SimpleNamespace
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import SinkPipeline
+    from yuqing.app import App
+    from yuqing.ingest import Ingestor
+    from yuqing.settings import load_config
+
+    app = App(load_config(REPO / "config", {"YUQING_VAR_DIR": str(model_var),
+                                            "YUQING_DATABASE_URL": db_url}))  # fmt: skip
+    sink = Ingestor(app)
+    crawler = get_crawler(settings_dict={"YUQING_SINK_BATCH": 3})
+    crawler.spider = SimpleNamespace(sink=sink)
+    pipeline = SinkPipeline(crawler)
+    posts = [
+        _post(url="http://x/a", title="东湖街道路灯不亮"),
+        _post(url="http://x/b", title="小区停水", extra={"unwritable": object()}),
+        _post(url="http://x/c", title="工地夜间施工扰民"),
+    ]
+    try:
+        for post in posts:
+            pipeline.process_item(post)
+        with app.store.session() as s:
+            stored = sorted(s.scalars(select(Post.url)))
+            letters = list(s.scalars(select(DeadLetterRow)))
+            queued = index_backlog(s)
+        assert stored == ["http://x/a", "http://x/c"]
+        assert [(d.stage, d.url) for d in letters] == [("sink", "http://x/b")]
+        assert queued == 2
+        assert (sink.accepted, sink.new, sink.rejected) == (2, 2, 1)
+    finally:
+        sink.close()
