@@ -56,7 +56,6 @@ TEXT_WEIGHT = 2.0
 SUB_WEIGHT = 1.0
 FACET_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TITLE_UNIT = 1_000_000  # unit ids of the title coordination rows (above any query's units)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -525,14 +524,15 @@ class EmbeddedBackend:
             suffix += f" NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
         weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}, {SUB_WEIGHT}, 0.0"
         clauses = [c for g in plan.groups for c in g.clauses]
-        if len(clauses) == 1 and clauses[0].kind != "synonym" and not clauses[0].in_title_counts:
+        if len(clauses) == 1 and clauses[0].kind != "synonym":
             # One clause (a plain one-token word, the common case): score in one pass.
             c = clauses[0]
             conds, params = self._filter_conds(cq)
             where = " AND ".join(["fts MATCH ?", *conds])
             return [(
                 "CREATE TEMP TABLE m AS SELECT f.id AS id, "
-                f"{COORD * c.credit!r} + {c.weight!r} * -bm25(fts, {weights}) AS score, "
+                f"{COORD * c.credit!r} + {_title_credit(c, COORD)} "
+                f"+ {c.weight!r} * -bm25(fts, {weights}) AS score, "
                 "NULL AS syn, f.published_us AS published_us, f.day AS day, "
                 "f.category AS category, f.severity AS severity, f.area AS area, "
                 f"f.source AS source FROM fts CROSS JOIN facts f ON f.id = fts.rowid WHERE {where}",
@@ -541,7 +541,8 @@ class EmbeddedBackend:
         labels: list[str] = []
         out: list[tuple[str, list[Any]]] = [
             (
-                "CREATE TEMP TABLE c (id INTEGER, u INTEGER, og INTEGER, syn INTEGER, cr REAL, s REAL)",
+                "CREATE TEMP TABLE c "
+                "(id INTEGER, u INTEGER, og INTEGER, syn INTEGER, cr REAL, tc REAL, s REAL)",
                 [],
             )
         ]
@@ -554,22 +555,17 @@ class EmbeddedBackend:
                     syn = str(len(labels) - 1)
                 out.append((
                     f"INSERT INTO c SELECT rowid, {c.unit}, {og}, {syn}, {c.credit!r}, "
-                    f"{c.weight!r} * -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?",
+                    f"{_title_credit(c)}, {c.weight!r} * -bm25(fts, {weights}) "
+                    "FROM fts WHERE fts MATCH ?",
                     [f"({_clause_expr(c)}){suffix}"],
                 ))  # fmt: skip
-                if c.in_title_counts:  # the title's own coordination: a unit it names
-                    out.append((
-                        f"INSERT INTO c SELECT rowid, {c.unit + TITLE_UNIT}, {og}, NULL, "
-                        f"{TITLE_CREDIT!r}, 0.0 FROM fts WHERE fts MATCH ?",
-                        [f"({{title_tok}} : {_quote(c.tokens)}){suffix}"],
-                    ))  # fmt: skip
         conds, params = self._filter_conds(cq)
         min_match = plan.min_match if not plan.required else 0
         # CROSS JOIN keeps the clause matches outermost (one probe of facts each).
-        # Per post and unit: the best clause's credit, and the bm25 sum of the
-        # typed clauses or the best synonym's, whichever is higher.
+        # Per post and unit: the best clause's credit (and the title's), and the
+        # bm25 sum of the typed clauses plus the best synonym's.
         out.append((
-            "CREATE TEMP TABLE cu AS SELECT id, u, max(og) AS og, max(cr) AS cr, "
+            "CREATE TEMP TABLE cu AS SELECT id, u, max(og) AS og, max(cr) + max(tc) AS cr, "
             # a unit's synonyms are alternatives: the best one, not their sum
             "total(CASE WHEN syn IS NULL THEN s END) + ("
             "coalesce(max(CASE WHEN syn IS NOT NULL THEN s END), 0.0)) AS s, "
@@ -702,6 +698,17 @@ class EmbeddedRebuild:
     def abort(self) -> None:
         self.new.close()
         _remove_db(self.path)
+
+
+def _title_credit(c: Clause, scale: float = 1.0) -> str:
+    """SQL for the title's coordination credit of a clause's row: bm25 with the
+    title alone weighted is non-zero only when the match is in the title (the
+    same scan as the clause's score, no second pass)."""
+    if not c.in_title_counts:
+        return "0.0"
+    return (
+        f"(CASE WHEN bm25(fts, 1.0, 0.0, 0.0, 0.0) < 0 THEN {scale * TITLE_CREDIT!r} ELSE 0.0 END)"
+    )
 
 
 def _labels(syn: str | None, labels: list[str]) -> list[str]:
