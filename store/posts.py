@@ -713,13 +713,17 @@ def due_index_batch(session: Session, now: datetime, limit: int = 500) -> list[O
 
 
 def mark_indexed(session: Session, done: list[OutboxEntry]) -> None:
-    # An entry re-enqueued while we indexed has a newer enqueued_at and stays queued.
-    for e in done:
-        session.execute(
-            delete(IndexOutbox).where(
-                IndexOutbox.id == e.outbox_id, IndexOutbox.enqueued_at == e.enqueued_at
-            )
-        )
+    """Take indexed entries off the outbox (one statement, executed for each entry).
+    An entry re-enqueued while we indexed has a newer enqueued_at and stays queued."""
+    if not done:
+        return
+    outbox = table(IndexOutbox)
+    session.execute(
+        delete(outbox).where(
+            outbox.c.id == bindparam("oid"), outbox.c.enqueued_at == bindparam("at")
+        ),
+        [{"oid": e.outbox_id, "at": e.enqueued_at} for e in done],
+    )
 
 
 def mark_index_failed(session: Session, outbox_id: int, error: str, now: datetime) -> None:
