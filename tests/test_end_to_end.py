@@ -64,6 +64,9 @@ def _counts(env: dict[str, str]) -> tuple[int, int]:
     return posts, alerts
 
 
+# Two full crawls of the demo site and a dozen CLI processes (each loads the model):
+# about a minute alone, past the suite's 300 s on a busy 2-core machine.
+@pytest.mark.timeout(900)
 def test_crawl_all_then_search_and_alerts(tmp_path: Path, db_url: str) -> None:
     env = _env(tmp_path, db_url)
     proc = yq(env, "crawl", "--all", "--json")
@@ -149,6 +152,8 @@ def _interrupt(proc: subprocess.Popen[bytes], log: Path) -> None:
     assert "stopped" in log.read_text()
 
 
+# Two runs of `yuqing run --demo`, each waited on until its crawls are stored, indexed
+# and alerted on (every wait has its own deadline below and says what it waited for).
 @pytest.mark.timeout(900)
 def test_run_demo_shows_alerts_and_resumes_without_duplicates(tmp_path: Path) -> None:
     env = _env(tmp_path)

@@ -73,6 +73,31 @@ def run_job(name: str, *args: Any) -> None:
     svc.run(name, *args)
 
 
+def outage_proof_scheduler() -> type[Any]:
+    """APScheduler's BackgroundScheduler, its wake-ups surviving a database outage."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    class OutageProofScheduler(BackgroundScheduler):  # type: ignore[misc]
+        """APScheduler 3 guards only the first job-store read of a wake-up: when the
+        database goes away between it and the next (update_job, get_next_run_time),
+        the exception ends the scheduler's thread and no job ever runs again
+        (agronholm/apscheduler#109, #1083). Here the wake-up is retried instead; a
+        tick run twice is harmless (every job is idempotent)."""
+
+        def _process_jobs(self) -> float | None:
+            try:
+                return super()._process_jobs()  # type: ignore[no-any-return]
+            except Exception as exc:
+                log.warning(
+                    "scheduler: job store unreachable (%s); retrying in %.0f s",
+                    " ".join(str(exc).split())[:200],
+                    self.jobstore_retry_interval,
+                )
+                return float(self.jobstore_retry_interval)
+
+    return OutageProofScheduler
+
+
 class Service:
     def __init__(self, app: App, holder: str | None = None) -> None:
         from alerts.lock import StoreLock, new_holder
@@ -278,13 +303,13 @@ class Service:
 
     def _start_scheduler(self) -> None:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
 
         # One line per job run every few seconds drowns the log; keep warnings and errors.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         store = SQLAlchemyJobStore(engine=self.app.store.engine, tablename=JOBS_TABLE)
-        sched = BackgroundScheduler(
+        sched = outage_proof_scheduler()(
             jobstores={"default": store},
+            jobstore_retry_interval=2,
             timezone=self.app.config.settings.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )

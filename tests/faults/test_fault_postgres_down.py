@@ -78,11 +78,10 @@ def _settled(app: App) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    "YUQING_FAULT_PG_DOWN_S" not in __import__("os").environ,
-    reason="run by `make faults` only: hung once under `make test`'s 3 parallel workers "
-    "(passed in the runs before); under investigation",
-)
+# A private cluster's initdb, 400 records imported across the outage (30 s under `make
+# faults`), then every alert e-mailed: several minutes on a busy 2-core machine. Each
+# wait below has its own deadline and names what it waited for.
+@pytest.mark.timeout(900)
 def test_postgres_stopped_mid_ingest(
     cluster: PgCluster, tmp_path: Path, trained_models: Path
 ) -> None:
@@ -124,7 +123,7 @@ def test_postgres_stopped_mid_ingest(
         assert ingest.returncode == 0, err[-3000:]
         result = last_json(out)
         assert (result["accepted"], result["new"], result["rejected"]) == (N_ROWS, N_ROWS, 0)
-        assert "unreachable during storing a post of hotline" in err
+        assert re.search(r"unreachable during storing \d+ posts of hotline", err), err[-3000:]
         assert "store reachable again" in err
         wait_until("the service to index, evaluate and notify", lambda: _settled(app), 300, 1)
         time.sleep(3)  # more outbox runs: nothing may go out again
