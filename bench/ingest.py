@@ -10,8 +10,12 @@ batches: the ratio says how much of the classifier's own speed survives storing.
 - cold: each timing in a fresh process that has never seen the texts (the model and
   jieba's dictionary loaded, and one unrelated text classified, before the clock starts).
 
-``YUQING_BENCH_POSTGRES_URL`` (a database the benchmark may fill; a fresh schema is not
-made for it, so give it an empty database) adds the warm figure on PostgreSQL.
+A backfill row moves ``YUQING_BENCH_BACKFILL_POSTS`` posts (10,000 by default; a city's
+million is ``YUQING_BENCH_BACKFILL_POSTS=1000000``, about an hour) through storing and
+indexing, with the process's memory read along the way.
+
+``YUQING_BENCH_POSTGRES_URL`` (an empty database the benchmark may fill and empty) puts
+the backfill on PostgreSQL and adds the warm figure there.
 """
 
 from __future__ import annotations
@@ -199,6 +203,69 @@ def _row(figure: str, n: int, cls: Times, ing: Times, notes: str, on_cpu: bool =
     )
 
 
+def _rss_mib() -> float:
+    """This process's resident set (Linux /proc), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def backfill(var: Path, db_url: str | None, n: int) -> Row:
+    """``n`` posts through the pipeline as ``yuqing import`` and ``yuqing run`` move them:
+    batches of 64 stored, the index outbox drained after every 16 batches (about 1,000
+    posts, as the scheduler's tick would) into the embedded index, until all are searchable.
+    Memory is read after each tenth: flat means the backlog and caches do not grow with n."""
+    from sqlalchemy import func, select
+
+    from store.models import IndexOutbox
+    from yuqing.pipeline import drain_index
+
+    var.mkdir(parents=True, exist_ok=True)
+    install_model(var / "models")
+    url = db_url or f"sqlite:///{var / 'backfill.db'}"
+    ing = _ingestor(var, url)
+    app = ing.app
+    app.index  # noqa: B018 (opened before the clock starts)
+    posts = crawled(messages(n))
+    batches = _batches(posts, BATCH)
+    tenth = max(1, len(batches) // 10)
+    rss: list[float] = []
+    gc.collect()
+    w0, c0 = time.perf_counter(), time.process_time()
+    for i, b in enumerate(batches, 1):
+        ing.accept_many(b)
+        if i % 16 == 0:
+            drain_index(app)
+        if i % tenth == 0:
+            rss.append(_rss_mib())
+    while drain_index(app).indexed:
+        pass
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    with app.store.session() as s:
+        backlog = s.scalar(select(func.count()).select_from(IndexOutbox))
+    found = app.index.count()
+    assert ing.new == n and backlog == 0 and found == n, (ing.new, backlog, found)
+    if db_url:
+        _empty_postgres(ing)
+    ing.close()
+    store = "PostgreSQL" if db_url else "SQLite"
+    return Row(
+        f"backfill, {n:,} posts (store + index, {store})",
+        f"{n / wall:,.0f} posts/s, {wall:,.0f} s",
+        f"RSS {rss[0]:,.0f} MiB after the first tenth",
+        rss[-1] / rss[0],
+        f"ratio = RSS at the end ÷ after the first tenth (1.00 = flat), RSS by tenths "
+        f"{' '.join(f'{r:.0f}' for r in rss)} MiB; batches of {BATCH}, the outbox drained "
+        f"every 16 batches into the embedded index ({found:,} posts found); "
+        f"{n / cpu:,.0f} posts per CPU-second of this process; "
+        + data_note(f"{n:,} posts: the 4,312 hot-issue messages cycled, ids made unique"),
+    )
+
+
+BACKFILL_ENV = "YUQING_BENCH_BACKFILL_POSTS"  # how many posts the backfill row moves
+
+
 def run(quick: bool) -> list[Row]:
     n, repeats = (128, 1) if quick else (1000, 5)
     msgs = messages(n)
@@ -242,6 +309,11 @@ def run(quick: bool) -> list[Row]:
                 )
             )
         pg = os.environ.get(PG_ENV)
+        size = int(os.environ.get(BACKFILL_ENV) or (500 if quick else 10_000))
+        say(
+            f"ingest: backfill of {size:,} posts, store and index ({'PostgreSQL' if pg else 'SQLite'})"
+        )
+        rows.append(backfill(var / "backfill", pg, size))
         if pg:
             say(f"ingest: {n} posts in batches of {BATCH}, warm, PostgreSQL, {repeats}×")
             cls, ing = _warm(var, pg, posts, BATCH, repeats)
