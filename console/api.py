@@ -272,6 +272,7 @@ def search(
         "facets": result.facets,
         "expansions": result.expansions,  # typed word -> synonyms also searched
         "recall": recall,
+        "partial": result.partial,  # few posts had every word: those with some are in
     }
 
 

@@ -96,6 +96,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     histogram: list[tuple[datetime, int]] = field(default_factory=list)
     expansions: dict[str, list[str]] = field(default_factory=dict)  # typed word -> synonyms
+    partial: bool = False  # posts having only some of several words are in (few had all)
 
 
 @runtime_checkable

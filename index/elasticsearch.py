@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from index.base import (
 from index.embedded import validate_doc
 from index.query import (
     COORD,
+    FULL_MATCH_MIN,
     TITLE_CREDIT,
     Clause,
     CompiledQuery,
@@ -296,6 +298,16 @@ class ElasticsearchBackend:
 
     def search(self, q: SearchQuery) -> SearchResult:
         cq = compile_query(q, self.tokenize, self.tz, self.synonyms)
+        if cq.has_terms and cq.plan.tries_full:  # as the embedded index: all words first
+            full = self._search(replace(cq, plan=cq.plan.all_words()))
+            if full.total >= FULL_MATCH_MIN:
+                return full
+            result = self._search(cq)
+            result.partial = True
+            return result
+        return self._search(cq)
+
+    def _search(self, cq: CompiledQuery) -> SearchResult:
         body: dict[str, Any] = {"query": self._query(cq), "track_total_hits": True}
         if cq.has_terms and cq.sort == "relevance":
             sort: list[Any] = [{"_score": "desc"}]
@@ -388,6 +400,8 @@ class ElasticsearchBackend:
         for g in plan.required:
             must.append({"bool": {"should": [self._term(t) for t in g.gate], "minimum_should_match": 1}})  # fmt: skip
         min_match = plan.min_match if not plan.required else 0
+        if plan.full:
+            min_match = len(plan.optional)
         if plan.optional and min_match > 0:
             gates = [
                 {

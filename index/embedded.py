@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from index.base import (
 )
 from index.query import (
     COORD,
+    FULL_MATCH_MIN,
     TITLE_CREDIT,
     Clause,
     CompiledQuery,
@@ -433,6 +435,16 @@ class EmbeddedBackend:
         one FTS5 match scored by bm25; the union is grouped per post into
         COORD x groups matched + the weighted bm25 sum."""
         cq = compile_query(q, self.tokenize, self.tz, self.synonyms)
+        if cq.has_terms and cq.plan.tries_full:
+            full = self._search(q, replace(cq, plan=cq.plan.all_words()))
+            if full.total >= FULL_MATCH_MIN:
+                return full
+            result = self._search(q, cq)
+            result.partial = True
+            return result
+        return self._search(q, cq)
+
+    def _search(self, q: SearchQuery, cq: CompiledQuery) -> SearchResult:
         if cq.has_terms:
             statements, labels = self._ranked(cq)
         else:
@@ -456,7 +468,6 @@ class EmbeddedBackend:
             try:
                 db.execute("DROP TABLE IF EXISTS temp.m")
                 db.execute("DROP TABLE IF EXISTS temp.c")
-                db.execute("DROP TABLE IF EXISTS temp.cu")
                 for sql, params in statements:
                     db.execute(sql, params)
                 total = db.execute("SELECT count(*) FROM m").fetchone()[0]
@@ -476,7 +487,6 @@ class EmbeddedBackend:
                 histogram = self._histogram(cq.histogram) if cq.histogram else []
                 db.execute("DROP TABLE temp.m")
                 db.execute("DROP TABLE IF EXISTS temp.c")
-                db.execute("DROP TABLE IF EXISTS temp.cu")
             except sqlite3.OperationalError as exc:
                 # Terms are always quoted, so this is a bug or a damaged index, not user syntax.
                 if "fts5" in str(exc):
@@ -520,6 +530,10 @@ class EmbeddedBackend:
         base = [f"({' OR '.join(_fts_term(t) for t in g.gate)})" for g in plan.required]
         base += [f"tags : ({' OR '.join(tg)})" for tg in self._tag_filters(cq)]
         suffix = "".join(f" AND {b}" for b in base)
+        if plan.full:  # every word: each clause's scan is an intersection, not a union
+            suffix += "".join(
+                f" AND ({' OR '.join(_clause_expr(c) for c in g.clauses)})" for g in plan.optional
+            )
         if cq.excluded:
             suffix += f" NOT ({' OR '.join(_fts_term(t) for t in cq.excluded)})"
         weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}, {SUB_WEIGHT}, 0.0"
@@ -539,46 +553,47 @@ class EmbeddedBackend:
                 [f"({_clause_expr(c)}){suffix}", *params],
             )], []  # fmt: skip
         labels: list[str] = []
-        out: list[tuple[str, list[Any]]] = [
-            (
-                "CREATE TEMP TABLE c "
-                "(id INTEGER, u INTEGER, og INTEGER, syn INTEGER, cr REAL, tc REAL, s REAL)",
-                [],
-            )
-        ]
+        # One row per post and unit, kept by upsert: the best clause's credit (and
+        # the title's), the typed clauses' bm25 sum and the best synonym's score.
+        # Keyed by (id, u), the table is in post order for the grouping below.
+        out: list[tuple[str, list[Any]]] = [(
+            "CREATE TEMP TABLE c (id INTEGER, u INTEGER, og INTEGER, cr REAL, tc REAL, "
+            "s REAL, ss REAL, syn TEXT, PRIMARY KEY (id, u)) WITHOUT ROWID",
+            [],
+        )]  # fmt: skip
+        upsert = (
+            " ON CONFLICT (id, u) DO UPDATE SET cr = max(cr, excluded.cr), "
+            "tc = max(tc, excluded.tc), s = s + excluded.s, ss = max(ss, excluded.ss), "
+            "syn = CASE WHEN excluded.syn IS NULL THEN syn WHEN syn IS NULL THEN excluded.syn "
+            "ELSE syn || ',' || excluded.syn END"
+        )
         for gi, g in enumerate(plan.groups):
             og = "NULL" if g.required else str(gi)
             for c in g.clauses:
-                syn = "NULL"
-                if c.kind == "synonym":
+                score = f"{c.weight!r} * -bm25(fts, {weights})"
+                if c.kind == "synonym":  # a unit's synonyms are alternatives: the best one
                     labels.append(c.label)
-                    syn = str(len(labels) - 1)
+                    s_, ss, syn = "0.0", score, f"'{len(labels) - 1}'"
+                else:
+                    s_, ss, syn = score, "0.0", "NULL"
                 out.append((
-                    f"INSERT INTO c SELECT rowid, {c.unit}, {og}, {syn}, {c.credit!r}, "
-                    f"{_title_credit(c)}, {c.weight!r} * -bm25(fts, {weights}) "
-                    "FROM fts WHERE fts MATCH ?",
+                    f"INSERT INTO c SELECT rowid, {c.unit}, {og}, {c.credit!r}, "
+                    f"{_title_credit(c)}, {s_}, {ss}, {syn} FROM fts WHERE fts MATCH ?"
+                    + upsert,
                     [f"({_clause_expr(c)}){suffix}"],
                 ))  # fmt: skip
         conds, params = self._filter_conds(cq)
         min_match = plan.min_match if not plan.required else 0
-        # CROSS JOIN keeps the clause matches outermost (one probe of facts each).
-        # Per post and unit: the best clause's credit (and the title's), and the
-        # bm25 sum of the typed clauses plus the best synonym's.
-        out.append((
-            "CREATE TEMP TABLE cu AS SELECT id, u, max(og) AS og, max(cr) + max(tc) AS cr, "
-            # a unit's synonyms are alternatives: the best one, not their sum
-            "total(CASE WHEN syn IS NULL THEN s END) + ("
-            "coalesce(max(CASE WHEN syn IS NOT NULL THEN s END), 0.0)) AS s, "
-            "group_concat(DISTINCT syn) AS syn FROM c GROUP BY id, u",
-            [],
-        ))  # fmt: skip
+        if plan.full:
+            min_match = len(plan.optional)
+        # CROSS JOIN keeps the clause rows outermost (one probe of facts per post).
         out.append((
             "CREATE TEMP TABLE m AS SELECT c.id AS id, "
-            f"{COORD!r} * sum(c.cr) + sum(c.s) AS score, "
+            f"{COORD!r} * sum(c.cr + c.tc) + sum(c.s + c.ss) AS score, "
             "group_concat(c.syn) AS syn, "
             "f.published_us AS published_us, f.day AS day, f.category AS category, "
             "f.severity AS severity, f.area AS area, f.source AS source "
-            "FROM cu c CROSS JOIN facts f ON f.id = c.id "
+            "FROM c CROSS JOIN facts f ON f.id = c.id "
             + ("WHERE " + " AND ".join(conds) + " " if conds else "")
             + f"GROUP BY c.id HAVING count(DISTINCT c.og) >= {int(min_match)}",
             params,
@@ -643,14 +658,21 @@ class EmbeddedBackend:
         return [[f'"{t}"' for t in g] for g in groups if g]
 
     def _facets(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for name in FACET_FIELDS:
-            rows = self._db.execute(
-                f"SELECT {name}, count(*) AS n FROM m WHERE {name} IS NOT NULL "
-                f"GROUP BY {name} ORDER BY n DESC, {name} LIMIT {FACET_SIZE}"
-            ).fetchall()
-            out[name] = {str(k): int(n) for k, n in rows}
-        return out
+        """Counts per value of each facet field over the matches, in one pass over
+        ``m`` (one grouping by all four fields, summed here: four groupings of a
+        large match set cost four sorts)."""
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+        cols = ", ".join(FACET_FIELDS)
+        for row in self._db.execute(f"SELECT {cols}, count(*) FROM m GROUP BY {cols}"):
+            n = int(row[-1])
+            for name, value in zip(FACET_FIELDS, row[:-1], strict=False):
+                if value is not None:
+                    key = str(value)
+                    counts[name][key] = counts[name].get(key, 0) + n
+        return {
+            name: dict(sorted(c.items(), key=lambda kv: (-kv[1], _facet_key(kv[0])))[:FACET_SIZE])
+            for name, c in counts.items()
+        }
 
     def _histogram(self, interval: str) -> list[tuple[datetime, int]]:
         # Week buckets start on Monday, as Elasticsearch's calendar weeks do.
@@ -698,6 +720,11 @@ class EmbeddedRebuild:
     def abort(self) -> None:
         self.new.close()
         _remove_db(self.path)
+
+
+def _facet_key(value: str) -> tuple[int, Any]:
+    """Ties in a facet: by value, as SQL's ORDER BY n DESC, value did (numbers as numbers)."""
+    return (0, int(value)) if value.isdigit() else (1, value)
 
 
 def _title_credit(c: Clause, scale: float = 1.0) -> str:

@@ -134,11 +134,28 @@ class PlanGroup:
     word: str
 
 
+# A query of several words first matches posts having all of them (each word by
+# any of its tokens, parts or synonyms); only when fewer posts than this do, the
+# posts having some of them come back too. On a large index this keeps a common
+# pair (小区 学校) from scoring every post that has either word.
+FULL_MATCH_MIN = 100
+
+
 @dataclass(slots=True)
 class Plan:
     groups: list[PlanGroup]
-    min_match: int  # of the groups that are not required
+    min_match: int  # of the groups that are not required (partial matching)
     expansions: dict[str, list[str]]  # typed word -> synonyms searched for it
+    full: bool = False  # this pass: every group must match
+    recall: bool = False
+
+    @property
+    def tries_full(self) -> bool:
+        """Whether a first pass with every word required comes before partial matching."""
+        return not self.recall and len(self.optional) >= 2 and not self.full
+
+    def all_words(self) -> Plan:
+        return Plan(self.groups, len(self.optional), self.expansions, True, self.recall)
 
     @property
     def optional(self) -> list[PlanGroup]:
@@ -404,7 +421,7 @@ def build_plan(
         out.append(PlanGroup([c.term for c in clauses], clauses, False, word))
     n_opt = sum(1 for g in out if not g.required)
     min_match = 1 if recall or n_opt <= 2 else n_opt - 1
-    return Plan(out, min_match, expansions)
+    return Plan(out, min_match, expansions, recall=recall)
 
 
 class _Units:
@@ -690,6 +707,7 @@ __all__ = [
     "MAX_TERMS",
     "CompiledQuery",
     "ParsedText",
+    "FULL_MATCH_MIN",
     "Clause",
     "Plan",
     "PlanGroup",

@@ -182,3 +182,20 @@ def test_synonym_suggestions_come_from_posts_about_the_word(tmp_path: Path) -> N
         assert "占道" not in words
     finally:
         b.close()
+
+
+def test_all_words_first_partial_only_when_few_posts_have_them_all(
+    ranked: SearchBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.elasticsearch
+    import index.embedded
+
+    for mod in (index.embedded, index.elasticsearch):
+        monkeypatch.setattr(mod, "FULL_MATCH_MIN", 1)
+    r = search(ranked, "施工 噪音")
+    assert ids(r) == [11] and not r.partial  # one post has both: enough here
+    for mod in (index.embedded, index.elasticsearch):
+        monkeypatch.setattr(mod, "FULL_MATCH_MIN", 2)
+    r = search(ranked, "施工 噪音")
+    assert r.partial and ids(r)[0] == 11 and len(ids(r)) > 1  # too few: either word too
+    assert not search(ranked, "施工 噪音", recall=True).partial  # recall: any word anyway

@@ -150,6 +150,7 @@ def command(
             "facets": result.facets,
             "expansions": result.expansions,
             "recall": recall,
+            "partial": result.partial,
         }
         if histogram:
             doc["histogram"] = [[b.date().isoformat(), n] for b, n in result.histogram]
@@ -158,6 +159,8 @@ def command(
     click.echo(
         f"{result.total} posts" + (" (recall mode: any word, newest first)" if recall else "")
     )
+    if result.partial:
+        click.echo("  few posts have every word: posts with some of them are listed too")
     for word, syns in result.expansions.items():
         click.echo(f"  also searched for {word}: {'、'.join(syns)} (--no-expand to turn off)")
     if result.histogram:
