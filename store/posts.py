@@ -518,7 +518,7 @@ def _upsert_round(
             update(events)
             .where(events.c.id == bindparam("eid"))
             .values(post_count=events.c.post_count + bindparam("n"), last_seen=now),
-            [{"eid": e, "n": k} for e, k in joined.items()],
+            [{"eid": e, "n": k} for e, k in sorted(joined.items())],
         )
     enqueue_many(session, queued, now)
 
@@ -589,7 +589,7 @@ def _sighted_many(session: Session, seen: list[tuple[int, str, str]], now: datet
         ),
         [
             {"post_id": pid, "source": src, "url_key": key, "first_seen": now, "last_seen": now}
-            for pid, src, key in seen
+            for pid, src, key in sorted(seen)
         ],
     )
 
@@ -599,7 +599,10 @@ def enqueue_index(session: Session, post_id: int, now: datetime, op: str = "upse
 
 
 def enqueue_many(session: Session, post_ids: list[int], now: datetime, op: str = "upsert") -> None:
-    """Queue posts for the index (one statement); a post already queued is due again now."""
+    """Queue posts for the index (one statement); a post already queued is due again now.
+    Rows go in id order here and in the sightings and events, so two writers' batches
+    lock shared rows in one order; a deadlock PostgreSQL still finds is an
+    OperationalError, and Store.write runs the batch again."""
     if not post_ids:
         return
     ins = insert_for(session)(table(IndexOutbox))
@@ -614,7 +617,7 @@ def enqueue_many(session: Session, post_ids: list[int], now: datetime, op: str =
         ),
         [
             {"post_id": pid, "op": op, "enqueued_at": now, "next_attempt_at": now, "attempts": 0}
-            for pid in post_ids
+            for pid in sorted(set(post_ids))
         ],
     )
 
