@@ -135,10 +135,11 @@ class PlanGroup:
 
 
 # A query of several words first matches posts having all of them (each word by
-# any of its tokens, parts or synonyms); only when fewer posts than this do, the
-# posts having some of them come back too. On a large index this keeps a common
-# pair (小区 学校) from scoring every post that has either word.
-FULL_MATCH_MIN = 100
+# any of its tokens, parts or synonyms); only when fewer posts than this do (ten
+# console pages), the posts having some of them come back too. On a large index
+# this keeps a common pair (小区 学校) from scoring every post that has either
+# word. (At 100, recall@100 on the judged set fell from 0.923 to 0.916.)
+FULL_MATCH_MIN = 200
 
 
 @dataclass(slots=True)
