@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
+from alerts.status import Status
 from alerts.worktime import deadlines
 from store.models import Alert, AlertPost, AuditLog, Post, Response
 from yuqing.contracts import tier_name
@@ -68,7 +69,7 @@ def maybe_reopen(
 ) -> bool:
     """Reopen a resolved alert whose matter flared up again (``raised``: the new post
     was above the alert's tier); True when it did."""
-    if alert.status != "resolved" or alert.resolved_at is None:
+    if alert.status != Status.RESOLVED or alert.resolved_at is None:
         return False
     policy = config.alerts.aftermath
     since = (
@@ -86,7 +87,7 @@ def maybe_reopen(
     tier = alert.tier
     ack_by, respond_by = deadlines(config, alert.team_id, tier, now)
     before = alert.status
-    alert.status = "open"
+    alert.status = Status.OPEN
     alert.resolved_at = None
     alert.ack_deadline, alert.respond_deadline = ack_by, respond_by
     alert.updated_at = now

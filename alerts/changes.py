@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
+from alerts.status import ACTIVE_STATUSES
 from alerts.worktime import deadlines
 from store.alerting_models import NotificationOutbox
 from store.models import Alert, AuditLog, Response
 from yuqing.contracts import tier_name
 from yuqing.settings import AppConfig
 
-ROUTED = ("open", "acknowledged", "responded")
 # Notifications that speak for the alert's old tier or team; superseded by a change.
 STALE_KINDS = ("open", "raise", "due", "retier", "reassign", "triage")
 
@@ -114,7 +114,7 @@ def change_alert(
     if not changed:
         return changed
     alert.updated_at = now
-    if alert.status in ROUTED:
+    if alert.status in ACTIVE_STATUSES:
         before = (alert.ack_deadline, alert.respond_deadline)
         retime(config, alert, old_tier, now)
         if (alert.ack_deadline, alert.respond_deadline) != before:

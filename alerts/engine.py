@@ -23,6 +23,7 @@ from alerts.routing import Router
 from alerts.rules import Finding, evaluate_event, evaluate_post
 from alerts.silences import matching_silence
 from alerts.spike import Spike, detect_spike
+from alerts.status import Status
 from alerts.triage import (
     certain_reasons,
     is_late,
@@ -194,12 +195,12 @@ def _grow(
         target = max(target, min(alert.tier + 1, ceiling))
     raised = target > alert.tier
     certain = certain_reasons(config, rule=top.rule, post=post, matter=matter)
-    if already and not raised and not fresh and alert.status != "triage":
+    if already and not raised and not fresh and alert.status != Status.TRIAGE:
         return False  # an edit or new likes on a post the alert already holds
     why = "；".join(g.reason for g in fresh) or (f"新帖达到 {top.tier} 级" if raised else "")
     _audit_growth(session, alert, post, target, raised, fresh, now)
     alert.updated_at = now
-    if alert.status == "resolved":
+    if alert.status == Status.RESOLVED:
         # after the answer the aftermath rule decides: enough new posts, or a higher one
         if not already and maybe_reopen(session, config, alert, top.tier > alert.tier, now):
             stats.reopened += 1
@@ -209,7 +210,7 @@ def _grow(
                              reason=why, action="raise")  # fmt: skip
         return True
     _record(alert, fresh)
-    if alert.status == "backlog":
+    if alert.status == Status.BACKLOG:
         if raised:
             alert.tier = target
         if not late:  # the old matter is live again: now it pages
@@ -219,7 +220,7 @@ def _grow(
                 route(session, config, alert, now, outcome="certain" if certain else "confirmed",
                       note="旧事项出现新帖：" + (why or "重新进入处置"))  # fmt: skip
         return True
-    if alert.status == "triage":
+    if alert.status == Status.TRIAGE:
         if raised:
             alert.tier = target
             window = config.alerts.triage.windows.get(target)
@@ -232,7 +233,7 @@ def _grow(
             notify_alert(session, config, alert, "raise", now, team_id=alert.desk_team_id,
                          key=str(alert.tier), note=why)  # fmt: skip
         return True
-    if alert.status == "dismissed":
+    if alert.status == Status.DISMISSED:
         if raised or certain:  # new evidence on a dismissed matter: the desk looks again
             alert.tier = target
             if needs_desk(config, alert.tier, certain):
@@ -370,7 +371,7 @@ def _spikes(
                 Alert.rule == rule.name,
                 Alert.area == area,
                 Alert.category == category,
-                Alert.status != "resolved",
+                Alert.status != Status.RESOLVED,
             )
         )
         if active is not None:

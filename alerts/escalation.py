@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
+from alerts.status import Status
 from alerts.worktime import add_window
 from store.alerting_models import AlertEscalation
 from store.models import Alert, AuditLog
@@ -46,9 +47,9 @@ def chain(config: AppConfig, team_id: str) -> list[str]:
 
 
 def missed_deadline(alert: Alert, now: datetime) -> tuple[str, datetime] | None:
-    if alert.status == "open" and alert.ack_deadline <= now:
+    if alert.status == Status.OPEN and alert.ack_deadline <= now:
         return "acknowledge", alert.ack_deadline
-    if alert.status in ("open", "acknowledged") and alert.respond_deadline <= now:
+    if alert.status in (Status.OPEN, Status.ACKNOWLEDGED) and alert.respond_deadline <= now:
         return "respond", alert.respond_deadline
     return None
 
@@ -61,11 +62,11 @@ def remind_due(session: Session, config: AppConfig, now: datetime) -> int:
         return 0
     sent = 0
     active = session.scalars(
-        select(Alert).where(Alert.status.in_(("open", "acknowledged"))).order_by(Alert.id)
+        select(Alert).where(Alert.status.in_((Status.OPEN, Status.ACKNOWLEDGED))).order_by(Alert.id)
     ).all()
     for alert in active:
         pending = [("respond", alert.respond_deadline)]
-        if alert.status == "open":
+        if alert.status == Status.OPEN:
             pending.insert(0, ("acknowledge", alert.ack_deadline))
         for which, deadline in pending:
             start = (
@@ -97,8 +98,11 @@ def check_deadlines(session: Session, config: AppConfig, now: datetime) -> Escal
         select(Alert)
         .where(
             or_(
-                and_(Alert.status == "open", Alert.ack_deadline <= now),
-                and_(Alert.status.in_(("open", "acknowledged")), Alert.respond_deadline <= now),
+                and_(Alert.status == Status.OPEN, Alert.ack_deadline <= now),
+                and_(
+                    Alert.status.in_((Status.OPEN, Status.ACKNOWLEDGED)),
+                    Alert.respond_deadline <= now,
+                ),
             )
         )
         .order_by(Alert.id)

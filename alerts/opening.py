@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts.outbox import notify_alert
+from alerts.status import Status
 from alerts.triage import send_to_backlog, send_to_desk, send_to_review
 from alerts.worktime import deadlines
 from store.models import Alert, AlertPost, AuditLog
@@ -51,7 +52,7 @@ def open_alert(
         dedup_key=dedup_key[:200],
         rule=rule,
         tier=tier,
-        status="open",
+        status=Status.OPEN,
         team_id=team_id,
         event_id=event_id,
         title=title,

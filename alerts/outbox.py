@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from alerts.channels import Channel, DeliveryError, Message, build_channel
 from alerts.messages import combine, render_alert, render_digest
+from alerts.status import Status
 from alerts.worktime import team_calendar
 from store.alerting_models import NotificationOutbox
 from store.models import Alert
@@ -145,7 +146,9 @@ def enqueue_digests(session: Session, config: AppConfig, now: datetime) -> int:
                     Alert.team_id == team.id,
                     Alert.tier == 1,
                     # the team's own: not what waits for the desk or the desk dismissed
-                    Alert.status.in_(("open", "acknowledged", "responded", "resolved")),
+                    Alert.status.in_(
+                        (Status.OPEN, Status.ACKNOWLEDGED, Status.RESPONDED, Status.RESOLVED)
+                    ),
                     Alert.opened_at >= since,
                     Alert.opened_at < due,
                 )

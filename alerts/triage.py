@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from alerts.changes import STALE_KINDS, cancel_pending, change_alert, record
 from alerts.matter import Matter
 from alerts.outbox import notify_alert
+from alerts.status import AT_DESK, Status
 from alerts.worktime import add_window, deadlines
 from store.models import Alert, AlertPost, Post
 from store.models import Team as TeamRow
@@ -48,7 +49,6 @@ from yuqing.contracts import APPROX_KEY, tier_name
 from yuqing.settings import AppConfig
 
 URGENT_TIERS = (4, 3)  # I and II
-PENDING = ("triage", "backlog")
 REVIEW = "review"  # the desk's second look (复核) at a post graded below II
 OUTCOMES_ZH = {
     "pending": "待研判",
@@ -146,7 +146,7 @@ def send_to_desk(session: Session, config: AppConfig, alert: Alert, now: datetim
     """Status ``triage``: the desk is notified now and decides within the window. The
     deadlines shown are the team's if it fails open at the window's end."""
     window = config.alerts.triage.windows[alert.tier]
-    alert.status = "triage"
+    alert.status = Status.TRIAGE
     alert.triage = "pending"
     alert.desk_team_id = desk_for(config, alert.area)
     alert.triage_deadline = now + window
@@ -163,7 +163,7 @@ def send_to_desk(session: Session, config: AppConfig, alert: Alert, now: datetim
 
 def send_to_backlog(session: Session, config: AppConfig, alert: Alert, now: datetime) -> None:
     """Status ``backlog``: an old matter found late; the desk reviews it, nobody is paged."""
-    alert.status = "backlog"
+    alert.status = Status.BACKLOG
     alert.triage = "pending"
     alert.desk_team_id = desk_for(config, alert.area)
     review = config.alerts.discovery.review_within
@@ -182,7 +182,7 @@ def send_to_review(
     alert.desk_team_id = desk_for(config, alert.area)
     alert.triage_deadline = now + config.alerts.triage.review.window
     if held:
-        alert.status = "backlog"
+        alert.status = Status.BACKLOG
         alert.routed_at = None
         alert.ack_deadline = alert.respond_deadline = alert.triage_deadline
     _history(session, alert, "triage.review", "system", now,
@@ -191,8 +191,8 @@ def send_to_review(
 
 
 def under_review(alert: Alert) -> bool:
-    """A routed alert waiting for the desk's second look (held ones are in PENDING)."""
-    return alert.triage == REVIEW and alert.status not in PENDING
+    """A routed alert waiting for the desk's second look (held ones are in AT_DESK)."""
+    return alert.triage == REVIEW and alert.status not in AT_DESK
 
 
 def route(
@@ -207,10 +207,10 @@ def route(
 ) -> None:
     """Hand the alert to its owning team: open, deadlines from now, team notified."""
     was = alert.status
-    alert.status = "open"
+    alert.status = Status.OPEN
     alert.routed_at = now
-    alert.triage = outcome if was in PENDING or outcome == "certain" else alert.triage
-    if was in PENDING:
+    alert.triage = outcome if was in AT_DESK or outcome == "certain" else alert.triage
+    if was in AT_DESK:
         alert.triaged_at = now
         alert.triaged_by = actor
         cancel_pending(session, alert.id, f"triage {outcome} at {now.isoformat()}", ("triage",))
@@ -223,7 +223,7 @@ def route(
         alert,
         "open",
         now,
-        key=now.isoformat() if was in PENDING else "",
+        key=now.isoformat() if was in AT_DESK else "",
         note=note,
     )
 
@@ -283,7 +283,7 @@ def confirm(
     *,
     teams: Collection[str] | None = None,
 ) -> Alert:
-    alert = _load(session, alert_id, teams, PENDING)
+    alert = _load(session, alert_id, teams, AT_DESK)
     if under_review(alert):
         _reviewed(alert, "reviewed", actor, now)
         _history(session, alert, "triage.keep", actor, now,
@@ -314,7 +314,7 @@ def retier(
         raise TriageInputError("请选择新的等级或责任单位 / choose a tier or a team")
     if tier is not None and tier not in (1, 2, 3, 4):
         raise TriageInputError(f"unknown tier {tier}")
-    alert = _load(session, alert_id, teams, PENDING)
+    alert = _load(session, alert_id, teams, AT_DESK)
     if team_id is not None:
         row = session.get(TeamRow, team_id)
         if row is None or not row.active:
@@ -379,8 +379,8 @@ def dismiss(
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise TriageInputError("排除须说明理由 / a dismissal needs a reason")
-    alert = _load(session, alert_id, teams, ("triage",))
-    if alert.status != "triage":  # a routed second-look item: its team hears it is closed
+    alert = _load(session, alert_id, teams, (Status.TRIAGE,))
+    if alert.status != Status.TRIAGE:  # a routed second-look item: its team hears it is closed
         cancel_pending(session, alert.id, f"triage dismissed at {now.isoformat()}", STALE_KINDS)
     n = _correct_posts(session, config, alert, actor, now, tier, f"误报排除：{reason}")
     _finish(session, alert, "dismissed", actor, now)
@@ -399,14 +399,14 @@ def archive(
     teams: Collection[str] | None = None,
 ) -> Alert:
     """A backlog item read and filed: an old matter needing no action now (no correction)."""
-    alert = _load(session, alert_id, teams, ("backlog",), review_ok=False)
+    alert = _load(session, alert_id, teams, (Status.BACKLOG,), review_ok=False)
     _finish(session, alert, "archived", actor, now)
     _history(session, alert, "triage.archive", actor, now, note or "补看归档", note=note)
     return alert
 
 
 def _finish(session: Session, alert: Alert, outcome: str, actor: str, now: datetime) -> None:
-    alert.status = "dismissed"
+    alert.status = Status.DISMISSED
     alert.triage = outcome
     alert.triaged_at = now
     alert.triaged_by = actor
@@ -429,8 +429,8 @@ def expire(session: Session, config: AppConfig, now: datetime) -> int:
     for alert in lapsed:
         # unread: the machine's own verdict stands (held ones were never any team's)
         note = f"值班未在复核时限内决定，维持机器判断 {tier_name(alert.tier)} 级"
-        if alert.status == "backlog":
-            alert.status = "dismissed"
+        if alert.status == Status.BACKLOG:
+            alert.status = Status.DISMISSED
             note += "，不派发"
         _reviewed(alert, "review_lapsed", "system", now)
         _history(session, alert, "triage.review_lapsed", "system", now, note)
@@ -438,7 +438,7 @@ def expire(session: Session, config: AppConfig, now: datetime) -> int:
         return 0
     due = session.scalars(
         select(Alert)
-        .where(Alert.status == "triage", Alert.triage_deadline <= now)
+        .where(Alert.status == Status.TRIAGE, Alert.triage_deadline <= now)
         .order_by(Alert.triage_deadline, Alert.id)
     ).all()
     for alert in due:
@@ -454,10 +454,10 @@ def queue(
 ) -> list[Alert]:
     """Alerts waiting for the desk, the nearest decision first (``backlog``: only those /
     none of those / both when None)."""
-    statuses = PENDING if backlog is None else (("backlog",) if backlog else ("triage",))
+    statuses = AT_DESK if backlog is None else ((Status.BACKLOG,) if backlog else (Status.TRIAGE,))
     waiting = Alert.status.in_(statuses)
     if backlog is not True:
-        waiting = or_(waiting, and_(Alert.triage == REVIEW, Alert.status.not_in(PENDING)))
+        waiting = or_(waiting, and_(Alert.triage == REVIEW, Alert.status.not_in(AT_DESK)))
     q = select(Alert).where(waiting)
     if teams is not None:
         q = q.where(Alert.desk_team_id.in_(list(teams)))

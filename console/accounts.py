@@ -88,19 +88,9 @@ def team_subtree(config: AppConfig, team_id: str) -> frozenset[str]:
 
 def area_subtree(config: AppConfig, areas: Iterable[str]) -> frozenset[str]:
     """The areas and every area inside them (config areas.yaml)."""
-    all_areas = config.areas.all()
-    children: dict[str | None, list[str]] = {}
-    for name, (_area, parent) in all_areas.items():
-        children.setdefault(parent, []).append(name)
-    out: set[str] = set()
-    todo = list(areas)
-    while todo:
-        cur = todo.pop()
-        if cur in out:
-            continue
-        out.add(cur)
-        todo.extend(children.get(cur, []))
-    return frozenset(out)
+    from yuqing.gazetteer import subtree
+
+    return subtree(config.areas, areas)
 
 
 def scope_for(config: AppConfig, role: str, team_id: str | None) -> Scope:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-from console import services
+from alerts import lifecycle, views
+from alerts.errors import AlertNotFound, InvalidInput, TransitionError
 from console.accounts import Principal
 from console.deps import NO_STORE, Who, csrf_protect, get_yuqing, require, require_raw_reader
 from console.searching import (
@@ -38,8 +39,8 @@ RawReader = Annotated[Principal, Depends(require_raw_reader)]
 
 
 class ActionBody(BaseModel):
-    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
-    channel: str | None = Field(default=None, max_length=services.MAX_CHANNEL)
+    text: str | None = Field(default=None, max_length=lifecycle.MAX_TEXT)
+    channel: str | None = Field(default=None, max_length=lifecycle.MAX_CHANNEL)
 
 
 @router.get("/me", summary="The caller: user, role, team and scope")
@@ -67,10 +68,10 @@ def list_alerts(
 ) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            alerts = services.alerts_as_dicts(
+            alerts = views.alerts_as_dicts(
                 s, status=status, team=team or None, limit=limit, teams=who.scope.teams
             )
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     return {"alerts": alerts}
 
@@ -79,8 +80,8 @@ def list_alerts(
 def get_alert(alert_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return services.alert_detail(s, alert_id, teams=who.scope.teams)
-    except services.AlertNotFound as exc:
+            return views.alert_detail(s, alert_id, teams=who.scope.teams)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -91,7 +92,7 @@ def _act(
     windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
     try:
         with yq.store.session() as s:
-            services.apply_action(
+            lifecycle.apply_action(
                 s,
                 alert_id,
                 action,
@@ -102,12 +103,12 @@ def _act(
                 respond_windows=windows,
                 teams=actor.scope.teams,
             )
-            return services.alert_detail(s, alert_id, teams=actor.scope.teams)
-    except services.AlertNotFound as exc:
+            return views.alert_detail(s, alert_id, teams=actor.scope.teams)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except services.TransitionError as exc:
+    except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
 
 
@@ -140,39 +141,39 @@ def reopen(
 
 
 class NoteBody(BaseModel):
-    text: str = Field(max_length=services.MAX_TEXT)
+    text: str = Field(max_length=lifecycle.MAX_TEXT)
 
 
 @router.post("/alerts/{alert_id}/note", summary="备注: add a note in any status (status stays)")
 def note(alert_id: int, body: NoteBody, yq: Yuqing, actor: Actor) -> dict[str, Any]:
-    return _act(yq, alert_id, services.NOTE, actor, ActionBody(text=body.text))
+    return _act(yq, alert_id, lifecycle.NOTE, actor, ActionBody(text=body.text))
 
 
 class ReassignBody(BaseModel):
     team: str = Field(min_length=1, max_length=80)
-    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
+    text: str | None = Field(default=None, max_length=lifecycle.MAX_TEXT)
 
 
 class CorrectBody(BaseModel):
     category: str | None = Field(default=None, max_length=80)
     tier: str | None = Field(default=None, max_length=10, description="I..IV or 1..4")
-    text: str | None = Field(default=None, max_length=services.MAX_TEXT)
+    text: str | None = Field(default=None, max_length=lifecycle.MAX_TEXT)
 
 
 @router.post("/alerts/{alert_id}/reassign", summary="转办: hand the alert to another team")
 def reassign(alert_id: int, body: ReassignBody, yq: Yuqing, actor: Actor) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            services.reassign(
+            lifecycle.reassign(
                 s, alert_id, actor.username, yq.now(), body.team, body.text,
                 config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
-            alert = services.alert_detail(s, alert_id)
-    except services.AlertNotFound as exc:
+            alert = views.alert_detail(s, alert_id)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except services.TransitionError as exc:
+    except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     return alert
 
@@ -188,15 +189,15 @@ def correct(alert_id: int, body: CorrectBody, yq: Yuqing, actor: Actor) -> dict[
         raise HTTPException(400, str(exc)) from None
     try:
         with yq.store.session() as s:
-            services.correct(
+            lifecycle.correct(
                 s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
                 category=body.category or None, severity=severity, text=body.text,
                 config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
-            return services.alert_detail(s, alert_id, teams=actor.scope.teams)
-    except services.AlertNotFound as exc:
+            return views.alert_detail(s, alert_id, teams=actor.scope.teams)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
 
 
@@ -204,17 +205,15 @@ def correct(alert_id: int, body: CorrectBody, yq: Yuqing, actor: Actor) -> dict[
 def get_event(event_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return services.event_timeline(
-                s, event_id, teams=who.scope.teams, areas=who.scope.areas
-            )
-    except services.AlertNotFound as exc:
+            return views.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 def hit_as_dict(h: SearchHit) -> dict[str, Any]:
     return {
         "id": h.id,
-        "title": services.mask_post_text(h.title),
+        "title": views.mask_post_text(h.title),
         "title_html": h.title_html,
         "snippet": h.snippet,
         "category": h.category,
@@ -222,7 +221,7 @@ def hit_as_dict(h: SearchHit) -> dict[str, Any]:
         "tier": tier_name(h.severity) if h.severity in (1, 2, 3, 4) else None,
         "area": h.area,
         "source": h.source,
-        "published_at": services.iso(h.published_at),
+        "published_at": views.iso(h.published_at),
         "url": h.url,
         "score": h.score,
         "expanded": h.expanded,
@@ -280,13 +279,13 @@ def search(
 def get_post(post_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
-    except services.AlertNotFound as exc:
+            return views.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 class RawBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=services.MAX_REASON)
+    reason: str | None = Field(default=None, max_length=views.MAX_REASON)
 
 
 @router.post(
@@ -299,13 +298,13 @@ def get_post_raw(
     response.headers.update(NO_STORE)
     try:
         with yq.store.session() as s:
-            return services.read_raw_post(
+            return views.read_raw_post(
                 s, post_id, yq.privacy, who.username, yq.now(), body.reason if body else None,
                 teams=who.scope.teams, areas=who.scope.areas,
             )  # fmt: skip
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc), headers=NO_STORE) from None
-    except services.AlertNotFound as exc:
+    except AlertNotFound as exc:
         raise HTTPException(404, str(exc), headers=NO_STORE) from None
-    except services.RawTextUnreadable as exc:
+    except views.RawTextUnreadable as exc:
         raise HTTPException(500, str(exc), headers=NO_STORE) from None

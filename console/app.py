@@ -23,6 +23,8 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from alerts import lifecycle
+from alerts.status import ACTION_LABELS_ZH, STATUS_LABELS_ZH
 from alerts.triage import OUTCOMES_ZH
 from console import (
     api,
@@ -33,7 +35,6 @@ from console import (
     models_admin,
     pages,
     searching,
-    services,
     triage,
 )
 from console.deps import CSRF_FIELD, AuthMiddleware, require
@@ -89,9 +90,9 @@ def build_templates(app: App) -> Jinja2Templates:
         TIER_NAMES=TIER_NAMES,
         TIER_LABELS_ZH=TIER_LABELS_ZH,
         TIER_COLOURS=TIER_COLOURS,
-        STATUS_LABELS_ZH=services.STATUS_LABELS_ZH,
-        ACTION_LABELS_ZH=services.ACTION_LABELS_ZH,
-        REPLY_CHANNELS=services.REPLY_CHANNELS,
+        STATUS_LABELS_ZH=STATUS_LABELS_ZH,
+        ACTION_LABELS_ZH=ACTION_LABELS_ZH,
+        REPLY_CHANNELS=lifecycle.REPLY_CHANNELS,
         timezone=app.config.settings.timezone,
         TRIAGE_OUTCOMES_ZH=OUTCOMES_ZH,
         # teams that are a duty desk (研判): their people, and supervisors, get the queue

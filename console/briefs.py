@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console import reports
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
 from console.pages import error_page, render
+from reports import briefs as reports
 from yuqing.app import App
 
 Yuqing = Annotated[App, Depends(get_yuqing)]
@@ -66,7 +66,7 @@ def brief_file(
     except reports.BriefInputError as exc:
         raise HTTPException(400, str(exc)) from None
     if fmt == "html":
-        return HTMLResponse(reports.render_html(b, request.app.state.templates.env))
+        return HTMLResponse(reports.render_html(b))
     name = f"yuqing-{kind}-{day.isoformat()}.pdf"
     return Response(
         reports.render_pdf(b),

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from console import charts, stats
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
 from console.pages import error_page, render
+from reports import charts
+from reports import figures as stats
 from yuqing.app import App
 from yuqing.contracts import parse_tier
 

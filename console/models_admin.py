@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console import services
+from alerts import views
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
 from console.pages import error_page, render
@@ -66,7 +66,7 @@ def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
         return [], "尚无启用的模型"
     ids = uncertainty_queue(s, model, limit=QUEUE_SIZE)
     posts = {p.id: p for p in s.scalars(select(Post).where(Post.id.in_(ids)))}
-    return [services.post_as_dict(posts[i]) for i in ids if i in posts], None
+    return [views.post_as_dict(posts[i]) for i in ids if i in posts], None
 
 
 def _retrain_base(yq: App, active: str | None) -> dict[str, Any]:

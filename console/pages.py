@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from console import services
+from alerts import lifecycle, views
+from alerts.errors import AlertNotFound, InvalidInput, TransitionError
+from alerts.status import ACTION_LABELS_ZH, ACTIONS
 from console.accounts import Principal
 from console.deps import (
     NO_STORE,
@@ -88,15 +90,15 @@ def inbox(request: Request, yq: Yuqing, who: Who, team: str = "", status: str = 
     now = yq.now()
     try:
         with yq.store.session() as s:
-            alerts = services.alerts_as_dicts(
+            alerts = views.alerts_as_dicts(
                 s,
                 status=status or None,
                 team=team or None,
                 limit=INBOX_LIMIT,
                 teams=who.scope.teams,
             )
-            teams = services.team_choices(s, teams=who.scope.teams)
-    except services.InvalidInput as exc:
+            teams = views.team_choices(s, teams=who.scope.teams)
+    except InvalidInput as exc:
         return error_page(request, 400, str(exc))
     return render(
         request,
@@ -125,9 +127,9 @@ def _alert_page(
 ) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            alert = services.alert_detail(s, alert_id, teams=who.scope.teams)
-            all_teams = services.team_choices(s)  # a matter may go to any team
-    except services.AlertNotFound:
+            alert = views.alert_detail(s, alert_id, teams=who.scope.teams)
+            all_teams = views.team_choices(s)  # a matter may go to any team
+    except AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
     return render(
         request,
@@ -137,7 +139,7 @@ def _alert_page(
             "all_teams": all_teams,
             "categories": yq.config.taxonomy.category_names(),
             "error": error,
-            "done": done if done in services.ACTION_LABELS_ZH else None,
+            "done": done if done in ACTION_LABELS_ZH else None,
             "form": form or {},
         },
         status_code,
@@ -162,7 +164,7 @@ def reassign_form(
 ) -> Response:
     try:
         with yq.store.session() as s:
-            services.reassign(
+            lifecycle.reassign(
                 s,
                 alert_id,
                 actor.username,
@@ -172,9 +174,9 @@ def reassign_form(
                 config=yq.config,
                 teams=actor.scope.teams,
             )
-    except services.AlertNotFound:
+    except AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
-    except (services.TransitionError, services.InvalidInput) as exc:
+    except (TransitionError, InvalidInput) as exc:
         return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=409)
     if actor.scope.teams is not None and team not in actor.scope.teams:
         return RedirectResponse("/?done=reassign", status_code=303)  # out of their hands now
@@ -194,14 +196,14 @@ def correct_form(
     try:
         severity = parse_tier(tier) if tier else None
         with yq.store.session() as s:
-            services.correct(
+            lifecycle.correct(
                 s, alert_id, actor.username, yq.now(), yq.config.taxonomy,
                 category=category or None, severity=severity, text=text,
                 config=yq.config, teams=actor.scope.teams,
             )  # fmt: skip
-    except services.AlertNotFound:
+    except AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
-    except (services.InvalidInput, ValueError) as exc:
+    except (InvalidInput, ValueError) as exc:
         return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=400)
     return RedirectResponse(f"/alerts/{alert_id}?done=correct", status_code=303)
 
@@ -210,8 +212,8 @@ def correct_form(
 def event_page(request: Request, event_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            ev = services.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
-    except services.AlertNotFound:
+            ev = views.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
+    except AlertNotFound:
         return error_page(request, 404, f"未找到事件 {event_id}")
     return render(request, "event.html", {"e": ev})
 
@@ -226,12 +228,12 @@ def alert_action(
     text: Annotated[str, Form()] = "",
     channel: Annotated[str, Form()] = "",
 ) -> Response:
-    if action not in services.ACTIONS and action != services.NOTE:
+    if action not in ACTIONS and action != lifecycle.NOTE:
         return error_page(request, 404, f"没有“{action}”这个操作")
     windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}
     try:
         with yq.store.session() as s:
-            services.apply_action(
+            lifecycle.apply_action(
                 s,
                 alert_id,
                 action,
@@ -242,11 +244,11 @@ def alert_action(
                 respond_windows=windows,
                 teams=actor.scope.teams,
             )
-    except services.AlertNotFound:
+    except AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")
-    except services.TransitionError as exc:
+    except TransitionError as exc:
         return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=409)
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         form = {"action": action, "text": text, "channel": channel}
         return _alert_page(request, yq, alert_id, actor, error=str(exc), status_code=400, form=form)
     # Post/redirect/get: a reload must not repeat the action.
@@ -334,9 +336,9 @@ def _post_page(
 ) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            post = services.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
-            alerts = services.alerts_for_post(s, post_id, teams=who.scope.teams)
-    except services.AlertNotFound:
+            post = views.get_post(s, post_id, teams=who.scope.teams, areas=who.scope.areas)
+            alerts = views.alerts_for_post(s, post_id, teams=who.scope.teams)
+    except AlertNotFound:
         return error_page(request, 404, f"未找到帖子 {post_id}")
     context = {
         "p": post,
@@ -359,7 +361,7 @@ def post_raw_page(
     post_id: int,
     yq: Yuqing,
     who: RawReader,
-    reason: Annotated[str, Form(max_length=services.MAX_REASON)] = "",
+    reason: Annotated[str, Form(max_length=views.MAX_REASON)] = "",
 ) -> HTMLResponse:
     """查看原文: a POST (never prefetched or cached) that shows and audits the raw text."""
     raw: dict[str, Any] | None = None
@@ -367,15 +369,15 @@ def post_raw_page(
     status_code = 200
     try:
         with yq.store.session() as s:
-            raw = services.read_raw_post(
+            raw = views.read_raw_post(
                 s, post_id, yq.privacy, who.username, yq.now(), reason,
                 teams=who.scope.teams, areas=who.scope.areas,
             )  # fmt: skip
-    except services.InvalidInput as exc:
+    except InvalidInput as exc:
         error, status_code = str(exc), 400
-    except services.AlertNotFound:
+    except AlertNotFound:
         error, status_code = "该帖子没有保存原文（或不在您的范围内）", 404
-    except services.RawTextUnreadable as exc:
+    except views.RawTextUnreadable as exc:
         error, status_code = str(exc), 500
     page = _post_page(request, yq, post_id, who, raw=raw, error=error, status_code=status_code)
     page.headers.update(NO_STORE)

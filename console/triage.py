@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from alerts import triage
-from console import services
+from alerts import triage, views
+from alerts.status import Status
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
 from yuqing.app import App
@@ -41,11 +41,11 @@ DONE_ZH = {
 def _queue(s: Session, who: Principal, now: datetime) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"triage": [], "review": [], "backlog": []}
     for a in triage.queue(s, teams=who.scope.teams):
-        d = services.alert_as_dict(a)
+        d = views.alert_as_dict(a)
         d["desk_name"] = a.desk_team_id
         left = (a.triage_deadline - now).total_seconds() if a.triage_deadline else None
         d["seconds_left"] = None if left is None else int(left)
-        d["held"] = a.status == "backlog"
+        d["held"] = a.status == Status.BACKLOG
         out["review" if a.triage == triage.REVIEW else a.status].append(d)
     return out
 
@@ -53,7 +53,7 @@ def _queue(s: Session, who: Principal, now: datetime) -> dict[str, list[dict[str
 def _context(yq: App, who: Principal) -> dict[str, Any]:
     with yq.store.session() as s:
         q = _queue(s, who, yq.now())
-        teams = services.team_choices(s)
+        teams = views.team_choices(s)
     return {"queue": q, "all_teams": teams, "now": yq.now().isoformat()}
 
 
@@ -213,7 +213,7 @@ def decide(
                 a = triage.archive(s, alert_id, actor.username, now, note, teams=teams)
             else:
                 raise HTTPException(404, f"unknown decision {decision!r}")
-            return services.alert_as_dict(a)
+            return views.alert_as_dict(a)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
     except triage.TriageInputError as exc:

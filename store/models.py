@@ -257,11 +257,3 @@ class IndexOutbox(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# Each stage keeps its own tables in its own module on the same Base (one line
-# per module below), each with its own Alembic migration branching from 0001.
-from store import alerting_models  # noqa: E402,F401,I001  (alerts: outbox, escalations, silences, lock)
-from store import classifier_models  # noqa: E402,F401  (classifier: registry, corrections)
-from store import console_models  # noqa: E402,F401  (console: sessions, API tokens, logins)
-from store import crawl_models  # noqa: E402,F401  (crawler: crawl_runs, sketches, raw text)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,3 +326,19 @@ class Gazetteer:
 
     def __contains__(self, area: str) -> bool:
         return area in self._parents
+
+
+def subtree(areas: AreasFile, names: Iterable[str]) -> frozenset[str]:
+    """The areas and every area inside them (areas.yaml)."""
+    children: dict[str | None, list[str]] = {}
+    for name, (_area, parent) in areas.all().items():
+        children.setdefault(parent, []).append(name)
+    out: set[str] = set()
+    todo = list(names)
+    while todo:
+        cur = todo.pop()
+        if cur in out:
+            continue
+        out.add(cur)
+        todo.extend(children.get(cur, []))
+    return frozenset(out)

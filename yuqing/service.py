@@ -219,7 +219,7 @@ class Service:
         done when the job next runs)."""
         from zoneinfo import ZoneInfo
 
-        from console import reports
+        from reports import briefs as reports
 
         cfg = self.app.config
         today = self.app.now().astimezone(ZoneInfo(cfg.settings.timezone)).date()

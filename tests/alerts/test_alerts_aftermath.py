@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from alerts.aftermath import aftermath
 from alerts.engine import evaluate_new_posts
+from alerts.lifecycle import apply_action
 from alerts.routing import Router
-from console.services import apply_action
 from store.alerting_models import NotificationOutbox
 from store.db import Store
 from store.models import Alert, AuditLog, Response

@@ -19,8 +19,8 @@ from alerts_testkit import Receiver, SmtpSink, add_post, receivers_config
 from sqlalchemy import select
 
 from alerts.escalation import escalations
+from alerts.lifecycle import apply_action
 from alerts.silences import add_silence
-from console.services import apply_action
 from store.models import Alert, AuditLog
 from yuqing.app import App
 from yuqing.clock import FrozenClock

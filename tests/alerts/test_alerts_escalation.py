@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate_new_posts
 from alerts.escalation import chain, check_deadlines, escalations
+from alerts.lifecycle import apply_action
 from alerts.routing import Router
 from alerts.worktime import WorkCalendar, deadlines
-from console.services import apply_action
 from store.alerting_models import NotificationOutbox
 from store.db import Store
 from store.models import Alert, AuditLog

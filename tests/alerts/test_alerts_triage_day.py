@@ -23,7 +23,7 @@ from alerts_testkit import Receiver, SmtpSink, add_post, write_config
 from sqlalchemy import select
 
 from alerts import triage
-from console.services import correct
+from alerts.lifecycle import correct
 from store.alerting_models import NotificationOutbox
 from store.classifier_models import ClassifierCorrection
 from store.models import Alert, AlertPost, Post, Response

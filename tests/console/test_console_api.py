@@ -202,7 +202,7 @@ def test_alert_detail_and_post_are_masked(console: Console, three_alerts: dict[s
 def test_cli_serialiser_is_the_api_serialiser(
     console: Console, three_alerts: dict[str, int]
 ) -> None:
-    from console.services import alerts_as_dicts
+    from alerts.views import alerts_as_dicts
 
     with console.app.store.session() as s:
         assert alerts_as_dicts(s) == _alerts(console)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from openpyxl import load_workbook
 
-from console.stats import efficiency_index
+from reports.figures import efficiency_index
 from yuqing.settings import EfficiencyTerm
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from console import services
+from alerts import lifecycle
+from alerts.errors import InvalidInput
 from store.models import AuditLog, Response
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def test_note_through_the_alert_page(console: Console, three_alerts: dict[str, i
 def test_note_service_keeps_status(console: Console, three_alerts: dict[str, int]) -> None:
     red = _red(console)
     with console.app.store.session() as s:
-        alert = services.note(s, red, "sup", console.clock.now(), "跟进中")
+        alert = lifecycle.note(s, red, "sup", console.clock.now(), "跟进中")
         assert alert.status == "open"
-    with console.app.store.session() as s, pytest.raises(services.InvalidInput, match="note"):
-        services.apply_action(s, red, "note", "sup", console.clock.now())
+    with console.app.store.session() as s, pytest.raises(InvalidInput, match="note"):
+        lifecycle.apply_action(s, red, "note", "sup", console.clock.now())

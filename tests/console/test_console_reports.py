@@ -186,7 +186,7 @@ def test_unknown_brief_channel_is_a_config_error(config_dir: Path, tmp_path: Pat
 def test_scheduled_brief_covers_yesterday_and_keeps_files(
     console: Console, three_alerts: dict[str, int]
 ) -> None:
-    from console.reports import scheduled_brief
+    from reports.briefs import scheduled_brief
 
     console.clock.advance(timedelta(days=1))
     out = scheduled_brief(console.app, "daily")

@@ -53,7 +53,7 @@ def _local(state: CliState, iso: str | None) -> str:
 @json_option
 @pass_state
 def list_(state: CliState, status: str | None, team: str | None, limit: int, as_json: bool) -> None:
-    from console.services import alerts_as_dicts
+    from alerts.views import alerts_as_dicts
 
     config = state.config()
     if team is not None and team not in config.teams.by_id():
@@ -81,7 +81,7 @@ def _detail(session: Any, config: Any, alert_id: int, now: datetime) -> dict[str
     from alerts.aftermath import aftermath
     from alerts.escalation import escalations
     from alerts.outbox import outbox_rows
-    from console.services import alert_detail
+    from alerts.views import alert_detail
     from store.models import Alert
 
     out = alert_detail(session, alert_id)
@@ -114,7 +114,7 @@ def _detail(session: Any, config: Any, alert_id: int, now: datetime) -> dict[str
 @json_option
 @pass_state
 def show(state: CliState, alert_id: int, as_json: bool) -> None:
-    from console.services import AlertNotFound
+    from alerts.errors import AlertNotFound
 
     app = state.app()
     try:
@@ -165,13 +165,9 @@ def _act(
     text: str | None = None,
     channel: str | None = None,
 ) -> None:
-    from console.services import (
-        AlertNotFound,
-        InvalidInput,
-        TransitionError,
-        alert_as_dict,
-        apply_action,
-    )
+    from alerts.errors import AlertNotFound, InvalidInput, TransitionError
+    from alerts.lifecycle import apply_action
+    from alerts.views import alert_as_dict
 
     app = state.app()
     windows = {t: p.respond for t, p in app.config.alerts.tiers.items()}

@@ -27,7 +27,7 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
     severe alerts with how fast they were answered."""
     import json
 
-    from console import reports
+    from reports import briefs as reports
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm", ".json"):
@@ -40,9 +40,7 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
             raise click.BadParameter(str(exc), param_hint="--date") from None
         with app.store.session() as s:
             brief = reports.build_brief(s, app.config, kind, d, app.now())
-        from console.app import build_templates
-
-        html = reports.render_html(brief, build_templates(app).env)
+        html = reports.render_html(brief)
         if suffix == ".pdf":
             out.write_bytes(reports.render_pdf(brief))
         elif suffix == ".json":

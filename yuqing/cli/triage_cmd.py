@@ -45,7 +45,7 @@ def _local(zone: ZoneInfo, iso: str | None) -> str:
 @pass_state
 def list_(state: CliState, which: str | None, desk: str | None, as_json: bool) -> None:
     from alerts.triage import queue
-    from console.services import alert_as_dict
+    from alerts.views import alert_as_dict
 
     app = state.app()
     backlog = None if which is None else which == "backlog"
@@ -80,7 +80,7 @@ def list_(state: CliState, which: str | None, desk: str | None, as_json: bool) -
 
 def _decide(state: CliState, as_json: bool, act: Callable[[Any, Any, datetime], Any]) -> None:
     from alerts.triage import TriageError
-    from console.services import alert_as_dict
+    from alerts.views import alert_as_dict
 
     app = state.app()
     try:

@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.services import ACTIVE_STATUSES, pending_deadline
+from alerts.status import ACTIVE_STATUSES, Status, pending_deadline
 from store.models import Alert, Team
 from yuqing.contracts import TIER_LABELS_ZH, TIER_NAMES
 from yuqing.settings import EfficiencyTerm
@@ -128,9 +128,9 @@ class Group:
         if r.responded_at is not None:
             self.responded += 1
             self._resp.append(r.responded_at <= r.respond_deadline)
-        elif now > r.respond_deadline and r.status != "resolved":
+        elif now > r.respond_deadline and r.status != Status.RESOLVED:
             self._resp.append(False)
-        if r.resolved_at is not None and r.status == "resolved":
+        if r.resolved_at is not None and r.status == Status.RESOLVED:
             self.resolved += 1
             self._ttr.append((r.resolved_at - start).total_seconds() / 60)
         if r.status in ACTIVE_STATUSES:
@@ -140,10 +140,10 @@ class Group:
 
     def _desk(self, r: _Row) -> bool:
         """Count the desk's part; False when the alert never reached a team."""
-        if r.status in ("triage", "backlog"):
+        if r.status in (Status.TRIAGE, Status.BACKLOG):
             self.desk_waiting += 1
             return False
-        if r.status == "dismissed":
+        if r.status == Status.DISMISSED:
             if r.triage == "archived":
                 self.desk_archived += 1
             else:

@@ -12,18 +12,21 @@ ship with us. All text reaching a brief is masked again on the way out.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from console import stats
-from console.services import STATUS_LABELS_ZH, mask_post_text, pending_deadline
+from alerts.status import STATUS_LABELS_ZH, pending_deadline
+from alerts.views import mask_post_text
+from reports import figures
 from store.models import Alert, Event, Post, Team
 from yuqing.contracts import TIER_LABELS_ZH, TIER_NAMES
 from yuqing.settings import AppConfig
@@ -52,7 +55,7 @@ class Brief:
     by_area: list[tuple[str, int]]
     top_events: list[dict[str, Any]]
     severe: list[dict[str, Any]]
-    figures: stats.Group
+    figures: figures.Group
 
     def local(self, dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—" if dt is None else dt.astimezone(ZoneInfo(self.timezone)).strftime(fmt)
@@ -119,10 +122,12 @@ def build_brief(
     # Posts are scoped through the areas a team covers; None = every post.
     area_filter = None
     if teams is not None:
-        from console.accounts import area_subtree
+        from yuqing.gazetteer import subtree
 
         by_id = config.teams.by_id()
-        area_filter = area_subtree(config, [a for t in teams if t in by_id for a in by_id[t].areas])
+        area_filter = subtree(
+            config.areas, [a for t in teams if t in by_id for a in by_id[t].areas]
+        )
     post_where: list[ColumnElement[bool]] = [in_period]
     if area_filter is not None:
         post_where.append(Post.area.in_(sorted(area_filter)))
@@ -201,10 +206,10 @@ def build_brief(
                 "overdue": deadline is not None and deadline < now,
             }
         )
-    q = stats.StatsQuery(
+    q = figures.StatsQuery(
         since=since, until=until, by="tier", teams=frozenset(teams) if teams is not None else None
     )
-    figures = stats.dashboard(session, q, now, config.settings.console.efficiency, tz).total
+    totals = figures.dashboard(session, q, now, config.settings.console.efficiency, tz).total
     label, _days = KINDS[kind]
     return Brief(
         kind=kind,
@@ -219,7 +224,7 @@ def build_brief(
         by_area=by_area,
         top_events=top_events,
         severe=severe,
-        figures=figures,
+        figures=totals,
     )
 
 
@@ -252,16 +257,24 @@ def summary_lines(b: Brief) -> list[str]:
     ]
 
 
-def render_html(b: Brief, templates: Any) -> str:
+@functools.cache
+def _templates() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    here = Path(__file__).parent / "templates"
+    return Environment(loader=FileSystemLoader(here), autoescape=select_autoescape())
+
+
+def render_html(b: Brief) -> str:
     """The brief as one self-contained HTML page (inline CSS and SVG charts)."""
-    from console import charts
+    from reports import charts
 
     chart = charts.bar_chart(
         "各类别信息量（条）",
         [c for c, _n in b.by_category],
         [("信息量", [float(n) for _c, n in b.by_category])],
     )
-    template = templates.get_template("brief.html")
+    template = _templates().get_template("brief.html")
     return str(
         template.render(b=b, summary=summary_lines(b), chart=chart, mins=_mins, pct=_pct, yes=_yes)
     )
@@ -424,14 +437,12 @@ def scheduled_brief(app: Any, kind: str, day: date | None = None) -> dict[str, A
     The PDF is written last and atomically: it marks the brief done, so the
     scheduler sends each day's brief once (again only after a crash mid-send).
     """
-    from console.app import build_templates
-
     tz = ZoneInfo(app.config.settings.timezone)
     if day is None:
         day = app.now().astimezone(tz).date() - timedelta(days=1)
     with app.store.session() as s:
         brief = build_brief(s, app.config, kind, day, app.now())
-    html = render_html(brief, build_templates(app).env)
+    html = render_html(brief)
     folder = app.config.var_dir / "briefs"
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"{kind}-{day.isoformat()}"

@@ -1,0 +1,374 @@
+"""How alerts, their posts and their matters are shown to people: one JSON shape for
+the console's pages and API and the CLI, masked text, and each caller's scope (a team
+sees its alerts once routed; a duty desk sees what waits for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from alerts.errors import AlertNotFound, InvalidInput
+from alerts.status import (
+    ACTIVE_STATUSES,
+    AT_DESK,
+    STATUSES,
+    allowed_actions,
+    deadline_sql,
+    pending_deadline,
+)
+from store.models import Alert, AlertPost, AuditLog, Post, Response, Team
+from yuqing.contracts import tier_name
+
+MIN_REASON = 2  # why someone reads a post's unmasked text; kept in the audit log
+
+
+MAX_REASON = 500
+
+
+class RawTextUnreadable(RuntimeError):
+    """The stored unmasked text does not decrypt with this deployment's key."""
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _in_scope(teams: Collection[str]) -> Any:
+    """A team sees its alerts once routed; a duty desk sees what waits for it."""
+    waiting = AT_DESK
+    desk = and_(Alert.status.in_(waiting), Alert.desk_team_id.in_(sorted(teams)))
+    mine = and_(Alert.status.not_in(waiting), Alert.team_id.in_(sorted(teams)))
+    return or_(mine, desk)
+
+
+def _sees(alert: Alert, teams: Collection[str]) -> bool:
+    if alert.status in AT_DESK:
+        return alert.desk_team_id in teams
+    return alert.team_id in teams
+
+
+def _statuses(status: str | Iterable[str] | None) -> tuple[str, ...]:
+    """None -> the active ones; "all" -> every status; "a,b" or a list -> those."""
+    if status is None or status == "":
+        return ACTIVE_STATUSES
+    if isinstance(status, str):
+        if status == "all":
+            return STATUSES
+        wanted = [s.strip() for s in status.split(",") if s.strip()]
+    else:
+        wanted = list(status)
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown:
+        raise InvalidInput(f"unknown status {', '.join(unknown)}: use {', '.join(STATUSES)} or all")
+    return tuple(wanted) or ACTIVE_STATUSES
+
+
+def alert_as_dict(alert: Alert, team_name: str | None = None) -> dict[str, Any]:
+    """The one JSON shape of an alert (times ISO 8601, UTC)."""
+    return {
+        "id": alert.id,
+        "tier": tier_name(alert.tier),
+        "severity": alert.tier,
+        "status": alert.status,
+        "team": alert.team_id,
+        "team_name": team_name if team_name is not None else alert.team.name,
+        "title": alert.title,
+        "reason": alert.reason,
+        "category": alert.category,
+        "area": alert.area,
+        "post_count": alert.post_count,
+        "opened_at": iso(alert.opened_at),
+        "deadline": iso(pending_deadline(alert)),
+        "ack_deadline": iso(alert.ack_deadline),
+        "respond_deadline": iso(alert.respond_deadline),
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "responded_at": iso(alert.responded_at),
+        "resolved_at": iso(alert.resolved_at),
+        "updated_at": iso(alert.updated_at),
+        "escalation_level": alert.escalation_level,
+        "rule": alert.rule,
+        "triage": alert.triage,
+        "desk": alert.desk_team_id,
+        "triage_deadline": iso(alert.triage_deadline),
+        "triaged_at": iso(alert.triaged_at),
+        "triaged_by": alert.triaged_by,
+        "routed_at": iso(alert.routed_at),
+        "signals": [g.get("reason") for g in (alert.signals or [])],
+    }
+
+
+def alerts_as_dicts(
+    session: Session,
+    status: str | Iterable[str] | None = None,
+    team: str | None = None,
+    limit: int = 100,
+    *,
+    teams: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts sorted by their nearest pending deadline (most serious first on ties).
+
+    ``status`` None lists the active alerts (open, acknowledged, responded);
+    "all", one status, "a,b" or a list of statuses narrow or widen that.
+    ``teams`` (a user's scope) keeps only alerts of those teams; None keeps all.
+    """
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1")
+    deadline = deadline_sql()
+    stmt = (
+        select(Alert, Team.name)
+        .join(Team, Team.id == Alert.team_id)
+        .where(Alert.status.in_(_statuses(status)))
+        .order_by(deadline.asc().nulls_last(), Alert.tier.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    if team:
+        stmt = stmt.where(Alert.team_id == team)
+    if teams is not None:
+        stmt = stmt.where(_in_scope(teams))
+    return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
+
+
+def mask_post_text(text: str | None) -> str:
+    # Stored text is masked at ingest; masking again on the way out is cheap insurance
+    # against a source that slipped through (e.g. rows written before a rule existed).
+    from yuqing.privacy import mask_personal_data
+
+    return mask_personal_data(text)
+
+
+def mask_author(author: str | None) -> str | None:
+    if not author:
+        return None
+    return author[0] + "*" * min(len(author) - 1, 3) if len(author) > 1 else "*"
+
+
+def post_as_dict(post: Post) -> dict[str, Any]:
+    """A post as responders see it: personal data masked, author shortened."""
+    return {
+        "id": post.id,
+        "title": mask_post_text(post.title),
+        "text": mask_post_text(post.text),
+        "source": post.source,
+        "url": post.url,
+        "author": mask_author(post.author),
+        "published_at": iso(post.published_at),
+        "fetched_at": iso(post.fetched_at),
+        "area": post.area,
+        "category": post.category,
+        "category_confidence": post.category_confidence,
+        "uncertain": post.uncertain,
+        "severity": post.severity,
+        "tier": tier_name(post.severity),
+        "reasons": list(post.reasons or []),
+        "likes": post.likes,
+        "replies": post.replies,
+        "reply_text": mask_post_text(post.reply_text) or None,
+        "reply_at": iso(post.reply_at),
+        "event_id": post.event_id,
+    }
+
+
+def response_as_dict(r: Response) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "action": r.action,
+        "actor": r.actor,
+        "text": r.text,
+        "channel": r.channel,
+        "at": iso(r.at),
+    }
+
+
+def post_in_scope(
+    session: Session, post: Post, teams: Collection[str] | None, areas: Collection[str] | None
+) -> bool:
+    """A scoped user sees a post in their areas or behind an alert of their teams."""
+    if teams is None:
+        return True
+    if areas is not None and post.area is not None and post.area in areas:
+        return True
+    if not teams:
+        return False
+    hit = session.scalar(
+        select(AlertPost.alert_id)
+        .join(Alert, Alert.id == AlertPost.alert_id)
+        .where(AlertPost.post_id == post.id, Alert.team_id.in_(sorted(teams)))
+        .limit(1)
+    )
+    return hit is not None
+
+
+def get_post(
+    session: Session,
+    post_id: int,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """One post; out of the caller's scope (``teams``/``areas``) it does not exist."""
+    post = session.get(Post, post_id)
+    if post is None or not post_in_scope(session, post, teams, areas):
+        raise AlertNotFound(f"post {post_id} not found")
+    return post_as_dict(post)
+
+
+def read_raw_post(
+    session: Session,
+    post_id: int,
+    keys: Any,
+    actor: str,
+    now: datetime,
+    reason: str | None,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """A post's unmasked title, text, author and reply, with an AuditLog row saying
+    who read it, when and why. The caller checks the reader's role (config
+    console.raw_text_roles); ``keys`` is the App's PrivacyKeys.
+    Raises InvalidInput (no reason), AlertNotFound (out of scope, or no raw text
+    kept) or RawTextUnreadable."""
+    from cryptography.fernet import InvalidToken
+
+    from yuqing.ingest import read_raw
+
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise InvalidInput(f"请填写查看原文的理由（至少 {MIN_REASON} 个字）/ a reason is required")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"理由过长（上限 {MAX_REASON} 字）/ the reason is too long")
+    post = session.get(Post, post_id)
+    if post is None or not post_in_scope(session, post, teams, areas):
+        raise AlertNotFound(f"post {post_id} not found")
+    try:
+        raw = read_raw(session, post_id, keys)
+    except InvalidToken:
+        raise RawTextUnreadable(
+            f"帖子 {post_id} 的原文无法解密（密钥不符）/ raw text of post {post_id} "
+            "does not decrypt with this deployment's key"
+        ) from None
+    if raw is None:
+        raise AlertNotFound(f"no raw text kept for post {post_id}")
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="post.raw_view",
+            target_type="post",
+            target_id=str(post_id),
+            detail={"reason": reason},
+        )
+    )
+    session.flush()
+    return {
+        "id": post_id,
+        "title": raw.get("title"),
+        "text": raw.get("text"),
+        "author": raw.get("author"),
+        "reply": raw.get("reply"),
+    }
+
+
+def load_alert(
+    session: Session,
+    alert_id: int,
+    *,
+    lock: bool = False,
+    teams: Collection[str] | None = None,
+) -> Alert:
+    # FOR UPDATE (PostgreSQL) stops two people from both acknowledging one open alert.
+    alert = session.get(
+        Alert, alert_id, options=[selectinload(Alert.team)], with_for_update=lock or None
+    )
+    # Out of scope looks exactly like missing: ids must not reveal other grids' alerts.
+    if alert is None or (teams is not None and not _sees(alert, teams)):
+        raise AlertNotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def alert_detail(
+    session: Session, alert_id: int, *, teams: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The alert plus the posts behind it (newest first) and its response history."""
+    alert = load_alert(session, alert_id, teams=teams)
+    posts = session.scalars(
+        select(Post)
+        .join(AlertPost, AlertPost.post_id == Post.id)
+        .where(AlertPost.alert_id == alert.id)
+        .order_by(AlertPost.added_at.desc(), Post.id.desc())
+    ).all()
+    responses = session.scalars(
+        select(Response).where(Response.alert_id == alert.id).order_by(Response.at, Response.id)
+    ).all()
+    out = alert_as_dict(alert)
+    out["posts"] = [post_as_dict(p) for p in posts]
+    out["responses"] = [response_as_dict(r) for r in responses]
+    out["allowed_actions"] = allowed_actions(alert.status)
+    return out
+
+
+def alerts_for_post(
+    session: Session, post_id: int, *, teams: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Alerts that include this post, newest first (only ``teams``' when given)."""
+    stmt = (
+        select(Alert, Team.name)
+        .join(Team, Team.id == Alert.team_id)
+        .join(AlertPost, AlertPost.alert_id == Alert.id)
+        .where(AlertPost.post_id == post_id)
+        .order_by(Alert.id.desc())
+    )
+    if teams is not None:
+        stmt = stmt.where(_in_scope(teams))
+    return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
+
+
+def team_choices(
+    session: Session, *, teams: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(id, name) of active teams, for filters (only ``teams`` when given)."""
+    stmt = select(Team.id, Team.name).where(Team.active.is_(True)).order_by(Team.id)
+    if teams is not None:
+        stmt = stmt.where(Team.id.in_(sorted(teams)))
+    return [(r.id, r.name) for r in session.execute(stmt).all()]
+
+
+def event_timeline(
+    session: Session,
+    event_id: int,
+    *,
+    teams: Collection[str] | None = None,
+    areas: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """One matter: the event and its posts oldest first (only those in scope)."""
+    from store.models import Event
+
+    event = session.get(Event, event_id)
+    if event is None:
+        raise AlertNotFound(f"event {event_id} not found")
+    posts = [
+        p
+        for p in session.scalars(
+            select(Post).where(Post.event_id == event_id).order_by(Post.published_at, Post.id)
+        )
+        if post_in_scope(session, p, teams, areas)
+    ]
+    if not posts:  # nothing the caller may see: the event does not exist for them
+        raise AlertNotFound(f"event {event_id} not found")
+    return {
+        "id": event.id,
+        "title": mask_post_text(event.title),
+        "category": event.category,
+        "area": event.area,
+        "severity": event.severity,
+        "tier": tier_name(event.severity),
+        "post_count": event.post_count,
+        "first_seen": iso(event.first_seen),
+        "last_seen": iso(event.last_seen),
+        "posts": [post_as_dict(p) for p in posts],
+    }
