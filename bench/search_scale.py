@@ -219,13 +219,15 @@ def run(quick: bool) -> list[Row]:
         b = EmbeddedBackend(tmp / "index.sqlite", tok, synonyms=Synonyms.load(SYNONYMS))
         ranked_qs = _ranked_queries(rng)
         ranked: list[float] = []
+        ranked_cpu: list[float] = []
         strict: list[float] = []
         ranked_totals: list[int] = []
         for _ in range(1 if quick else 2):
             for text in ranked_qs:
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 r = b.search(SearchQuery(text=text, facets=True, histogram="day"))
                 ranked.append(time.perf_counter() - t1)
+                ranked_cpu.append(time.process_time() - c1)
                 ranked_totals.append(r.total)
                 t1 = time.perf_counter()
                 strict_text = " ".join("+" + w for w in text.split())
@@ -266,7 +268,8 @@ def run(quick: bool) -> list[Row]:
             p95_ranked / p95_strict if p95_strict else None,
             f"target < 200 ms: {'met' if p95_ranked < 0.2 else 'MISSED'}; {len(ranked_qs)} "
             "queries of 2–3 analyst words, no filter, shipped synonyms, 4 facets + day "
-            f"histogram, top 20; median {ms(statistics.median(ranked))}; matches median "
+            f"histogram, top 20; median {ms(statistics.median(ranked))}; CPU-time p95 "
+            f"{ms(_p95(ranked_cpu))}; matches median "
             f"{int(statistics.median(ranked_totals)):,}, max {max(ranked_totals):,}",
         ),
     ]
