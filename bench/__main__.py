@@ -32,6 +32,7 @@ FIGURES = (
     "demo_stream",
     "console",
     "distributed",
+    "events",
 )
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"

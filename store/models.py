@@ -80,6 +80,28 @@ class Event(Base):
     post_count: Mapped[int] = mapped_column(default=0)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+    # analysis.events: the sum of its posts' content-word vectors (trimmed), and the
+    # event staff merged this one into (its posts moved there; new posts follow)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+
+
+class EventTerm(Base):
+    """An event's strongest content words: new posts find candidate events by them."""
+
+    __tablename__ = "event_terms"
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True, index=True)
+
+
+class EventPin(Base):
+    """A post staff put in an event by hand (merge or split): re-clustering keeps it."""
+
+    __tablename__ = "event_pins"
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
 
 
 class Post(Base):

@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from analysis.linking import Linker, item_for
 from store.models import DeadLetterRow, Event, IndexOutbox, Post, PostSighting
 from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc, Segmented
 
@@ -263,9 +264,12 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
     for start in range(0, len(fps), _IN_CHUNK):
         chunk = fps[start : start + _IN_CHUNK]
         by_fp.update(
-            session.execute(select(Event.fingerprint, Event.id).where(Event.fingerprint.in_(chunk)))
-            .tuples()
-            .all()
+            (fp, into or eid)  # an event staff merged away: its posts go where it went
+            for fp, eid, into in session.execute(
+                select(Event.fingerprint, Event.id, Event.merged_into).where(
+                    Event.fingerprint.in_(chunk)
+                )
+            ).tuples()
         )
     wanted = sorted({v for n in new if n.bands and n.fingerprint not in by_fp for v in n.bands})
     stored = (
@@ -273,6 +277,7 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
         if wanted
         else []
     )
+    linker = Linker(session, now)
     earlier: list[_NewPost] = []  # sketched posts of this batch, their events set
     active = now - NEAR_DUP_WINDOW  # only events still active are candidates
     refreshed: set[int] = set()  # old events a post of this batch joined: active again
@@ -295,6 +300,10 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
                     if best is None or score > best[0]:
                         best = (score, cand_event)
             event = best[1] if best else None
+        # analysis.events: content words, place, time and category (no place demanded)
+        item = item_for(n.post.title, n.post.text, now, n.cls.category, n.scope, n.post.area)
+        if event is None:
+            event = linker.match(item)
         if event is None:
             event = by_fp[n.fingerprint] = _NewEvent(
                 {
@@ -309,6 +318,7 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
                 }
             )
         n.event = event
+        linker.add(item, event)
         if isinstance(event, int):
             refreshed.add(event)
         if n.sketch is not None:
@@ -336,6 +346,7 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
         for e in created:
             e.id = ids[e.values["fingerprint"]]
     event_ids = [n.event.id if isinstance(n.event, _NewEvent) else n.event for n in new]
+    linker.save(lambda e: e.id)
     sketched = [
         (n.post_id, event_id, n.scope, n.sketch)
         for n, event_id in zip(new, event_ids, strict=True)

@@ -1,0 +1,1 @@
+"""Analysis of the stored posts: events (matters) formed on their text."""

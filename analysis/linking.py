@@ -1,0 +1,302 @@
+"""Events in the store: linking each batch's new posts, re-clustering, staff's
+merge and split.
+
+store.posts calls :class:`Linker` for the posts of a batch that neither share a
+title with an event nor are a MinHash near-duplicate of one: it finds candidate
+events through ``event_terms`` (their strongest words), scores them with
+analysis.events and saves the touched events' profiles and terms at the end.
+Event ids are stable: a post joins an existing event, or opens one.
+
+Staff's merges and splits pin posts to events (``event_pins``) and are audited;
+:func:`recluster` re-runs the machine over a period and keeps every pin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from analysis.events import WINDOW, Cluster, Item, best_match, vector
+from store.models import AuditLog, Event, EventPin, EventTerm, Post
+
+LOOKUP_TERMS = 8  # a post's strongest words used to find candidate events
+MAX_CANDIDATES = 400
+
+
+def item_for(title: str, text: str, at: datetime, category: str | None, scope: str | None,
+             area: str | None) -> Item:  # fmt: skip
+    return Item(vector(title, text), at, category=category, scope=scope, area=area)
+
+
+def _cluster(key: Any, ev: Any) -> Cluster:
+    profile = ev.profile or {}
+    return Cluster(
+        key,
+        centroid=dict(profile.get("terms", {})),
+        last_at=ev.last_seen,
+        category=ev.category,
+        scopes=set(profile.get("scopes", [])),
+        areas=set(profile.get("areas", [])),
+        size=int(profile.get("size", 0)),
+    )
+
+
+def _profile(c: Cluster) -> dict[str, Any]:
+    return {
+        "terms": c.centroid,
+        "scopes": sorted(c.scopes),
+        "areas": sorted(c.areas),
+        "size": c.size,
+    }
+
+
+class Linker:
+    """One batch's text linking, inside the batch's transaction."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.loaded: dict[int, Cluster] = {}
+        self.fresh: list[Cluster] = []  # events this batch opens (keys: placeholders)
+        self.touched: dict[int, Cluster] = {}
+
+    def _candidates(self, item: Item) -> list[Cluster]:
+        terms = sorted(item.vector, key=lambda w: -item.vector[w])[:LOOKUP_TERMS]
+        if terms:
+            since = item.at - WINDOW
+            rows = self.session.execute(
+                select(Event)
+                .where(
+                    Event.id.in_(select(EventTerm.event_id).where(EventTerm.term.in_(terms))),
+                    Event.merged_into.is_(None),
+                    Event.last_seen >= since,
+                )
+                .order_by(Event.last_seen.desc())
+                .limit(MAX_CANDIDATES)
+            ).scalars()
+            for ev in rows:
+                if ev.id not in self.loaded:
+                    self.loaded[ev.id] = _cluster(ev.id, ev)
+        return [*self.loaded.values(), *self.fresh]
+
+    def match(self, item: Item) -> Any:
+        """The key of the event ``item`` joins (an event id or a placeholder given to
+        :meth:`opened`), or None when it opens one."""
+        hit = best_match(item, self._candidates(item))
+        return hit.key if hit else None
+
+    def add(self, item: Item, key: Any) -> None:
+        """``item`` went to the event ``key`` (stored id, or a placeholder)."""
+        if isinstance(key, int):
+            c = self.loaded.get(key)
+            if c is None:
+                ev = self.session.get(Event, key)
+                c = self.loaded[key] = _cluster(key, ev)
+            self.touched[key] = c
+        else:
+            c = next((f for f in self.fresh if f.key is key), None)
+            if c is None:
+                c = Cluster(key)
+                self.fresh.append(c)
+        c.add(item)
+
+    def save(self, event_id: Callable[[Any], int]) -> None:
+        """Write the touched events' profiles and terms; ``event_id`` maps a
+        placeholder to the id its event got."""
+        done: dict[int, Cluster] = dict(self.touched)
+        for c in self.fresh:
+            done[event_id(c.key)] = c
+        save_profiles(self.session, done)
+
+
+def save_profiles(session: Session, clusters: dict[int, Cluster]) -> None:
+    if not clusters:
+        return
+    ids = sorted(clusters)
+    session.execute(delete(EventTerm).where(EventTerm.event_id.in_(ids)))
+    for eid in ids:
+        c = clusters[eid]
+        session.execute(update(Event).where(Event.id == eid).values(profile=_profile(c)))
+    rows = [{"term": t[:64], "event_id": eid} for eid in ids for t in set(clusters[eid].centroid)]
+    if rows:
+        session.execute(EventTerm.__table__.insert(), rows)  # type: ignore[attr-defined]
+
+
+# ---- staff: merge and split (pins), re-clustering that keeps them
+
+
+def _audit(session: Session, actor: str, action: str, event_id: int, detail: dict[str, Any],
+           now: datetime) -> None:  # fmt: skip
+    session.add(AuditLog(at=now, actor=actor, action=action, target_type="event",
+                         target_id=str(event_id), detail=detail))  # fmt: skip
+
+
+def _recount(session: Session, ids: list[int]) -> None:
+    for eid in ids:
+        n = session.execute(select(func.count()).where(Post.event_id == eid)).scalar_one()
+        session.execute(update(Event).where(Event.id == eid).values(post_count=n))
+
+
+def _reprofile(session: Session, ids: list[int]) -> None:
+    clusters: dict[int, Cluster] = {}
+    for eid in ids:
+        c = Cluster(eid)
+        for p in session.scalars(select(Post).where(Post.event_id == eid).order_by(Post.id)):
+            c.add(_post_item(p))
+        clusters[eid] = c
+    save_profiles(session, clusters)
+
+
+def _post_item(p: Post) -> Item:
+    scope = (p.extra or {}).get("near_dup_scope")
+    return item_for(p.title, p.text, p.fetched_at, p.category,
+                    str(scope) if scope else None, p.area)  # fmt: skip
+
+
+class EventError(ValueError):
+    pass
+
+
+def merge(session: Session, source: int, target: int, actor: str, now: datetime) -> int:
+    """Staff merge event ``source`` into ``target``: its posts move and are pinned there,
+    and posts that would join ``source`` join ``target``. Audited."""
+    if source == target:
+        raise EventError("an event cannot be merged into itself")
+    a, b = session.get(Event, source), session.get(Event, target)
+    if a is None or b is None:
+        raise EventError(f"event {source if a is None else target} not found")
+    while b.merged_into is not None:  # into where the target itself went
+        b = session.get(Event, b.merged_into)
+        assert b is not None
+    moved = list(session.scalars(select(Post.id).where(Post.event_id == source)))
+    _pin(session, moved, b.id, actor, now)
+    a.merged_into = b.id
+    b.first_seen = min(a.first_seen, b.first_seen)
+    b.last_seen = max(a.last_seen, b.last_seen)
+    b.severity = max(a.severity, b.severity)
+    session.flush()
+    _recount(session, [source, b.id])
+    _reprofile(session, [source, b.id])
+    _audit(session, actor, "event.merge", b.id, {"from": source, "into": b.id, "posts": moved},
+           now)  # fmt: skip
+    return b.id
+
+
+def split(session: Session, source: int, post_ids: list[int], actor: str, now: datetime) -> int:
+    """Staff split ``post_ids`` off event ``source`` into a new event, pinned there.
+    Returns the new event's id. Audited."""
+    ev = session.get(Event, source)
+    if ev is None:
+        raise EventError(f"event {source} not found")
+    posts = list(session.scalars(select(Post).where(Post.id.in_(post_ids)).order_by(Post.id)))
+    if not posts or any(p.event_id != source for p in posts):
+        raise EventError(f"posts {post_ids} are not all in event {source}")
+    remaining = session.execute(
+        select(func.count()).where(Post.event_id == source, Post.id.not_in(post_ids))
+    ).scalar_one()
+    if remaining == 0:
+        raise EventError("a split must leave at least one post in the event")
+    first = posts[0]
+    new = Event(
+        fingerprint="split:" + hashlib.sha256(uuid.uuid4().bytes).hexdigest()[:26],
+        title=first.title or first.text[:60],
+        category=first.category,
+        area=first.area,
+        severity=max(p.severity for p in posts),
+        post_count=0,
+        first_seen=min(p.fetched_at for p in posts),
+        last_seen=max(p.fetched_at for p in posts),
+    )
+    session.add(new)
+    session.flush()
+    _pin(session, [p.id for p in posts], new.id, actor, now)
+    session.flush()
+    _recount(session, [source, new.id])
+    _reprofile(session, [source, new.id])
+    _audit(session, actor, "event.split", source,
+           {"from": source, "into": new.id, "posts": [p.id for p in posts]}, now)  # fmt: skip
+    return new.id
+
+
+def _pin(session: Session, post_ids: list[int], event_id: int, actor: str, now: datetime) -> None:
+    if not post_ids:
+        return
+    session.execute(delete(EventPin).where(EventPin.post_id.in_(post_ids)))
+    session.add_all(EventPin(post_id=p, event_id=event_id, actor=actor, at=now) for p in post_ids)
+    session.execute(update(Post).where(Post.id.in_(post_ids)).values(event_id=event_id))
+
+
+def recluster(
+    session: Session, since: datetime, now: datetime, actor: str = "system"
+) -> dict[str, int]:
+    """Re-run the clustering over the posts fetched since ``since``, in arrival order.
+    Pinned posts stay where staff put them (and seed their events); every other post
+    joins the best event as at ingest. A cluster keeps the id most of its posts had,
+    so ids stay stable; posts no longer linked to anything open events of their own.
+    Returns counts (posts, moved, events opened)."""
+    posts = list(
+        session.scalars(
+            select(Post).where(Post.fetched_at >= since).order_by(Post.fetched_at, Post.id)
+        )
+    )
+    pins = dict(session.execute(select(EventPin.post_id, EventPin.event_id)).tuples().all())
+    clusters: dict[Any, Cluster] = {}
+    members: dict[Any, list[Post]] = {}
+    for p in posts:
+        item = _post_item(p)
+        if p.id in pins:
+            key: Any = pins[p.id]
+        else:
+            free = [c for k, c in clusters.items()]
+            hit = best_match(item, free)
+            key = hit.key if hit else ("new", p.id)
+        c = clusters.setdefault(key, Cluster(key))
+        c.add(item)
+        members.setdefault(key, []).append(p)
+    taken = {k for k in clusters if isinstance(k, int)}
+    ids: dict[Any, int] = {}
+    opened = 0
+    for key, ps in members.items():
+        if isinstance(key, int):
+            ids[key] = key
+            continue
+        for old, _ in Counter(p.event_id for p in ps if p.event_id is not None).most_common():
+            ev = session.get(Event, old)
+            if old not in taken and ev is not None and ev.merged_into is None:
+                ids[key] = old
+                taken.add(old)
+                break
+        else:
+            first = ps[0]
+            ev = Event(
+                fingerprint="cluster:" + hashlib.sha256(uuid.uuid4().bytes).hexdigest()[:24],
+                title=first.title or first.text[:60], category=first.category, area=first.area,
+                severity=max(p.severity for p in ps), post_count=0,
+                first_seen=min(p.fetched_at for p in ps), last_seen=max(p.fetched_at for p in ps),
+            )  # fmt: skip
+            session.add(ev)
+            session.flush()
+            ids[key] = ev.id
+            opened += 1
+    moved = 0
+    before = {p.id: p.event_id for p in posts}
+    for key, ps in members.items():
+        for p in ps:
+            if p.event_id != ids[key]:
+                p.event_id = ids[key]
+                moved += 1
+    session.flush()
+    touched = sorted({*ids.values(), *(e for e in before.values() if e is not None)})
+    _recount(session, touched)
+    save_profiles(session, {ids[k]: clusters[k] for k in clusters})
+    if moved:
+        _audit(session, actor, "event.recluster", 0,
+               {"since": since.isoformat(), "posts": len(posts), "moved": moved}, now)  # fmt: skip
+    return {"posts": len(posts), "moved": moved, "opened": opened}
