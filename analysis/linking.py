@@ -165,8 +165,9 @@ class EventError(ValueError):
 
 
 def merge(session: Session, source: int, target: int, actor: str, now: datetime) -> int:
-    """Staff merge event ``source`` into ``target``: its posts move and are pinned there,
-    and posts that would join ``source`` join ``target``. Audited."""
+    """Staff merge event ``source`` into ``target``: its posts move there, and all the
+    target's posts are pinned to it; posts that would join ``source`` (by its title)
+    join ``target``. Audited."""
     if source == target:
         raise EventError("an event cannot be merged into itself")
     a, b = session.get(Event, source), session.get(Event, target)
@@ -176,7 +177,9 @@ def merge(session: Session, source: int, target: int, actor: str, now: datetime)
         b = session.get(Event, b.merged_into)
         assert b is not None
     moved = list(session.scalars(select(Post.id).where(Post.event_id == source)))
-    _pin(session, moved, b.id, actor, now)
+    # staff said these all belong together: the target's own posts are pinned too
+    kept = list(session.scalars(select(Post.id).where(Post.event_id == b.id)))
+    _pin(session, moved + kept, b.id, actor, now)
     a.merged_into = b.id
     b.first_seen = min(a.first_seen, b.first_seen)
     b.last_seen = max(a.last_seen, b.last_seen)
@@ -190,8 +193,8 @@ def merge(session: Session, source: int, target: int, actor: str, now: datetime)
 
 
 def split(session: Session, source: int, post_ids: list[int], actor: str, now: datetime) -> int:
-    """Staff split ``post_ids`` off event ``source`` into a new event, pinned there.
-    Returns the new event's id. Audited."""
+    """Staff split ``post_ids`` off event ``source`` into a new event, pinned there (the
+    posts left behind are pinned to ``source``). Returns the new event's id. Audited."""
     ev = session.get(Event, source)
     if ev is None:
         raise EventError(f"event {source} not found")
@@ -217,6 +220,9 @@ def split(session: Session, source: int, post_ids: list[int], actor: str, now: d
     session.add(new)
     session.flush()
     _pin(session, [p.id for p in posts], new.id, actor, now)
+    # and the rest stay where staff saw them
+    rest = session.scalars(select(Post.id).where(Post.event_id == source, Post.id.not_in(post_ids)))
+    _pin(session, list(rest), source, actor, now)
     session.flush()
     _recount(session, [source, new.id])
     _reprofile(session, [source, new.id])
