@@ -240,7 +240,8 @@ def correct(
         }  # fmt: skip
     alert.updated_at = now
     shown = [k for k in ("category", "tier") if k in detail]
-    parts = [f"{k}: {detail[k][0]} → {detail[k][1]}" for k in shown] or ["（无变化）"]
+    names = {"category": "类别", "tier": "等级"}
+    parts = [f"{names[k]} {detail[k][0]} → {detail[k][1]}" for k in shown] or ["（无变化）"]
     note = "；".join(parts) + (f"。{text}" if text else "")
     record(session, alert, "correct", actor, now, note, detail)
     session.flush()

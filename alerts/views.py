@@ -133,6 +133,21 @@ def alerts_as_dicts(
     return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
 
 
+def count_alerts(
+    session: Session,
+    status: str | Iterable[str] | None = None,
+    *,
+    teams: Collection[str] | None = None,
+) -> int:
+    """How many alerts of ``status`` (as in :func:`alerts_as_dicts`) the scope sees."""
+    from sqlalchemy import func
+
+    stmt = select(func.count()).select_from(Alert).where(Alert.status.in_(_statuses(status)))
+    if teams is not None:
+        stmt = stmt.where(_in_scope(teams))
+    return int(session.scalar(stmt) or 0)
+
+
 def mask_post_text(text: str | None) -> str:
     # Stored text is masked at ingest; masking again on the way out is cheap insurance
     # against a source that slipped through (e.g. rows written before a rule existed).
@@ -308,8 +323,96 @@ def alert_detail(
     out = alert_as_dict(alert)
     out["posts"] = [post_as_dict(p) for p in posts]
     out["responses"] = [response_as_dict(r) for r in responses]
+    out["history"] = alert_history(session, alert, responses)
     out["allowed_actions"] = allowed_actions(alert.status)
     return out
+
+
+NOTIFY_STATUS_ZH = {
+    "pending": "待发送",
+    "sent": "已送达",
+    "failed": "发送失败",
+    "cancelled": "已取消",
+}
+DEADLINE_ZH = {"acknowledge": "确认", "respond": "回复"}
+
+
+def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    rows = session.execute(select(Team.id, Team.name).where(Team.id.in_(wanted))).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def alert_history(
+    session: Session, alert: Alert, responses: Iterable[Response]
+) -> list[dict[str, Any]]:
+    """Everything that happened to the alert, oldest first, each step worded in Chinese:
+    its opening, people's actions and triage decisions (Response rows, with deadline
+    changes), each escalation (to which level and team) and each notification (channel,
+    team, delivered or failed, from the outbox). ``kind`` says which; ``label`` and
+    ``text`` are what a person reads."""
+    from alerts.messages import KIND_LABELS_ZH
+    from alerts.status import ACTION_LABELS_ZH
+    from store.alerting_models import AlertEscalation, NotificationOutbox
+
+    escalations = session.scalars(
+        select(AlertEscalation)
+        .where(AlertEscalation.alert_id == alert.id)
+        .order_by(AlertEscalation.level)
+    ).all()
+    notes = session.scalars(
+        select(NotificationOutbox)
+        .where(NotificationOutbox.alert_id == alert.id)
+        .order_by(NotificationOutbox.created_at, NotificationOutbox.id)
+    ).all()
+    names = _team_names(
+        session,
+        [alert.team_id, *(e.team_id for e in escalations), *(n.team_id for n in notes)],
+    )
+
+    def team(team_id: str) -> str:
+        return names.get(team_id, team_id)
+
+    steps: list[tuple[datetime, int, dict[str, Any]]] = [
+        (alert.opened_at, 0, {
+            "kind": "open", "at": iso(alert.opened_at), "actor": "系统",
+            "label": "产生告警", "text": alert.reason, "channel": None,
+        }),
+    ]  # fmt: skip
+    for r in responses:
+        text = r.text
+        steps.append((r.at, 1, {
+            "kind": "action", "action": r.action, "at": iso(r.at),
+            "actor": "系统" if r.actor == "system" else r.actor,
+            "label": ACTION_LABELS_ZH.get(r.action, r.action), "text": text,
+            "channel": r.channel,
+        }))  # fmt: skip
+    for e in escalations:
+        which = DEADLINE_ZH.get(e.deadline, e.deadline)
+        steps.append((e.at, 2, {
+            "kind": "escalate", "at": iso(e.at), "actor": "系统", "level": e.level,
+            "team": e.team_id, "label": f"超时升级至第 {e.level} 级",
+            "text": f"{which}超时，已上报第 {e.level} 级：{team(e.team_id)}", "channel": None,
+        }))  # fmt: skip
+    for n in notes:
+        state = NOTIFY_STATUS_ZH.get(n.status, n.status)
+        at = n.sent_at if n.status == "sent" and n.sent_at else n.created_at
+        text = (
+            f"{KIND_LABELS_ZH.get(n.kind, n.kind)}：经 {n.channel} 通知 {team(n.team_id)}，{state}"
+        )
+        if n.status == "sent" and n.sent_at:
+            text += f"（第 {max(n.attempts, 1)} 次发送）"
+        elif n.status == "failed":
+            text += f"（已尝试 {n.attempts} 次）"
+        steps.append((at, 3, {
+            "kind": "notify", "at": iso(at), "actor": "系统", "label": "通知",
+            "text": text, "channel": n.channel, "team": n.team_id,
+            "delivery": n.status, "notify_kind": n.kind,
+        }))  # fmt: skip
+    steps.sort(key=lambda s: (s[0], s[1]))
+    return [s[2] for s in steps]
 
 
 def alerts_for_post(

@@ -64,20 +64,66 @@ def _templates(request: Request) -> Jinja2Templates:
     return t
 
 
+def unread_count(request: Request, who: Principal | None) -> int | None:
+    """待确认 alerts in the user's scope: the count in the nav and the page title."""
+    if who is None:
+        return None
+    yq: App = request.app.state.yuqing
+    with yq.store.session() as s:
+        return views.count_alerts(s, status="open", teams=who.scope.teams)
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     context.setdefault("actor", current_actor(request))
-    context.setdefault("me", optional_principal(request))
+    me = optional_principal(request)
+    context.setdefault("me", me)
+    if "unread" not in context:
+        try:
+            context["unread"] = unread_count(request, me)
+        except Exception:  # an error page must render even when the store does not answer
+            context["unread"] = None
     return _templates(request).TemplateResponse(request, name, context, status_code=status_code)
 
 
+WARN_FRACTION = 0.25  # a countdown turns amber with this share of its window left
+
+
+def countdown(deadline: datetime | None, start: datetime | None, now: datetime) -> dict[str, Any]:
+    """A deadline as people read it: 剩 X 分 / 已超时 X 分, and ok, warn (a quarter of
+    the window left) or late. The page's script keeps counting from the server's now."""
+    if deadline is None:
+        return {"state": "none", "text": "", "warn_at": None}
+    window = (deadline - start).total_seconds() if start is not None else 0.0
+    warn_at = deadline - (deadline - start) * WARN_FRACTION if window > 0 and start else deadline
+    left = (deadline - now).total_seconds()
+    state = "late" if left < 0 else ("warn" if now >= warn_at else "ok")
+    return {"state": state, "text": countdown_text(left), "warn_at": warn_at.isoformat()}
+
+
+def countdown_text(left: float) -> str:
+    minutes = int(abs(left) // 60)
+    if minutes >= 60 * 24:
+        span = f"{minutes // 1440} 天 {minutes % 1440 // 60} 小时"
+    elif minutes >= 60:
+        span = f"{minutes // 60} 小时 {minutes % 60} 分"
+    else:
+        span = f"{minutes} 分"
+    return f"已超时 {span}" if left < 0 else f"剩 {span}"
+
+
 def _with_deadline_state(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Adds what the page shows but the JSON leaves to the client: overdue or not."""
+    """Adds what the page shows but the JSON leaves to the client: overdue or not, and
+    the countdown to the pending deadline."""
     out = dict(alert)
     deadline = datetime.fromisoformat(alert["deadline"]) if alert["deadline"] else None
     out["overdue"] = deadline is not None and deadline < now
     out["deadline_kind"] = {"open": "确认", "resolved": ""}.get(alert["status"], "回复")
+    started = alert.get("routed_at") or alert.get("opened_at")
+    out["countdown"] = countdown(
+        deadline, datetime.fromisoformat(started) if started else None, now
+    )
     return out
 
 
@@ -85,33 +131,59 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
     return render(request, "error.html", {"message": message, "status": status_code}, status_code)
 
 
+INBOX_POLL_SECONDS = 5  # how often an open inbox asks for its list again
+
+
+def _inbox_context(yq: App, who: Principal, team: str, status: str) -> dict[str, Any]:
+    now = yq.now()
+    with yq.store.session() as s:
+        alerts = views.alerts_as_dicts(
+            s,
+            status=status or None,
+            team=team or None,
+            limit=INBOX_LIMIT,
+            teams=who.scope.teams,
+        )
+        teams = views.team_choices(s, teams=who.scope.teams)
+        unread = views.count_alerts(s, status="open", teams=who.scope.teams)
+    return {
+        "alerts": [_with_deadline_state(a, now) for a in alerts],
+        "teams": teams,
+        "team": team,
+        "status": status,
+        "status_filters": STATUS_FILTERS,
+        "limit": INBOX_LIMIT,
+        "unread": unread,
+        "server_now": now.isoformat(),
+        "poll_seconds": INBOX_POLL_SECONDS,
+        "list_url": "/inbox/list?"
+        + urlencode({k: v for k, v in (("team", team), ("status", status)) if v}),
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 def inbox(request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "") -> HTMLResponse:
-    now = yq.now()
     try:
-        with yq.store.session() as s:
-            alerts = views.alerts_as_dicts(
-                s,
-                status=status or None,
-                team=team or None,
-                limit=INBOX_LIMIT,
-                teams=who.scope.teams,
-            )
-            teams = views.team_choices(s, teams=who.scope.teams)
+        context = _inbox_context(yq, who, team, status)
     except InvalidInput as exc:
         return error_page(request, 400, str(exc))
-    return render(
-        request,
-        "inbox.html",
-        {
-            "alerts": [_with_deadline_state(a, now) for a in alerts],
-            "teams": teams,
-            "team": team,
-            "status": status,
-            "status_filters": STATUS_FILTERS,
-            "limit": INBOX_LIMIT,
-        },
-    )
+    return render(request, "inbox.html", context)
+
+
+@router.get("/inbox/list", response_class=HTMLResponse)
+def inbox_list(
+    request: Request, yq: Yuqing, who: Who, team: str = "", status: str = ""
+) -> HTMLResponse:
+    """The inbox's list alone, polled by static/inbox.js; the server's clock rides in a
+    header so the page's countdowns follow it, not the browser's."""
+    try:
+        context = _inbox_context(yq, who, team, status)
+    except InvalidInput as exc:
+        return error_page(request, 400, str(exc))
+    page = render(request, "_inbox_list.html", context)
+    page.headers["X-Server-Now"] = context["server_now"]
+    page.headers.update(NO_STORE)
+    return page
 
 
 def _alert_page(

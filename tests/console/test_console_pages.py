@@ -71,7 +71,7 @@ def test_alert_page_shows_reason_masked_posts_and_forms(
     assert f'action="/alerts/{alert_id}/acknowledge"' in html
     assert f'action="/alerts/{alert_id}/reply"' in html
     assert f'action="/alerts/{alert_id}/resolve"' not in html  # not before acknowledging
-    assert "尚无处置记录" in html
+    assert "产生告警" in html and "尚无处置记录" not in html
 
 
 def test_work_an_alert_through_the_forms(console: Console, three_alerts: dict[str, int]) -> None:
