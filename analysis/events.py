@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,11 +58,11 @@ def _tfidf() -> Any:
     return _TFIDF
 
 
-def _weights(text: str) -> dict[str, float]:
+def _weights(text: str, tokens: Sequence[str] | None = None) -> dict[str, float]:
     t = _tfidf()
     words = [
         w
-        for w in t.tokenizer.cut(text)
+        for w in (t.tokenizer.cut(text) if tokens is None else tokens)
         if len(w.strip()) >= 2 and _WORDY.search(w) and w.lower() not in t.stop_words
     ]
     freq: dict[str, float] = {}
@@ -72,11 +72,17 @@ def _weights(text: str) -> dict[str, float]:
     return {w: (1 + math.log(f)) * t.idf_freq.get(w, t.median_idf) for w, f in freq.items()}
 
 
-def vector(title: str, text: str, top: int = TOP_TERMS) -> dict[str, float]:
+def vector(
+    title: str,
+    text: str,
+    top: int = TOP_TERMS,
+    tokens: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> dict[str, float]:
     """The post's content-word vector: TF-IDF of its words (the title's counted twice
-    over), the ``top`` strongest kept, L2-normalised. Empty for a post with no words."""
-    body = _weights(_SPACE.sub("", text or ""))
-    head = _weights(_SPACE.sub("", title or ""))
+    over), the ``top`` strongest kept, L2-normalised. Empty for a post with no words.
+    ``tokens``: the (title, text) words the classifier already cut, reused."""
+    body = _weights(_SPACE.sub("", text or ""), tokens[1] if tokens else None)
+    head = _weights(_SPACE.sub("", title or ""), tokens[0] if tokens else None)
     merged = dict(body)
     for w, v in head.items():
         merged[w] = merged.get(w, 0.0) + TITLE_WEIGHT * v

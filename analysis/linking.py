@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from analysis.events import WINDOW, Cluster, Item, best_match, vector
@@ -31,8 +31,10 @@ MAX_CANDIDATES = 400
 
 
 def item_for(title: str, text: str, at: datetime, category: str | None, scope: str | None,
-             area: str | None) -> Item:  # fmt: skip
-    return Item(vector(title, text), at, category=category, scope=scope, area=area)
+             area: str | None, tokens: Any = None) -> Item:  # fmt: skip
+    """``tokens``: the classifier's Segmented words of the post, reused when given."""
+    words = (tokens.title, tokens.text) if tokens is not None else None
+    return Item(vector(title, text, tokens=words), at, category=category, scope=scope, area=area)
 
 
 def _cluster(key: Any, ev: Any) -> Cluster:
@@ -66,25 +68,53 @@ class Linker:
         self.loaded: dict[int, Cluster] = {}
         self.fresh: list[Cluster] = []  # events this batch opens (keys: placeholders)
         self.touched: dict[int, Cluster] = {}
+        self.by_term: dict[str, dict[int, Cluster]] = {}  # loaded and fresh events by their words
+
+    def prefetch(self, items: list[Item], known: Collection[int] = ()) -> None:
+        """Load the events sharing a strongest word with any of ``items``, and the
+        events ``known`` to be joined (the same title's): two queries for the batch."""
+        ids = sorted(set(known) - set(self.loaded))
+        for start in range(0, len(ids), 4000):
+            for ev in self.session.scalars(
+                select(Event).where(Event.id.in_(ids[start : start + 4000]))
+            ):
+                self.loaded[ev.id] = _cluster(ev.id, ev)
+                self._index(self.loaded[ev.id])
+        terms = sorted(
+            {
+                w
+                for it in items
+                for w in sorted(it.vector, key=lambda w: -it.vector[w])[:LOOKUP_TERMS]
+            }
+        )
+        if not terms:
+            return
+        since = min(it.at for it in items) - WINDOW
+        rows = self.session.execute(
+            select(Event)
+            .where(
+                Event.id.in_(select(EventTerm.event_id).where(EventTerm.term.in_(terms))),
+                Event.merged_into.is_(None),
+                Event.last_seen >= since,
+            )
+            .order_by(Event.last_seen.desc())
+            .limit(MAX_CANDIDATES * max(1, len(items) // 8))
+        ).scalars()
+        for ev in rows:
+            if ev.id not in self.loaded:
+                self.loaded[ev.id] = _cluster(ev.id, ev)
+                self._index(self.loaded[ev.id])
+
+    def _index(self, c: Cluster) -> None:
+        for w in c.centroid:
+            self.by_term.setdefault(w, {})[id(c)] = c
 
     def _candidates(self, item: Item) -> list[Cluster]:
-        terms = sorted(item.vector, key=lambda w: -item.vector[w])[:LOOKUP_TERMS]
-        if terms:
-            since = item.at - WINDOW
-            rows = self.session.execute(
-                select(Event)
-                .where(
-                    Event.id.in_(select(EventTerm.event_id).where(EventTerm.term.in_(terms))),
-                    Event.merged_into.is_(None),
-                    Event.last_seen >= since,
-                )
-                .order_by(Event.last_seen.desc())
-                .limit(MAX_CANDIDATES)
-            ).scalars()
-            for ev in rows:
-                if ev.id not in self.loaded:
-                    self.loaded[ev.id] = _cluster(ev.id, ev)
-        return [*self.loaded.values(), *self.fresh]
+        """Loaded or fresh events sharing a word with ``item`` (a cosine of 0 otherwise)."""
+        seen: dict[int, Cluster] = {}
+        for w in item.vector:
+            seen.update(self.by_term.get(w, {}))
+        return list(seen.values())
 
     def match(self, item: Item) -> Any:
         """The key of the event ``item`` joins (an event id or a placeholder given to
@@ -106,6 +136,7 @@ class Linker:
                 c = Cluster(key)
                 self.fresh.append(c)
         c.add(item)
+        self._index(c)  # its words may have changed
 
     def save(self, event_id: Callable[[Any], int]) -> None:
         """Write the touched events' profiles and terms; ``event_id`` maps a
@@ -121,9 +152,11 @@ def save_profiles(session: Session, clusters: dict[int, Cluster]) -> None:
         return
     ids = sorted(clusters)
     session.execute(delete(EventTerm).where(EventTerm.event_id.in_(ids)))
-    for eid in ids:
-        c = clusters[eid]
-        session.execute(update(Event).where(Event.id == eid).values(profile=_profile(c)))
+    events = Event.__table__
+    session.execute(
+        update(events).where(events.c.id == bindparam("eid")).values(profile=bindparam("p")),
+        [{"eid": eid, "p": _profile(clusters[eid])} for eid in ids],
+    )
     rows = [{"term": t[:64], "event_id": eid} for eid in ids for t in set(clusters[eid].centroid)]
     if rows:
         session.execute(EventTerm.__table__.insert(), rows)  # type: ignore[attr-defined]

@@ -278,10 +278,18 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
         else []
     )
     linker = Linker(session, now)
+    items = [
+        item_for(n.post.title, n.post.text, now, n.cls.category, n.scope, n.post.area, n.cls.tokens)
+        for n in new
+    ]
+    linker.prefetch(
+        [it for n, it in zip(new, items, strict=True) if n.fingerprint not in by_fp],
+        [e for e in by_fp.values() if isinstance(e, int)],
+    )
     earlier: list[_NewPost] = []  # sketched posts of this batch, their events set
     active = now - NEAR_DUP_WINDOW  # only events still active are candidates
     refreshed: set[int] = set()  # old events a post of this batch joined: active again
-    for n in new:
+    for n, item in zip(new, items, strict=True):
         event = by_fp.get(n.fingerprint)
         if event is None and n.sketch is not None and n.bands is not None:
             best: tuple[float, int | _NewEvent] | None = None
@@ -301,7 +309,6 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
                         best = (score, cand_event)
             event = best[1] if best else None
         # analysis.events: content words, place, time and category (no place demanded)
-        item = item_for(n.post.title, n.post.text, now, n.cls.category, n.scope, n.post.area)
         if event is None:
             event = linker.match(item)
         if event is None:

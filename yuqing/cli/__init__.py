@@ -84,6 +84,9 @@ def _register() -> None:
 
     cli.add_command(users_cmd.command)
     cli.add_command(report_cmd.command)
+    from yuqing.cli import events_cmd  # events (analysis.events)
+
+    cli.add_command(events_cmd.command)
     from yuqing.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
 
     cli.add_command(serve_cmd.command)
