@@ -32,13 +32,18 @@ lint: $(STAMP)
 clean:
 	rm -rf var/*.db var/*.db-* var/index.sqlite* var/models var/demo
 
-# Headless Chromium for the console's browser tests: Debian packages, installed only when
-# missing and only as root; otherwise those tests skip with the reason.
+# Debian packages the tests use, installed only when missing and only as root (otherwise
+# those tests skip with the reason): headless Chromium for the console's browser tests,
+# the CJK TrueType font PDF briefs embed (fonts-wqy-microhei), poppler to read them back.
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-	  else echo "chromium/chromedriver missing (not root): browser tests will be skipped"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages (not root):$$missing; tests needing them will be skipped"; fi; \
 	fi
 
 # The demo sources through the whole service at 50x speed, clock injected (SOAK_MINUTES=30

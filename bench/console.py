@@ -1,4 +1,5 @@
-"""The console's JSON API under concurrent load: inbox and search, requests/s and p99.
+"""The console under concurrent load: the inbox and search APIs, the inbox page and the
+model admin page, requests/s and p99.
 
 A store of 100,000 posts (the real hot-issue messages, cycled) and 5,000
 alerts is written straight into SQLite; 10,000 of the posts are indexed by the
@@ -102,6 +103,15 @@ def _fill(app: Any, n_posts: int, n_alerts: int) -> None:
         s.execute(insert(AlertPost), links)
 
 
+def _model(app: Any) -> None:
+    from classifier.bootstrap import ensure_model
+    from crawler.demo.corpus import labelled_examples
+
+    cfg = app.config
+    ensure_model(cfg.model_dir, cfg.taxonomy, labelled_examples,
+                 cfg.settings.classifier.uncertain_below, synthetic=True)  # fmt: skip
+
+
 def _index(app: Any, n: int) -> None:
     from sqlalchemy import select
 
@@ -198,9 +208,13 @@ def run(quick: bool) -> list[Row]:
             accounts.add_user(s, config, "bench-sup", "bench password", "supervisor", NOW)
             accounts.add_user(s, config, "bench-grid", "bench password", "responder", NOW,
                               team_id="donghu-hubin")  # fmt: skip
+            accounts.add_user(s, config, "bench-admin", "bench password", "admin", NOW)
         with app.store.session() as s:
             sup = accounts.create_token(s, "bench-sup", NOW)
             grid = accounts.create_token(s, "bench-grid", NOW)
+            admin = accounts.create_token(s, "bench-admin", NOW)
+        say("console: a model for /admin/models (the demo model, as `make run` trains it)")
+        _model(app)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port,
                                                log_level="warning", access_log=False))  # fmt: skip
@@ -218,6 +232,9 @@ def run(quick: bool) -> list[Row]:
                 ("console inbox API (responder, own grid)", grid, ["/api/v1/alerts?limit=50"]),
                 ("console search API (+facets)", sup,
                  [f"/api/v1/search?q={q}&limit=20" for q in QUERIES]),
+                ("console inbox page (responder, HTML)", grid, ["/"]),
+                ("console /admin/models page (versions, report, label queue)", admin,
+                 ["/admin/models"]),
             ]  # fmt: skip
             ref_rps = ref["n"] / ref["wall"]
             for name, token, paths in cases:

@@ -92,6 +92,24 @@ def correction_examples(session: Session) -> list[LabelledText]:
     ]
 
 
+def least_confident(session: Session, *, limit: int = 50, pool: int = 2000) -> list[int]:
+    """Ids of the posts the classifier was least sure of when it graded them (lowest
+    category confidence, least-confidence sampling) among the newest ``pool`` posts nobody
+    corrected yet. Reads what ingest stored: no model is loaded, so a page can ask."""
+    corrected = select(ClassifierCorrection.post_id)
+    newest = (
+        select(Post.id, Post.category_confidence)
+        .where(Post.id.not_in(corrected))
+        .order_by(Post.id.desc())
+        .limit(pool)
+        .subquery()
+    )
+    rows = session.execute(
+        select(newest.c.id).order_by(newest.c.category_confidence, newest.c.id.desc()).limit(limit)
+    )
+    return [int(i) for i in rows.scalars()]
+
+
 def uncertainty_queue(
     session: Session,
     model: TrainedModel | Any,

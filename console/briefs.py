@@ -69,7 +69,7 @@ def brief_file(
         return HTMLResponse(reports.render_html(b))
     name = f"yuqing-{kind}-{day.isoformat()}.pdf"
     return Response(
-        reports.render_pdf(b),
+        reports.render_pdf(b, yq.config.settings.console.brief_font),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

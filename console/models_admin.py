@@ -52,19 +52,11 @@ def _report(yq: App, version: str) -> dict[str, Any] | None:
 
 
 def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
-    from classifier.bootstrap import load_active
-    from classifier.corrections import uncertainty_queue
-    from classifier.model import ModelLoadError
+    """Posts to label next: those the classifier was least sure of when it graded them
+    (stored at ingest, so listing them loads no model)."""
+    from classifier.corrections import least_confident
 
-    try:
-        model = load_active(
-            yq.config.model_dir, yq.config.taxonomy, yq.config.settings.classifier.uncertain_below
-        )
-    except ModelLoadError as exc:
-        return [], f"当前模型无法加载：{exc}"
-    if model is None:
-        return [], "尚无启用的模型"
-    ids = uncertainty_queue(s, model, limit=QUEUE_SIZE)
+    ids = least_confident(s, limit=QUEUE_SIZE)
     posts = {p.id: p for p in s.scalars(select(Post).where(Post.id.in_(ids)))}
     return [views.post_as_dict(posts[i]) for i in ids if i in posts], None
 

@@ -5,15 +5,18 @@ seven days ending on the given day. It holds the period's post volume by
 category and area, its top events, its severe alerts (tiers I and II) and how
 fast they were answered, and the response figures of the supervisor dashboard.
 
-PDF is drawn with reportlab (pure PyPI) in the Adobe CID font STSong-Light,
-which every PDF reader that handles Chinese supplies, so no font file has to
-ship with us. All text reaching a brief is masked again on the way out.
+PDF is drawn with reportlab in a TrueType CJK font embedded as a subset (WenQuanYi
+Micro Hei from Debian's fonts-wqy-microhei, or ``console.brief_font``), so it prints on
+a machine with no Chinese fonts; without one it falls back to naming the Adobe CID font
+STSong-Light, which the reader must supply. All text reaching a brief is masked again
+on the way out.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -31,6 +34,7 @@ from store.models import Alert, Event, Post, Team
 from yuqing.contracts import TIER_LABELS_ZH, TIER_NAMES
 from yuqing.settings import AppConfig
 
+log = logging.getLogger(__name__)
 KINDS: dict[str, tuple[str, int]] = {"daily": ("日报", 1), "weekly": ("周报", 7)}
 TOP_EVENTS = 10
 SEVERE_MIN_TIER = 3  # tier II and above
@@ -280,17 +284,54 @@ def render_html(b: Brief) -> str:
     )
 
 
-def _font() -> str:
+# TrueType CJK fonts with Latin letters and digits too, open licences, packaged by Debian
+# (the Makefile installs the first): embedded as a subset, so a brief prints on a machine
+# with no Chinese fonts. WenQuanYi Micro Hei: Apache-2.0 or GPLv3 with the font exception
+# (fonts-wqy-microhei); AR PL UMing: Arphic Public License (fonts-arphic-uming). Droid
+# Sans Fallback has no Latin glyphs: its digits would print blank.
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+
+
+def find_font(configured: str | Path | None = None) -> Path | None:
+    """The TrueType font briefs embed: ``console.brief_font`` when set (it must exist),
+    else the first of CJK_FONT_FILES found; None when there is none."""
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise FileNotFoundError(f"console.brief_font: no font file at {path}")
+        return path
+    return next((Path(f) for f in CJK_FONT_FILES if Path(f).is_file()), None)
+
+
+def _font(configured: str | Path | None = None) -> str:
+    """Register and name the brief's font: an embedded TrueType CJK font, or (with none
+    installed) the Adobe CID font STSong-Light, which readers must supply themselves."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
+    path = find_font(configured)
+    if path is None:
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        log.warning(
+            "no TrueType CJK font found (install fonts-wqy-microhei or set "
+            "console.brief_font): the PDF brief names STSong-Light without embedding it"
+        )
+        if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+        return CJK_FONT
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    name = f"yuqing-cjk-{path.stem}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
+    return name
 
 
-def render_pdf(b: Brief) -> bytes:
-    """The brief as an A4 PDF."""
+def render_pdf(b: Brief, font: str | Path | None = None) -> bytes:
+    """The brief as an A4 PDF, every font embedded (``font``: console.brief_font)."""
     from xml.sax.saxutils import escape
 
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -301,7 +342,7 @@ def render_pdf(b: Brief) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = _font()
+    font = _font(font)
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     h1 = ParagraphStyle("h1", parent=body, fontSize=18, leading=26, alignment=1)
     h2 = ParagraphStyle("h2", parent=body, fontSize=13, leading=20, spaceBefore=8)
@@ -316,6 +357,7 @@ def render_pdf(b: Brief) -> bytes:
         t.setStyle(
             TableStyle(
                 [
+                    ("FONTNAME", (0, 0), (-1, -1), font),  # the cell default is Helvetica
                     ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -340,6 +382,7 @@ def render_pdf(b: Brief) -> bytes:
         chart.data = [[n for _c, n in reversed(b.by_category)]]
         chart.categoryAxis.categoryNames = [c for c, _n in reversed(b.by_category)]
         chart.categoryAxis.labels.fontName = font
+        chart.valueAxis.labels.fontName = font  # the default Helvetica is never embedded
         chart.valueAxis.valueMin = 0
         chart.bars[0].fillColor = colors.HexColor("#17324d")
         d.add(chart)
@@ -385,11 +428,17 @@ def render_pdf(b: Brief) -> bytes:
         pagesize=A4,
         title=f"{b.title} {b.period_label}",
         author="yuqing",
+        initialFontName=font,  # else the canvas starts in Helvetica, never embedded
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
     )
+    from reportlab.graphics import shapes
+
+    # A drawing starts in STATE_DEFAULTS' font (Helvetica, never embedded) even with no
+    # text of its own; every brief sets the same CJK font, so concurrent renders agree.
+    shapes.STATE_DEFAULTS["fontName"] = font
     doc.build(story)
     return buf.getvalue()
 
@@ -449,7 +498,7 @@ def scheduled_brief(app: Any, kind: str, day: date | None = None) -> dict[str, A
     stem.with_suffix(".html").write_text(html, "utf-8")
     sent = deliver_brief(brief, app.config, app.clock, html)
     part = stem.with_suffix(".pdf.part")
-    part.write_bytes(render_pdf(brief))
+    part.write_bytes(render_pdf(brief, app.config.settings.console.brief_font))
     part.replace(stem.with_suffix(".pdf"))
     return {"kind": kind, "day": day.isoformat(), "files": [str(stem) + ".html",
             str(stem) + ".pdf"], "delivered": sent}  # fmt: skip

@@ -125,6 +125,9 @@ class ConsoleSettings(_Model):
     efficiency: tuple[EfficiencyTerm, ...] = _EFFICIENCY_DEFAULT
     # Briefs (舆情简报) are delivered through these alerts.yaml channels (e.g. an smtp one).
     brief_channels: tuple[str, ...] = ()
+    # A TrueType CJK font embedded (as a subset) in PDF briefs; None: the first found of
+    # WenQuanYi Micro Hei, AR PL UMing (Debian font packages).
+    brief_font: Path | None = None
     # Roles that may read a post's unmasked text (查看原文); every view is audited.
     raw_text_roles: tuple[Literal["responder", "analyst", "supervisor", "admin"], ...] = (
         "supervisor",

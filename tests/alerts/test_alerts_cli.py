@@ -134,3 +134,24 @@ def test_test_channel_dry_run_and_send(
     assert code == 1 and "delivery failed" in err
     code, _, err = _run(capsys, "test-channel", "nope")
     assert code == 2 and "unknown channel" in err
+
+
+def test_list_lines_up_in_a_terminal_and_names_its_zone(
+    cli: object, store: Store, config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wcwidth import wcswidth
+
+    add_post(store, START, "河西村养殖场污水直排入河", severity=3, area="河西村")
+    with store.session() as s:
+        evaluate_new_posts(s, config, Router(config.teams, Gazetteer(config.areas)), START)
+    code, out, _ = _run(capsys, "list", "--status", "all")
+    assert code == 0
+    head, header, *rows = out.splitlines()
+    assert "Asia/Shanghai" in head and len(rows) == 2
+    # each column starts at the same display cell on every line (Chinese is two cells wide)
+    start = wcswidth(header[: header.index("时限")])
+    for row in rows:
+        deadline = row.split("  ")  # columns are separated by two spaces at least
+        assert any(wcswidth(row[: row.index(c)]) == start for c in deadline if c[:2] == "20")
+    code, out, _ = _run(capsys, "list", "--status", "all", "--limit", "1")
+    assert "--limit" in out.splitlines()[0]  # says there may be more

@@ -93,3 +93,21 @@ def test_queue_ranks_least_sure_first_and_skips_corrected(
     with store.session() as s:
         again = uncertainty_queue(s, model, limit=2)
     assert queue[0] not in again and len(again) == 2
+
+
+def test_least_confident_reads_the_stored_confidence_and_skips_corrected(
+    store: Store, post_ids: list[int], taxonomy: TaxonomyFile
+) -> None:
+    from sqlalchemy import select
+
+    from classifier.corrections import least_confident
+    from store.models import Post
+
+    with store.session() as s:
+        conf = dict(s.execute(select(Post.id, Post.category_confidence)).tuples().all())
+        queue = least_confident(s, limit=4)
+    assert queue == sorted(post_ids, key=lambda i: (conf[i], -i))
+    with store.session() as s:
+        record_correction(s, queue[0], actor="a", at=NOW, taxonomy=taxonomy, severity=1)
+    with store.session() as s:
+        assert least_confident(s, limit=4) == queue[1:]

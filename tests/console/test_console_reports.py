@@ -195,3 +195,44 @@ def test_scheduled_brief_covers_yesterday_and_keeps_files(
     assert "湖滨社区化工厂爆炸" in html.read_text("utf-8")
     assert pdf.read_bytes().startswith(b"%PDF")
     assert html.parent == console.app.config.var_dir / "briefs"
+
+
+def test_pdf_brief_embeds_its_font_and_prints_without_system_cjk_fonts(
+    console: Console, three_alerts: dict[str, int], tmp_path: Path
+) -> None:
+    """pdffonts lists every font as embedded, and poppler renders the first page with no
+    font on the system at all (an empty fontconfig): the Chinese glyphs are drawn."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from reports.briefs import find_font
+
+    if find_font() is None or not (shutil.which("pdffonts") and shutil.which("pdftoppm")):
+        pytest.skip("needs a CJK TrueType font and poppler-utils (make test installs both)")
+    _work(console)
+    pdf = tmp_path / "brief.pdf"
+    pdf.write_bytes(console.browser("sup").get("/reports/daily.pdf", params=DAY).content)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    rows = fonts.stdout.splitlines()[2:]
+    assert rows, fonts.stdout
+    for row in rows:  # name type encoding emb sub uni object ID
+        assert row.split()[-5] == "yes", f"not embedded: {row}"
+    empty = tmp_path / "fonts.conf"
+    empty.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "FONTCONFIG_FILE": str(empty)}
+    subprocess.run(
+        ["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(pdf), str(tmp_path / "p")],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    (png,) = tmp_path.glob("p*.pgm") or tmp_path.glob("p*")
+    data = png.read_bytes()
+    header_end = data.index(b"255\n") + 4  # binary PGM: P5 w h 255\n then one byte a pixel
+    dark = sum(1 for v in data[header_end:] if v < 128)
+    assert dark > 2000, f"only {dark} dark pixels: the glyphs did not render"

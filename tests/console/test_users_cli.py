@@ -128,3 +128,26 @@ def test_first_admin_generated_password_is_returned_once(run) -> None:  # type: 
             assert accounts.authenticate(s, config, "admin", password, "cli", app.now())
     finally:
         app.close()
+
+
+def test_init_keeps_the_first_admin_password_in_a_private_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Not on the terminal, where the log scrolls it away: var/secrets/admin-password,
+    readable by its owner only; the output says where and how to change it."""
+    import stat
+
+    r = run("init")
+    assert r.exit_code == 0, r.output
+    secret = tmp_path / "secrets" / "admin-password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    user, password = secret.read_text("utf-8").split()
+    assert user == "admin" and password not in r.output
+    assert str(secret) in r.output and "yuqing users passwd admin" in r.output
+    app, c = _client(run.env)
+    try:
+        ok = c.post("/login", data={"username": "admin", "password": password},
+                    follow_redirects=False)  # fmt: skip
+        assert ok.status_code == 303
+    finally:
+        app.close()
+    assert "admin-password" not in run("init").output  # once only

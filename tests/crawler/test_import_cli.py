@@ -94,3 +94,10 @@ def test_missing_column_fails_with_its_name(env: Path, capsys: pytest.CaptureFix
     assert code == 2
     assert "诉求内容" in err and err.count("\n") == 1
     assert not (env / "var").exists()  # nothing written
+
+
+def test_import_refuses_a_source_that_is_not_a_file_source(env, capsys) -> None:  # type: ignore[no-untyped-def]
+    csv = env.parent / "x.csv"
+    csv.write_text("标题,内容\n停水,停水三天\n", encoding="utf-8")
+    code, _out, err = run(["import", str(csv), "--source", "demo-board"], capsys)
+    assert code == 2 and "不能导入文件" in err and "kind: file" in err

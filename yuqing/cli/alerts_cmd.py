@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import default_actor
+from yuqing.cli.common import default_actor, table
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -53,6 +53,7 @@ def _local(state: CliState, iso: str | None) -> str:
 @json_option
 @pass_state
 def list_(state: CliState, status: str | None, team: str | None, limit: int, as_json: bool) -> None:
+    from alerts.status import STATUS_LABELS_ZH
     from alerts.views import alerts_as_dicts
 
     config = state.config()
@@ -67,14 +68,23 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
     if as_json:
         click.echo(json.dumps({"alerts": alerts}, ensure_ascii=False, default=str))
         return
-    click.echo(f"{len(alerts)} alerts")
-    for a in alerts:
-        deadline = _local(state, a.get("deadline"))  # local time, like `show`
-        esc = f" ↑{a['escalation_level']}" if a.get("escalation_level") else ""
-        click.echo(
-            f"#{a['id']} [{a['tier']:>3}] {a['status']:<12} {a['team']:<20} "
-            f"due {deadline}{esc}  {a['title']}"
-        )
+    zone = state.config().settings.timezone
+    more = "（已达 --limit 上限，可能还有更多；加大 --limit 查看）" if len(alerts) == limit else ""
+    click.echo(f"{len(alerts)} 条告警{more}，时间为 {zone} 本地时间")
+    rows = [
+        [
+            f"#{a['id']}",
+            a["tier"],
+            STATUS_LABELS_ZH.get(a["status"], a["status"]),
+            a["team"],
+            _local(state, a.get("deadline")),
+            f"↑{a['escalation_level']}" if a.get("escalation_level") else "",
+            a["title"],
+        ]
+        for a in alerts
+    ]
+    for line in table(["编号", "等级", "状态", "责任单位", "时限", "升级", "标题"], rows):
+        click.echo(line)
 
 
 def _detail(session: Any, config: Any, alert_id: int, now: datetime) -> dict[str, Any]:

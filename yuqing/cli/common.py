@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -62,3 +64,43 @@ def parse_since(value: str | None, tz: str, now: datetime | None = None) -> date
 
 def iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
+
+
+def keep_first_admin(var_dir: Path, created: tuple[str, str | None] | None) -> str | None:
+    """The first admin's generated password, written to ``<var>/secrets/admin-password``
+    (mode 0600) rather than to a terminal where the log soon scrolls it away; the line
+    that says where it is and how to change it (None when no admin was created now)."""
+    if created is None:
+        return None
+    user, password = created
+    if password is None:
+        return f"管理员 {user}：密码取自 YUQING_ADMIN_PASSWORD"
+    folder = var_dir / "secrets"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "admin-password"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"{user}\n{password}\n")
+    os.chmod(path, 0o600)  # an older file keeps its mode through O_CREAT
+    return (
+        f"管理员 {user}：初始密码见 {path}（仅本机可读）；"
+        f"登录后请修改：yuqing users passwd {user}，然后删除该文件"
+    )
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """Lines of a plain-text table whose columns line up in a terminal: padded by display
+    width (a Chinese character takes two cells), the last column left ragged."""
+    from wcwidth import wcswidth
+
+    def width(text: str) -> int:
+        w = wcswidth(text)
+        return w if w >= 0 else len(text)  # control characters: count them plainly
+
+    cells = [[str(h) for h in headers], *([("" if c is None else str(c)) for c in r] for r in rows)]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for r in cells:
+        padded = [c + " " * (widths[i] - width(c)) for i, c in enumerate(r[:-1])]
+        lines.append("  ".join([*padded, r[-1]]).rstrip())
+    return lines

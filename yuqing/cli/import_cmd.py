@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import fail
+from yuqing.cli.common import fail, progress_printer
+
+PROGRESS_EVERY = 500  # rows between progress lines
 
 
 @click.command("import", short_help="Import a CSV/XLSX/JSONL export (e.g. 12345 records).")
@@ -32,6 +34,12 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         source = config.source(source_name)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    if source.kind != "file":
+        raise click.UsageError(
+            f"来源 {source.name} 是 {source.kind} 类来源，不能导入文件；请在 sources.yaml 中配置 "
+            f"kind: file 的来源（示例见其末尾） / source {source.name} is a {source.kind} "
+            "source, not a file source"
+        )
     if file.suffix.lower() not in (".csv", ".xlsx", ".jsonl", ".json"):
         raise click.UsageError(f"{file.name}: unsupported file type (use .csv, .xlsx or .jsonl)")
     rows = read_export(file, source, config.settings.timezone)
@@ -47,17 +55,19 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         sink = Ingestor(app)
         started, t0 = app.now(), time.monotonic()
         batch: list[CrawledPost] = []  # classified together: several times faster than one by one
-        with click.progressbar(
-            rows, label=f"importing {file.name}", file=click.get_text_stream("stderr")
-        ) as bar:
-            for item in bar:
-                if isinstance(item, DeadLetter):
-                    sink.reject(item)
-                    continue
+        say = progress_printer(not as_json)
+        say(f"导入 {file.name} → 来源 {source.name}")
+        for seen, item in enumerate(rows, 1):
+            if isinstance(item, DeadLetter):
+                sink.reject(item)
+            else:
                 batch.append(item)
-                if len(batch) >= 64:
-                    sink.accept_many(batch)
-                    batch = []
+            if len(batch) >= 64:
+                sink.accept_many(batch)
+                batch = []
+            if seen % PROGRESS_EVERY == 0:
+                say(f"已读 {seen} 行：入库 {sink.accepted}，存疑 {sink.rejected}"
+                    f"（{time.monotonic() - t0:.0f} 秒）")  # fmt: skip
         if batch:
             sink.accept_many(batch)
         # an import is a run of its source like a crawl: kept in crawl_runs
@@ -86,6 +96,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
             "accepted": sink.accepted,
             "new": sink.new,
             "updated": sink.updated,
+            "duplicates": sink.accepted - sink.new - sink.updated,
             "rejected": sink.rejected,
             "indexed": run.indexed,
             "alerts_opened": stats.opened,
@@ -96,11 +107,15 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         if as_json:
             click.echo(json.dumps(out, ensure_ascii=False))
         else:
+            dupes = sink.accepted - sink.new - sink.updated
             click.echo(
-                f"{sink.accepted} rows accepted ({sink.new} new, {sink.updated} updated), "
-                f"{sink.rejected} kept as dead letters; {stats.opened} new alerts "
-                f"({stats.triage} to the duty desk, {stats.backlog} found late: backlog, "
-                "nobody paged)"
+                f"{file.name}：{sink.accepted + sink.rejected} 行，新增 {sink.new}，更新 "
+                f"{sink.updated}，重复 {dupes}（已有，未重复入库），存疑 {sink.rejected}"
+                f"（附原因保留为死信）；新告警 {stats.opened} 条"
+                f"（送值班研判 {stats.triage}，旧帖补看 {stats.backlog}，不呼叫）\n"
+                f"{sink.accepted} rows accepted ({sink.new} new, {sink.updated} updated, "
+                f"{dupes} duplicates), {sink.rejected} kept as dead letters; "
+                f"{stats.opened} new alerts"
             )
     finally:
         app.close()

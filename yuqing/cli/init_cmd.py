@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import progress_printer
+from yuqing.cli.common import keep_first_admin, progress_printer
 
 
 @click.command("init", short_help="Create the database, the first admin, model and index.")
@@ -75,12 +75,9 @@ def command(
         click.echo(f"model      {model_line}")
         click.echo(f"index      {app.config.settings.index.backend}")
         click.echo(f"var        {app.config.var_dir}")
-        if created is not None:
-            user, password = created
-            if password is None:
-                click.echo(f"admin      {user} (password from YUQING_ADMIN_PASSWORD)")
-            else:
-                click.echo(f"admin      {user}  password: {password}  (shown once; change it)")
+        admin = keep_first_admin(app.config.var_dir, created)
+        if admin:
+            click.echo(f"admin      {admin}")
     finally:
         app.close()
 

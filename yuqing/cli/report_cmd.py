@@ -42,7 +42,7 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
             brief = reports.build_brief(s, app.config, kind, d, app.now())
         html = reports.render_html(brief)
         if suffix == ".pdf":
-            out.write_bytes(reports.render_pdf(brief))
+            out.write_bytes(reports.render_pdf(brief, app.config.settings.console.brief_font))
         elif suffix == ".json":
             out.write_text(json.dumps(brief.as_dict(), ensure_ascii=False, indent=1), "utf-8")
         else:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import progress_printer
+from yuqing.cli.common import keep_first_admin, progress_printer
 from yuqing.cli.scheduler_cmd import LOG_FORMAT
 
 
@@ -54,14 +54,7 @@ def command(
 
         with app.store.session() as s:
             created = ensure_first_admin(s, app.config, app.now())
-        if created is not None:
-            user, password = created
-            shown = (
-                "from YUQING_ADMIN_PASSWORD"
-                if password is None
-                else f"{password}  (shown once; change it)"
-            )
-            click.echo(f"admin      {user}  password: {shown}", err=True)
+        admin = keep_first_admin(app.config.var_dir, created)
         service.start()
         if config.settings.crawler.redis_url:
             # A shared frontier: the scheduler only seeds it, so "everything in one
@@ -69,6 +62,8 @@ def command(
             worker = _start_crawler_worker(app, site.url if site else None)
             click.echo(f"crawler    worker pid {worker.pid} on the shared frontier", err=True)
         click.echo(f"console    http://{host}:{port}/", err=True)
+        if admin:  # last, so the start-up output ends with it
+            click.echo(f"admin      {admin}", err=True)
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning", log_config=None)
     finally:
         if worker is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from yuqing.cli import CliState, pass_state
+from yuqing.cli.common import keep_first_admin
 from yuqing.cli.scheduler_cmd import LOG_FORMAT, status_printer
 
 if TYPE_CHECKING:
@@ -73,15 +74,14 @@ def command(
             created = ensure_first_admin(s, app.config, app.now())
     finally:
         app.close()
-    if created is not None:
-        user, password = created
-        shown = "from YUQING_ADMIN_PASSWORD" if password is None else f"{password}  (shown once)"
-        say(f"admin      {user}  password: {shown}")
+    admin = keep_first_admin(app.config.var_dir, created)
 
     os.environ[WORKER_OPTIONS] = json.dumps(
         {"config_dir": str(state.config_dir.resolve()), "log_format": fmt}
     )
     say(f"console    http://{host}:{port}/  ({workers} workers)")
+    if admin:
+        say(f"admin      {admin}")
     # uvicorn shuts down on SIGTERM, then raises it again under the handler found at
     # start: let that be a no-op so a stop by systemd ends with status 0, not -15.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import default_actor
+from yuqing.cli.common import default_actor, table
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 by_option = click.option(
@@ -28,6 +28,9 @@ def command() -> None:
 
 def _actor(actor: str | None) -> str:
     return actor or default_actor()
+
+
+OUTCOME = {"triage": "研判", "backlog": "补看"}
 
 
 def _local(zone: ZoneInfo, iso: str | None) -> str:
@@ -60,17 +63,18 @@ def list_(state: CliState, which: str | None, desk: str | None, as_json: bool) -
     zone = ZoneInfo(state.config().settings.timezone)
 
     def text() -> None:
-        click.echo(f"{len(rows)} waiting for the duty desk (times {zone.key})")
+        click.echo(f"{len(rows)} 条等待值班研判（时间为 {zone.key} 本地时间）")
+        lines = []
         for r in rows:
             left = ""
-            if r["triage_deadline"]:
+            if r["triage_deadline"] and r["status"] == "triage":
                 mins = (datetime.fromisoformat(r["triage_deadline"]) - now).total_seconds() / 60
-                left = f"{mins:+.0f} min" if r["status"] == "triage" else ""
-            what = "review" if r["triage"] == "review" else r["status"]
-            click.echo(
-                f"#{r['id']:<5} {what:<8} {r['tier']:<3} {r['team']:<20} "
-                f"by {_local(zone, r['triage_deadline'])} {left:>9}  {r['title']}"
-            )
+                left = f"{mins:+.0f} 分"
+            what = "复核" if r["triage"] == "review" else OUTCOME.get(r["status"], r["status"])
+            lines.append([f"#{r['id']}", what, r["tier"], r["team"],
+                          _local(zone, r["triage_deadline"]), left, r["title"]])  # fmt: skip
+        for line in table(["编号", "类型", "等级", "拟派单位", "时限", "剩余", "标题"], lines):
+            click.echo(line)
 
     if as_json:
         click.echo(json.dumps({"alerts": rows}, ensure_ascii=False, default=str))
