@@ -18,13 +18,18 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from analysis.events import WINDOW, Cluster, Item, best_match, vector
 from store.models import AuditLog, Event, EventPin, EventTerm, Post
+
+
+def table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
 
 LOOKUP_TERMS = 8  # a post's strongest words used to find candidate events
 MAX_CANDIDATES = 400
@@ -152,14 +157,14 @@ def save_profiles(session: Session, clusters: dict[int, Cluster]) -> None:
         return
     ids = sorted(clusters)
     session.execute(delete(EventTerm).where(EventTerm.event_id.in_(ids)))
-    events = Event.__table__
+    events = table(Event)
     session.execute(
         update(events).where(events.c.id == bindparam("eid")).values(profile=bindparam("p")),
         [{"eid": eid, "p": _profile(clusters[eid])} for eid in ids],
     )
     rows = [{"term": t[:64], "event_id": eid} for eid in ids for t in set(clusters[eid].centroid)]
     if rows:
-        session.execute(EventTerm.__table__.insert(), rows)  # type: ignore[attr-defined]
+        session.execute(table(EventTerm).insert(), rows)
 
 
 # ---- staff: merge and split (pins), re-clustering that keeps them
