@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from index_testkit import tokenize
@@ -213,3 +214,24 @@ def test_cli_search_filters_sort_and_histogram(
     assert json.loads(out)["total"] == 1  # post 5 at 11:00 local; post 0 at 16:00 is after
     code, _, err = run([*base, "--until", "someday"], capsys)
     assert code == 2 and "--until" in err
+
+
+def test_cli_search_text_says_its_zone_and_the_next_page(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = App(load_config(cli_env, {"YUQING_VAR_DIR": str(tmp_path / "var")}), clock=FrozenClock(T0))
+    add_posts(a, range(10))
+    drain_index(a)
+    a.close()
+    base = ["--config", str(cli_env), "search", "停车"]
+    code, out, _ = run([*base, "--json"], capsys)
+    doc = json.loads(out)
+    total, first = doc["total"], doc["hits"][0]
+    code, out, _ = run([*base, "--limit", "1"], capsys)
+    head = out.splitlines()[0]
+    assert code == 0 and f"共 {total} 条" in head and "第 1–1 条" in head
+    assert "--offset 1" in head and "Asia/Shanghai" in head
+    local = datetime.fromisoformat(first["published_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local.strftime("%Y-%m-%d %H:%M") in out  # local time, as the header says
+    code, out, _ = run([*base, "--limit", "1", "--offset", str(total - 1)], capsys)
+    assert "--offset" not in out.splitlines()[0]  # the last page names no next one

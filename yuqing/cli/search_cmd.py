@@ -7,7 +7,7 @@ import json
 import click
 
 from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import iso, parse_since
+from yuqing.cli.common import iso, parse_since, table
 from yuqing.contracts import parse_tier, tier_name
 
 
@@ -156,25 +156,46 @@ def command(
             doc["histogram"] = [[b.date().isoformat(), n] for b, n in result.histogram]
         click.echo(json.dumps(doc, ensure_ascii=False))
         return
+    zone = state.config().settings.timezone
+    shown = f"第 {offset + 1}–{offset + len(hits)} 条" if hits else "本页无结果"
+    more = f"；下一页：--offset {offset + len(hits)}" if offset + len(hits) < result.total else ""
     click.echo(
-        f"{result.total} posts" + (" (recall mode: any word, newest first)" if recall else "")
+        f"共 {result.total} 条，{shown}{more}（时间为 {zone} 本地时间）"
+        + ("；全面检索：任一词命中，按时间倒序" if recall else "")
     )
     if result.partial:
-        click.echo("  few posts have every word: posts with some of them are listed too")
+        click.echo("  同时含所有词的帖子很少：只含部分词的也已列出")
     for word, syns in result.expansions.items():
-        click.echo(f"  also searched for {word}: {'、'.join(syns)} (--no-expand to turn off)")
+        click.echo(f"  “{word}”同时检索了同义词：{'、'.join(syns)}（--no-expand 关闭）")
     if result.histogram:
         top = max(n for _, n in result.histogram) or 1
         for b, n in result.histogram:
             click.echo(
                 f"  {b.date().isoformat()} {'█' * max(1 if n else 0, round(n / top * 40))} {n}"
             )
-    for h in hits:
-        when = (h["published_at"] or "")[:16].replace("T", " ")
-        via = f"  (by {'、'.join(h['expanded'])})" if h["expanded"] else ""
-        click.echo(
-            f"[{h['tier']:>3}] {h['category'] or '-'} {h['area'] or '-'} {when}  #{h['id']} {h['title']}{via}"
-        )
+    rows = [
+        [
+            f"#{h['id']}",
+            h["tier"],
+            h["category"] or "-",
+            h["area"] or "-",
+            _local(zone, h["published_at"]),
+            h["title"] + (f"（同义词：{'、'.join(h['expanded'])}）" if h["expanded"] else ""),
+        ]
+        for h in hits
+    ]
+    if rows:
+        for line in table(["编号", "等级", "类别", "属地", "发布时间", "标题"], rows):
+            click.echo(line)
+
+
+def _local(zone: str, iso_text: str | None) -> str:
+    if not iso_text:
+        return "-"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso_text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _suggest(app: object, word: str, limit: int, as_json: bool) -> None:
