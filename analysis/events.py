@@ -27,7 +27,7 @@ from typing import Any
 
 TOP_TERMS = 24  # a post's strongest content words
 CENTROID_TERMS = 48  # an event's
-THRESHOLD = 0.40
+THRESHOLD = 0.45
 OTHER_CATEGORY_MARGIN = 0.12
 WINDOW = timedelta(days=30)
 TITLE_WEIGHT = 2.0
