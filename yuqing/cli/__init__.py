@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from gettext import gettext as _
 from pathlib import Path
 from typing import Any
 
@@ -99,22 +100,26 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point. Usage errors (bad option, unknown source, broken config) print
     one line naming the problem and exit with status 2, before anything is written."""
+    from yuqing.cli.i18n import install
+
+    install(cli)  # Chinese unless the locale asks for English
     try:
         rv = cli.main(args=argv, prog_name="yuqing", standalone_mode=False)
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx else "yuqing"
-        click.echo(f"{cmd}: error: {exc.format_message()}", err=True)
+        message = exc.format_message()
+        click.echo(_("{command}: error: {message}").format(command=cmd, message=message), err=True)
         sys.exit(2)
     except StoreError as exc:
-        click.echo(f"yuqing: error: {exc}", err=True)
+        click.echo(_("{command}: error: {message}").format(command="yuqing", message=exc), err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("aborted"), err=True)
         sys.exit(130)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo(_("interrupted"), err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)

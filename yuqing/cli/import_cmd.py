@@ -17,7 +17,12 @@ PROGRESS_EVERY = 500  # rows between progress lines
 
 @click.command("import", short_help="Import a CSV/XLSX/JSONL export (e.g. 12345 records).")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", "source_name", required=True, help="Source name from sources.yaml.")
+@click.option(
+    "--source",
+    "source_name",
+    required=True,
+    help="Source name from sources.yaml (a kind: file source).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @pass_state
 def command(state: CliState, file: Path, source_name: str, as_json: bool) -> None:

@@ -32,8 +32,8 @@ def command(
     demo: bool,
 ) -> None:
     """Create or migrate the store, create the first console admin when there is
-    none (password from YUQING_ADMIN_PASSWORD, else generated and printed once),
-    open the search index, and make sure a classifier model is active. Safe to repeat.
+    none (password from YUQING_ADMIN_PASSWORD, else generated into
+    var/secrets/admin-password), open the search index, and make sure a classifier model is active. Safe to repeat.
 
     The model: with --train FILE, one trained on that labelled file (kept when the
     active model was already trained on exactly this file). With --demo and no model

@@ -1,0 +1,110 @@
+"""The CLI's language: Chinese by default, English where the locale asks for it.
+
+The first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is set decides: one starting
+with ``en`` gives English, anything else (``zh_CN.UTF-8``, ``C.UTF-8``) Chinese. The
+texts are gettext catalogues, ``yuqing/cli/locale/<lang>/LC_MESSAGES/yuqing.po`` (the
+English in the code is the msgid) compiled to ``.mo`` beside it; they hold our help
+texts and click's own (Usage, Options, its error messages), which click looks up
+through the stdlib gettext module's domain. ``python -m yuqing.cli.i18n`` lists help
+texts the catalogue lacks and compiles the .po (Babel, a dev dependency).
+"""
+
+from __future__ import annotations
+
+import gettext
+import inspect
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import click
+
+DOMAIN = "yuqing"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT = "zh_CN"
+_ORIGINAL = "_yuqing_msgids"
+
+
+def language(env: Mapping[str, str]) -> str:
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key)
+        if value:
+            return "en" if value.lower().startswith("en") else DEFAULT
+    return DEFAULT
+
+
+def install(cli: click.Command, env: Mapping[str, str] | None = None) -> str:
+    """Put the CLI (help texts and click's messages) in the locale's language."""
+    lang = language(os.environ if env is None else env)
+    t = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    # click's own messages go through gettext.gettext: the global domain and language
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = lang
+    for cmd in _commands(cli):
+        _translate(cmd, t)
+    return lang
+
+
+def _commands(cmd: click.Command) -> Iterator[click.Command]:
+    yield cmd
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            yield from _commands(sub)
+
+
+def _texts(cmd: click.Command) -> list[tuple[object, str]]:
+    """(holder, attribute) of every help text of a command and its options."""
+    out: list[tuple[object, str]] = [(cmd, "help"), (cmd, "short_help"), (cmd, "epilog")]
+    out += [(p, "help") for p in cmd.params if isinstance(p, click.Option)]
+    return out
+
+
+def _translate(cmd: click.Command, t: gettext.NullTranslations) -> None:
+    for holder, attr in _texts(cmd):
+        originals: dict[str, str | None] = holder.__dict__.setdefault(_ORIGINAL, {})
+        if attr not in originals:
+            originals[attr] = getattr(holder, attr, None)
+        text = originals[attr]
+        if text:
+            msgid = inspect.cleandoc(text)
+            found = t.gettext(msgid)
+            setattr(holder, attr, text if found == msgid else found)
+
+
+def msgids(cli: click.Command) -> list[str]:
+    """Every help text of the CLI, as the catalogue keys them."""
+    seen: dict[str, None] = {}
+    for cmd in _commands(cli):
+        for holder, attr in _texts(cmd):
+            originals = holder.__dict__.get(_ORIGINAL, {})
+            text = originals.get(attr, getattr(holder, attr, None))
+            if text:
+                seen.setdefault(inspect.cleandoc(text))
+    return list(seen)
+
+
+def _compile(lang: str = DEFAULT) -> None:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    with (folder / f"{DOMAIN}.po").open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    with (folder / f"{DOMAIN}.mo").open("wb") as f:
+        write_mo(f, catalog)
+
+
+if __name__ == "__main__":  # dev tool: report untranslated help, compile the catalogue
+    from babel.messages.pofile import read_po
+
+    from yuqing.cli import cli
+
+    with (LOCALE_DIR / DEFAULT / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
+        have = {m.id for m in read_po(f) if m.string}
+    missing = [m for m in msgids(cli) if m not in have]
+    for m in missing:
+        print(f"untranslated: {m!r}", file=sys.stderr)
+    _compile()
+    sys.exit(1 if missing else 0)
