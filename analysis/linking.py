@@ -155,16 +155,24 @@ class Linker:
 def save_profiles(session: Session, clusters: dict[int, Cluster]) -> None:
     if not clusters:
         return
+    from store.posts import insert_for  # (store.posts imports this module)
+
     ids = sorted(clusters)
-    session.execute(delete(EventTerm).where(EventTerm.event_id.in_(ids)))
     events = table(Event)
+    # the events' rows first, in id order: a second writer touching the same event waits
+    # here for the first to commit, and then replaces the terms the first wrote
     session.execute(
         update(events).where(events.c.id == bindparam("eid")).values(profile=bindparam("p")),
         [{"eid": eid, "p": _profile(clusters[eid])} for eid in ids],
     )
-    rows = [{"term": t[:64], "event_id": eid} for eid in ids for t in set(clusters[eid].centroid)]
+    session.execute(delete(EventTerm).where(EventTerm.event_id.in_(ids)))
+    rows = [
+        {"term": t[:64], "event_id": eid}
+        for eid in ids
+        for t in sorted(set(clusters[eid].centroid))
+    ]
     if rows:
-        session.execute(table(EventTerm).insert(), rows)
+        session.execute(insert_for(session)(table(EventTerm)).on_conflict_do_nothing(), rows)
 
 
 # ---- staff: merge and split (pins), re-clustering that keeps them

@@ -153,3 +153,32 @@ def test_merge_and_split_refuse_nonsense(store: Store) -> None:
         linking.merge(s, e, e, "ana", NOW)
     with store.session() as s, pytest.raises(linking.EventError):
         linking.split(s, e, ids, "ana", NOW)  # nothing would be left
+
+
+def test_two_writers_joining_one_event_at_once(store: Store) -> None:
+    """Two ingest processes' batches join one event together: both are stored (the
+    event's row is locked first, its words then replaced), none is lost."""
+    import threading
+
+    (first,) = _store(store, [_post("board", *BOARD, 1)])
+    (event,) = _events(store, [first])
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    done: list[int] = []
+
+    def write(source: str, n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            done.extend(_store(store, [_post(source, *HOTLINE, n)], NOW + timedelta(hours=1)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"hotline-{i}", 10 + i)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert _events(store, done) == [event, event]
+    with store.session() as s:
+        assert s.get(Event, event).post_count == 3  # type: ignore[union-attr]
