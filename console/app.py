@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException as FastAPIHTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -35,6 +36,7 @@ from console import (
     health,
     models_admin,
     pages,
+    problems,
     searching,
     triage,
 )
@@ -127,8 +129,15 @@ def create_app(app: App) -> FastAPI:
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
             "accept", ""
         ):
-            return await http_exception_handler(request, exc)
+            if exc.status_code in (204, 304):
+                return await http_exception_handler(request, exc)
+            return problems.json_error(exc.status_code, exc.detail, getattr(exc, "headers", None))
         return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own 422 lists English messages: a Chinese sentence and a code on top
+        return problems.invalid_request(request, exc.errors())
 
     @web.exception_handler(OverflowError)
     async def id_out_of_range(request: Request, exc: OverflowError) -> Response:

@@ -16,13 +16,14 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console import accounts
 from console.accounts import Principal
+from console.problems import json_error
 from yuqing.app import App
 
 SESSION_COOKIE = "yuqing_session"
@@ -91,7 +92,7 @@ class AuthMiddleware:
 
     async def _check(self, request: Request) -> Response | None:
         if request.method not in SAFE_METHODS and _cross_origin(request):
-            return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+            return json_error(403, "cross-origin request refused")
         path = request.url.path
         principal = None
         if not path.startswith(PUBLIC_PREFIXES) and path != "/healthz":  # no DB for those
@@ -101,10 +102,10 @@ class AuthMiddleware:
             if request.method in ("GET", "HEAD") and not _wants_json(request):
                 target = path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-            return JSONResponse(
-                {"detail": "authentication required: log in or send Authorization: Bearer"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
+            return json_error(
+                401,
+                "authentication required: log in or send Authorization: Bearer",
+                {"WWW-Authenticate": "Bearer"},
             )
         return None
 

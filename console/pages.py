@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from alerts import lifecycle, views
 from alerts.errors import AlertNotFound, InvalidInput, TransitionError
 from alerts.status import ACTION_LABELS_ZH, ACTIONS
+from console import problems
 from console.accounts import Principal
 from console.deps import (
     NO_STORE,
@@ -128,7 +129,10 @@ def _with_deadline_state(alert: dict[str, Any], now: datetime) -> dict[str, Any]
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", {"message": message, "status": status_code}, status_code)
+    """An error as a page, worded in Chinese (console.problems), its code beside it."""
+    code, text = problems.explain(status_code, message)
+    context = {"message": text, "status": status_code, "code": code}
+    return render(request, "error.html", context, status_code)
 
 
 INBOX_POLL_SECONDS = 5  # how often an open inbox asks for its list again
@@ -210,7 +214,7 @@ def _alert_page(
             "a": _with_deadline_state(alert, yq.now()),
             "all_teams": all_teams,
             "categories": yq.config.taxonomy.category_names(),
-            "error": error,
+            "error": problems.explain(status_code, error)[1] if error else None,
             "done": done if done in ACTION_LABELS_ZH else None,
             "form": form or {},
         },
@@ -386,7 +390,7 @@ def search_page(
             **current,
             "searched": searched,
             "result": result,
-            "error": error,
+            "error": problems.explain(status_code, error)[1] if error else None,
             "page": page_no,
             "pages": pages,
             "url": url,
@@ -416,7 +420,7 @@ def _post_page(
         "p": post,
         "alerts": alerts,
         "raw": raw,
-        "raw_error": error,
+        "raw_error": problems.explain(status_code, error)[1] if error else None,
         "may_read_raw": may_read_raw(yq, who),
     }
     return render(request, "post.html", context, status_code)

@@ -62,9 +62,10 @@ def triage_page(
     request: Request, yq: Yuqing, who: Actor, done: str = "", error: str = ""
 ) -> Response:
     from console.pages import render
+    from console.problems import explain
 
     ctx = _context(yq, who)
-    ctx.update(done=DONE_ZH.get(done), error=error[:300] or None)
+    ctx.update(done=DONE_ZH.get(done), error=explain(409, error[:300])[1] if error else None)
     return render(request, "triage.html", ctx)
 
 
@@ -73,7 +74,10 @@ def triage_fragment(request: Request, yq: Yuqing, who: Actor) -> Response:
     """The queue alone, for the page's live refresh."""
     from console.pages import render
 
-    return render(request, "_triage_queue.html", _context(yq, who))
+    ctx = _context(yq, who)
+    page = render(request, "_triage_queue.html", ctx)
+    page.headers["X-Server-Now"] = ctx["now"]  # the countdowns follow the server's clock
+    return page
 
 
 def _decide(yq: App, fn: Callable[[Session, datetime], Any]) -> str | None:

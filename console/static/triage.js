@@ -6,6 +6,8 @@
   if (!box) { return; }
   var url = box.getAttribute("data-refresh");
   var every = Number(box.getAttribute("data-every") || "5") * 1000;
+  // server now - browser now: the countdowns follow the server's clock, not the browser's
+  var offset = (Date.parse(box.getAttribute("data-now")) - Date.now()) || 0;
 
   function busy() {
     var el = document.activeElement;
@@ -13,7 +15,7 @@
   }
 
   function tick() {
-    var now = Date.now();
+    var now = Date.now() + offset;
     box.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
       var left = Math.round((Date.parse(el.getAttribute("data-deadline")) - now) / 1000);
       el.textContent = left > 0
@@ -26,7 +28,11 @@
   function refresh() {
     if (busy()) { return; }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        var now = r.headers.get("X-Server-Now");
+        if (r.ok && now) { offset = Date.parse(now) - Date.now(); }
+        return r.ok ? r.text() : null;
+      })
       .then(function (html) {
         if (html !== null && !busy()) { box.innerHTML = html; tick(); }
       })

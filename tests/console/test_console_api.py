@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from alerts.status import ACTION_LABELS_ZH
 from store.models import AuditLog, Response
 
 if TYPE_CHECKING:
@@ -149,11 +150,12 @@ def test_invalid_transitions_are_409(console: Console, three_alerts: dict[str, i
     for action in ("resolve", "reopen"):
         r = c.post(f"/api/v1/alerts/{alert_id}/{action}")
         assert r.status_code == 409, action
-        assert "open" in r.json()["detail"] and action in r.json()["detail"]
+        assert r.json()["code"] == "transition_not_allowed", action
+        assert "待确认" in r.json()["detail"] and ACTION_LABELS_ZH[action] in r.json()["detail"]
     assert c.post(f"/api/v1/alerts/{alert_id}/acknowledge").status_code == 200
     r = c.post(f"/api/v1/alerts/{alert_id}/acknowledge")
     assert r.status_code == 409
-    assert "已确认" in r.json()["detail"]
+    assert "已确认" in r.json()["detail"] and r.json()["code"] == "transition_not_allowed"
     c.post(f"/api/v1/alerts/{alert_id}/resolve")
     assert c.post(f"/api/v1/alerts/{alert_id}/reply", json={"text": "x"}).status_code == 409
     # A refused transition writes nothing.
