@@ -109,6 +109,7 @@ class Group:
     desk_failed_open: int = 0
     desk_waiting: int = 0
     desk_archived: int = 0
+    why: dict[str, str] = field(default_factory=dict)  # rate -> why it is None
     _tta: list[float] = field(default_factory=list, repr=False)
     _ttr: list[float] = field(default_factory=list, repr=False)
     _ack: list[bool] = field(default_factory=list, repr=False)
@@ -166,7 +167,34 @@ class Group:
         self.ttr_median, self.ttr_p90 = _pcts(self._ttr)
         self.ack_on_time = _share(self._ack)
         self.respond_on_time = _share(self._resp)
-        self.efficiency = efficiency_index(self.achieved(), terms)
+        achieved = self.achieved()
+        # E only once every one of its activities has a denominator: a period where no
+        # deadline has passed yet shows "—" and why, never an index of what little exists
+        missing = [t.activity for t in terms if achieved.get(t.activity) is None]
+        self.efficiency = None if missing else efficiency_index(achieved, terms)
+        self.why = {k: v for k, v in self.reasons().items() if achieved.get(k) is None}
+        if missing:
+            self.why["efficiency"] = "尚缺：" + "、".join(
+                f"{ACTIVITY_LABELS_ZH.get(a, a)}（{self.why.get(a, '无数据')}）" for a in missing
+            )
+
+    def reasons(self) -> dict[str, str]:
+        """Why each rate is "—" when it is: its denominator does not exist yet."""
+        return {
+            "ack_on_time": "尚无告警已确认或已过确认时限",
+            "respond_on_time": "尚无告警已回复或已过回复时限",
+            "resolved": "该区间没有告警",
+            "responded": "该区间没有告警",
+        }
+
+    @property
+    def ack_base(self) -> int:
+        """Alerts whose acknowledge deadline is decided: acknowledged, or passed."""
+        return len(self._ack)
+
+    @property
+    def respond_base(self) -> int:
+        return len(self._resp)
 
     def achieved(self) -> dict[str, float | None]:
         n = self.alerts
@@ -193,7 +221,11 @@ class Group:
             "ttr_p90_min": _r(self.ttr_p90),
             "ack_on_time": _r(self.ack_on_time, 4),
             "respond_on_time": _r(self.respond_on_time, 4),
+            # each rate's denominator, and why a rate (or E) is None when it is
+            "ack_base": self.ack_base,
+            "respond_base": self.respond_base,
             "efficiency": _r(self.efficiency, 4),
+            "why": dict(self.why),
             "desk": {
                 "confirmed": self.desk_confirmed,
                 "changed": self.desk_changed,

@@ -159,3 +159,20 @@ def test_efficiency_weights_must_sum_to_one(config_dir, tmp_path) -> None:  # ty
     with pytest.raises(ConfigError) as exc:
         load_config(config_dir, {"YUQING_VAR_DIR": str(tmp_path)})
     assert "settings.yaml: console.efficiency: efficiency weights must sum to 1" in str(exc.value)
+
+
+def test_no_rate_of_nothing(console: Console, three_alerts: dict[str, int]) -> None:
+    """One alert acknowledged, no deadline passed: 按时确认 shows its base (1 条), 按时回复
+    and E show "—" with the reason, never 100% of nothing or an index of one figure."""
+    ids = _ids(console)
+    console.clock.advance(timedelta(minutes=5))
+    assert (
+        console.client.post(f"/api/v1/alerts/{ids['donghu-hubin']}/acknowledge").status_code == 200
+    )
+    t = console.client.get("/api/v1/stats", params={**DAY, "by": "team"}).json()["total"]
+    assert t["ack_on_time"] == 1.0 and t["ack_base"] == 1
+    assert t["respond_on_time"] is None and t["respond_base"] == 0
+    assert t["why"]["respond_on_time"] == "尚无告警已回复或已过回复时限"
+    assert t["efficiency"] is None and "按时回复率" in t["why"]["efficiency"]
+    html = console.client.get("/dashboard", params=DAY).text
+    assert "（1 条）" in html and "尚无告警已回复或已过回复时限" in html and "尚缺：" in html
