@@ -40,9 +40,14 @@ _WORDS = """
     怎么 为什么 是否 可以 能否 如何 还是 因为 所以 但是 而且 这样 如果 进行 存在 严重 影响 导致 造成
     政府 相关部门 有关部门 市长 书记 局长 领导们 尊敬 请问 咨询 建议 关于 一下 多次 至今 今年 去年 小区
     居民 业主 百姓 老百姓 不能 不是 还有 希望政府 给予 帮助 重视 落实 回复 答复 工作 单位 人员 时间 地方
+    工单 工单号 编号 社区 附近 请问 办理 怎么 需要 能不能 哪里
 """
 _FILLER = frozenset(_WORDS.split())
 _WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+# A place is a gate (Item.scope, Item.area), not evidence: two matters in one village
+# share its name and nothing else.
+_PLACE = re.compile(r".+(村|社区|街道|镇|乡|县|区|市|省|组)$")
+MIN_SHARED = 2  # content words a post must share with an event
 _SPACE = re.compile(r"\s+")
 _TFIDF: Any = None
 
@@ -67,7 +72,7 @@ def _weights(text: str, tokens: Sequence[str] | None = None) -> dict[str, float]
     ]
     freq: dict[str, float] = {}
     for w in words:
-        if w not in _FILLER:
+        if w not in _FILLER and not _PLACE.match(w):
             freq[w] = freq.get(w, 0.0) + 1.0
     return {w: (1 + math.log(f)) * t.idf_freq.get(w, t.median_idf) for w, f in freq.items()}
 
@@ -150,6 +155,8 @@ def score(item: Item, cluster: Cluster, window: timedelta = WINDOW) -> float:
     if item.scope and cluster.scopes and item.scope not in cluster.scopes:
         return 0.0
     if item.area and cluster.areas and item.area not in cluster.areas:
+        return 0.0
+    if sum(w in cluster.centroid for w in item.vector) < min(MIN_SHARED, len(item.vector)):
         return 0.0
     s = cosine(item.vector, cluster.centroid)
     if item.category and cluster.category and item.category != cluster.category:

@@ -182,3 +182,16 @@ def test_two_writers_joining_one_event_at_once(store: Store) -> None:
     assert _events(store, done) == [event, event]
     with store.session() as s:
         assert s.get(Event, event).post_count == 3  # type: ignore[union-attr]
+
+
+def test_two_matters_in_one_named_village_stay_apart() -> None:
+    """The village's name is a gate, not evidence: short records that share it and one
+    word more are two matters."""
+    at = NOW
+    items = [
+        Item(vector("白塔村卫生院夜里没人值班", "白塔村卫生院夜里没有医生值班。"), at),
+        Item(vector("白塔村路口广告牌挡住视线", "白塔村路口的广告牌挡住了司机视线。"), at),
+        Item(vector("咨询白塔村高龄补贴怎么办理", "白塔村的高龄补贴怎么办理？"), at),
+        Item(vector("白塔村培训补贴半年没到账", "白塔村职业技能培训补贴半年没到账。"), at),
+    ]
+    assert cluster_all(items) == [0, 1, 2, 3]
