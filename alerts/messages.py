@@ -63,12 +63,17 @@ def render_alert(
         fields.append(("已上报层级", str(alert.escalation_level)))
     if note:
         fields.append(("说明", note))
+    url = alert_url(config, alert.id)
     text = subject + "\n" + "\n".join(f"{k}：{v}" for k, v in fields)
     md = f"### {subject}\n" + "\n".join(f"- **{k}**：{v}" for k, v in fields)
     rows = "".join(
         f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in fields
     )
     body = f"<h3>{html.escape(subject)}</h3><table>{rows}</table>"
+    if url:  # straight to the alert (a login on the way returns there)
+        text += f"\n处理：{url}"
+        md += f"\n\n[打开告警处理]({url})"
+        body += f'<p><a href="{html.escape(url)}">打开告警处理</a></p>'
     data = {
         "kind": kind,
         "alert_id": alert.id,
@@ -88,8 +93,15 @@ def render_alert(
         "triage": alert.triage,
         "triage_deadline": alert.triage_deadline.isoformat() if alert.triage_deadline else None,
         "note": note,
+        "url": url,
     }
     return Message(subject, text, md, body, data)
+
+
+def alert_url(config: AppConfig, alert_id: int) -> str | None:
+    """The alert's page in the console (settings console.public_url), or None."""
+    base = config.settings.console.public_url
+    return f"{base.rstrip('/')}/alerts/{alert_id}" if base else None
 
 
 def render_digest(config: AppConfig, team_id: str, day: str, alerts: list[Alert]) -> Message:

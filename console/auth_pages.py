@@ -17,8 +17,16 @@ Yuqing = Annotated[App, Depends(get_yuqing)]
 
 
 def _safe_next(target: str) -> str:
-    """Only a local path: no open redirect to another site after login."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
+    r"""Only a local path: no open redirect to another site after login. Browsers drop
+    tabs and newlines from URLs and read a backslash as a slash, so "/\t/evil" and
+    "/\evil" would leave the site: any of those, or a scheme, and it is the inbox."""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not any(c in target for c in "\\\t\r\n")
+        and ":" not in target.split("?", 1)[0]
+        and all(ord(c) >= 0x20 for c in target)
+    ):
         return target
     return "/"
 

@@ -121,6 +121,9 @@ class ConsoleSettings(_Model):
     login_max_failures: int = Field(5, ge=1, le=1000)  # per username+IP within login_window
     login_window: Duration = timedelta(minutes=15)
     secure_cookies: bool = False  # set true behind HTTPS
+    # The console's address as people reach it (e.g. https://yuqing.example.gov.cn): robot
+    # and e-mail notifications link straight to the alert; none when unset.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     # Supervisor dashboard: the governance-efficiency index's activities, weights, targets.
     efficiency: tuple[EfficiencyTerm, ...] = _EFFICIENCY_DEFAULT
     # Briefs (舆情简报) are delivered through these alerts.yaml channels (e.g. an smtp one).
