@@ -210,6 +210,25 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float, every: float
         time.sleep(every)
 
 
+def wait_while_progressing(
+    what: str, progress: Callable[[], Any], done: Callable[[Any], bool], stall: float,
+    every: float = 1.0,
+) -> Any:  # fmt: skip
+    """Wait until ``done(progress())``, for as long as ``progress()`` keeps changing: a
+    busy machine only slows the service down, a stuck one stops changing for ``stall``
+    seconds and fails here, saying what it was waiting for and where it stopped."""
+    last = progress()
+    since = time.monotonic()
+    while not done(last):
+        time.sleep(every)
+        now = progress()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > stall:
+            raise AssertionError(f"no progress for {stall:.0f}s waiting for {what}: at {last}")
+    return last
+
+
 def kill9(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
