@@ -80,6 +80,8 @@ def render(
     context.setdefault("actor", current_actor(request))
     me = optional_principal(request)
     context.setdefault("me", me)
+    yq: App = request.app.state.yuqing
+    context.setdefault("server_now", yq.now().isoformat())  # countdowns count from it
     if "unread" not in context:
         try:
             context["unread"] = unread_count(request, me)
