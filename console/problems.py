@@ -18,6 +18,8 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
+from console.accounts import ROLE_LABELS_ZH
+
 Wording = Callable[[re.Match[str]], str]
 
 # Known messages: (pattern on the whole text, code, Chinese wording).
@@ -30,6 +32,16 @@ def rule(pattern: str, code: str) -> Callable[[Wording], Wording]:
         return fn
 
     return add
+
+
+ROLE_ZH: dict[str, str] = ROLE_LABELS_ZH  # the names the console shows for roles
+PERMISSION_ZH: dict[str, str] = {
+    "act": "处置告警",
+    "search": "检索舆情",
+    "dashboard": "查看督办统计",
+    "reports": "查看舆情简报",
+    "admin": "管理系统",
+}
 
 
 def _q(text: str) -> str:
@@ -126,19 +138,6 @@ rule(r"(?:查询有误：)?cannot search for (.+?): .*", "query_syntax")(
     lambda m: f"查询有误：无法检索 {_q(m[1])}"
 )
 
-ROLE_ZH = {
-    "responder": "处置人员",
-    "analyst": "分析人员",
-    "supervisor": "督办领导",
-    "admin": "管理员",
-}
-PERMISSION_ZH = {
-    "act": "处置告警",
-    "search": "检索舆情",
-    "dashboard": "查看督办统计",
-    "reports": "查看舆情简报",
-    "admin": "管理系统",
-}
 # When nothing more is known: one plain sentence per HTTP status.
 BY_STATUS: dict[int, tuple[str, str]] = {
     400: ("invalid_input", "请求有误，请检查后重试"),
