@@ -307,9 +307,14 @@ def load_alert(
 
 
 def alert_detail(
-    session: Session, alert_id: int, *, teams: Collection[str] | None = None
+    session: Session,
+    alert_id: int,
+    *,
+    teams: Collection[str] | None = None,
+    tz: str | None = None,
 ) -> dict[str, Any]:
-    """The alert plus the posts behind it (newest first) and its response history."""
+    """The alert plus the posts behind it (newest first), its response history and its
+    full history (``tz``: the zone deadline changes are worded in; UTC when None)."""
     alert = load_alert(session, alert_id, teams=teams)
     posts = session.scalars(
         select(Post)
@@ -323,7 +328,7 @@ def alert_detail(
     out = alert_as_dict(alert)
     out["posts"] = [post_as_dict(p) for p in posts]
     out["responses"] = [response_as_dict(r) for r in responses]
-    out["history"] = alert_history(session, alert, responses)
+    out["history"] = alert_history(session, alert, responses, tz)
     out["allowed_actions"] = allowed_actions(alert.status)
     return out
 
@@ -337,6 +342,27 @@ NOTIFY_STATUS_ZH = {
 DEADLINE_ZH = {"acknowledge": "确认", "respond": "回复"}
 
 
+def _deadline_change(change: Any, tz: str | None) -> str:
+    """[[ack, respond] before, [ack, respond] after] as people read it, in ``tz``."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz or "UTC")
+
+    def local_zone_time(value: str) -> str:
+        shown = datetime.fromisoformat(value).astimezone(zone).strftime("%m-%d %H:%M")
+        return shown if tz else shown + " UTC"
+
+    try:
+        (ack0, resp0), (ack1, resp1) = change
+    except (TypeError, ValueError):
+        return ""
+    parts = []
+    for name, a, b in (("确认时限", ack0, ack1), ("回复时限", resp0, resp1)):
+        if a != b:
+            parts.append(f"{name} {local_zone_time(a)} → {local_zone_time(b)}")
+    return "，".join(parts)
+
+
 def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted({i for i in ids if i})
     if not wanted:
@@ -346,7 +372,7 @@ def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 
 def alert_history(
-    session: Session, alert: Alert, responses: Iterable[Response]
+    session: Session, alert: Alert, responses: Iterable[Response], tz: str | None = None
 ) -> list[dict[str, Any]]:
     """Everything that happened to the alert, oldest first, each step worded in Chinese:
     its opening, people's actions and triage decisions (Response rows, with deadline
@@ -381,8 +407,22 @@ def alert_history(
             "label": "产生告警", "text": alert.reason, "channel": None,
         }),
     ]  # fmt: skip
+    # a change of tier or team recomputes deadlines: the audit row keeps old and new
+    moved = {
+        (a.action.removeprefix("alert."), a.at): a.detail["deadlines"]
+        for a in session.scalars(
+            select(AuditLog).where(
+                AuditLog.target_type == "alert",
+                AuditLog.target_id == str(alert.id),
+                AuditLog.action.like("alert.%"),
+            )
+        )
+        if isinstance(a.detail, dict) and a.detail.get("deadlines")
+    }
     for r in responses:
         text = r.text
+        if (r.action, r.at) in moved:
+            text = "；".join(filter(None, [text, _deadline_change(moved[(r.action, r.at)], tz)]))
         steps.append((r.at, 1, {
             "kind": "action", "action": r.action, "at": iso(r.at),
             "actor": "系统" if r.actor == "system" else r.actor,

@@ -80,7 +80,9 @@ def list_alerts(
 def get_alert(alert_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
     try:
         with yq.store.session() as s:
-            return views.alert_detail(s, alert_id, teams=who.scope.teams)
+            return views.alert_detail(
+                s, alert_id, teams=who.scope.teams, tz=yq.config.settings.timezone
+            )
     except AlertNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 

@@ -205,7 +205,9 @@ def _alert_page(
 ) -> HTMLResponse:
     try:
         with yq.store.session() as s:
-            alert = views.alert_detail(s, alert_id, teams=who.scope.teams)
+            alert = views.alert_detail(
+                s, alert_id, teams=who.scope.teams, tz=yq.config.settings.timezone
+            )
             all_teams = views.team_choices(s)  # a matter may go to any team
     except AlertNotFound:
         return error_page(request, 404, f"未找到告警 {alert_id}")

@@ -73,6 +73,9 @@ def test_decisions_and_deadline_changes_are_in_the_history(console: Console) -> 
     history = console.client.get(f"/api/v1/alerts/{alert_id}").json()["history"]
     step = next(h for h in history if h["kind"] == "action" and h["action"] == "correct")
     assert "等级 I → II" in step["text"] and step["label"] == "纠正"
+    # the deadline change, in local time (Asia/Shanghai): acknowledge 09:15 -> 09:30
+    moved = next(h for h in history if h["kind"] == "action" and h["action"] == "retier")
+    assert "确认时限 03-02 09:15 → 03-02 09:30" in moved["text"], moved
 
 
 def test_countdown_words_and_colours() -> None:
