@@ -39,7 +39,12 @@ def item_for(title: str, text: str, at: datetime, category: str | None, scope: s
              area: str | None, tokens: Any = None) -> Item:  # fmt: skip
     """``tokens``: the classifier's Segmented words of the post, reused when given."""
     words = (tokens.title, tokens.text) if tokens is not None else None
-    return Item(vector(title, text, tokens=words), at, category=category, scope=scope, area=area)
+    vec = vector(title, text, tokens=words)
+    # The post's own place is a gate, not evidence: jieba splits 湖滨社区 into 湖滨 +
+    # 社区, and two matters of one community would share 湖滨 and nothing else.
+    places = [p for p in (area, scope) if p]
+    vec = {w: v for w, v in vec.items() if not any(w in p for p in places)}
+    return Item(vec, at, category=category, scope=scope, area=area)
 
 
 def _cluster(key: Any, ev: Any) -> Cluster:

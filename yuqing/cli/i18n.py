@@ -44,6 +44,9 @@ def install(cli: click.Command, env: Mapping[str, str] | None = None) -> str:
     os.environ["LANGUAGE"] = lang
     for cmd in _commands(cli):
         _translate(cmd, t)
+        # click builds --help's option once per command, in the language of that moment
+        if hasattr(cmd, "_help_option"):
+            cmd._help_option = None
     return lang
 
 
