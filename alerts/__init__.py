@@ -25,6 +25,6 @@ Modules, in the order a post meets them:
 - ``channels``   one module per channel (log, webhook, wecom, dingtalk, feishu, smtp).
 - ``lock``       the store lease that lets one scheduler act among several processes.
 
-The scheduler itself lives in ``yuqing/service.py``; the CLI in
-``yuqing/cli/alerts_cmd.py``; the tables in ``store/alerting_models.py``.
+The scheduler itself lives in ``runtime/service.py``; the CLI in
+``runtime/cli/alerts_cmd.py``; the tables in ``store/alerting_models.py``.
 """

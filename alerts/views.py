@@ -250,7 +250,7 @@ def read_raw_post(
     kept) or RawTextUnreadable."""
     from cryptography.fernet import InvalidToken
 
-    from yuqing.ingest import read_raw
+    from store.raw import read_raw
 
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:

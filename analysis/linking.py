@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from analysis.events import WINDOW, Cluster, Item, best_match, vector
 from store.models import AuditLog, Event, EventPin, EventTerm, Post
+from store.posts import insert_for
+from yuqing.contracts import Classification, CrawledPost
 
 
 def table(model: type[Any]) -> Table:
@@ -79,6 +81,9 @@ class Linker:
         self.fresh: list[Cluster] = []  # events this batch opens (keys: placeholders)
         self.touched: dict[int, Cluster] = {}
         self.by_term: dict[str, dict[int, Cluster]] = {}  # loaded and fresh events by their words
+
+    def item(self, post: CrawledPost, cls: Classification, scope: str | None) -> Item:
+        return item_for(post.title, post.text, self.now, cls.category, scope, post.area, cls.tokens)
 
     def prefetch(self, items: list[Item], known: Collection[int] = ()) -> None:
         """Load the events sharing a strongest word with any of ``items``, and the
@@ -160,7 +165,6 @@ class Linker:
 def save_profiles(session: Session, clusters: dict[int, Cluster]) -> None:
     if not clusters:
         return
-    from store.posts import insert_for  # (store.posts imports this module)
 
     ids = sorted(clusters)
     events = table(Event)

@@ -77,12 +77,13 @@ def _config(tmp: Path, hook: str, interval: float) -> Path:
 def run(quick: bool) -> list[Row]:
     from sqlalchemy import select
 
+    from analysis.linking import Linker
+    from runtime.app import App
+    from runtime.service import Service
     from store.alerting_models import NotificationOutbox
     from store.models import Alert, Post
     from store.posts import upsert_post
-    from yuqing.app import App
     from yuqing.contracts import Classification, CrawledPost
-    from yuqing.service import Service
     from yuqing.settings import load_config
 
     n = 12 if quick else 60
@@ -116,7 +117,7 @@ def run(quick: bool) -> list[Row]:
                 )
                 cls = Classification("城乡建设", 0.9, 4, ["bench"], "bench")
                 with app.store.session() as s:
-                    upsert_post(s, post, cls, datetime.now(UTC))
+                    upsert_post(s, post, cls, datetime.now(UTC), linking=Linker)
             deadline = time.monotonic() + 30 + 5 * interval
             while time.monotonic() < deadline:
                 with app.store.session() as s:

@@ -189,7 +189,7 @@ def run(quick: bool) -> list[Row]:
 
     from console import accounts
     from console.app import create_app
-    from yuqing.app import App
+    from runtime.app import App
     from yuqing.clock import FrozenClock
     from yuqing.settings import load_config
 

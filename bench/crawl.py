@@ -88,7 +88,7 @@ def our_crawl(n_posts: int, tmp: Path) -> dict[str, float]:
     env.pop("YUQING_DATABASE_URL", None)
     with DemoSite(posts) as site:
         proc = subprocess.run(
-            [sys.executable, "-m", "yuqing.crawl_child", "--source", "demo-board",
+            [sys.executable, "-m", "runtime.crawl_child", "--source", "demo-board",
              "--demo-url", site.url],
             env=env,
             cwd=ROOT,

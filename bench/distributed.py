@@ -70,7 +70,7 @@ def one_round(n_workers: int, site_url: str, n_posts: int, tmp: Path) -> tuple[i
             [
                 sys.executable,
                 "-m",
-                "yuqing.cli",
+                "runtime.cli",
                 "crawler-worker",
                 "--sources",
                 "demo-board",

@@ -80,8 +80,8 @@ def _classify(model: Any, posts: list[Any], size: int) -> None:
 
 def _ingestor(var_dir: Path, db_url: str) -> Any:
     """An Ingestor on a migrated store with its model, gazetteer and keys loaded."""
-    from yuqing.app import App
-    from yuqing.ingest import Ingestor
+    from runtime.app import App
+    from runtime.ingest import Ingestor
 
     app = App(config_for(var_dir, db_url))
     ing = Ingestor(app)  # loads the active model
@@ -218,8 +218,8 @@ def backfill(var: Path, db_url: str | None, n: int) -> Row:
     Memory is read after each tenth: flat means the backlog and caches do not grow with n."""
     from sqlalchemy import func, select
 
+    from runtime.pipeline import drain_index
     from store.models import IndexOutbox
-    from yuqing.pipeline import drain_index
 
     var.mkdir(parents=True, exist_ok=True)
     install_model(var / "models")

@@ -81,7 +81,7 @@ def _latency(fn: Any, repeats: int) -> float:
 
 def run(quick: bool) -> list[Row]:
     from index.base import SearchQuery
-    from yuqing.app import App
+    from runtime.app import App
     from yuqing.contracts import IndexDoc
 
     n, repeats, q_repeats, batch = (300, 1, 2, 100) if quick else (4000, 3, 7, 500)

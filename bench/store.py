@@ -13,6 +13,7 @@ from bench.ingest import crawled
 
 
 def run(quick: bool) -> list[Row]:
+    from analysis.linking import Linker
     from store.db import Store
     from store.posts import upsert_post
 
@@ -35,7 +36,7 @@ def run(quick: bool) -> list[Row]:
         def upsert_all(store: Store, batch: list[Any], expect_created: bool | None) -> None:
             for p, c in zip(batch, cls, strict=True):
                 with store.session() as s:
-                    r = upsert_post(s, dataclasses.replace(p), c, now)
+                    r = upsert_post(s, dataclasses.replace(p), c, now, linking=Linker)
                 if expect_created is not None:
                     assert r.created is expect_created and r.changed is expect_created
 

@@ -158,6 +158,7 @@ def replay(
     from alerts import triage
     from alerts.engine import evaluate_new_posts, sync_teams
     from alerts.routing import Router
+    from analysis.linking import Linker
     from store.alerting_models import NotificationOutbox
     from store.db import Store
     from store.models import Alert, AlertPost, Post
@@ -190,7 +191,7 @@ def replay(
                 likes=int(r.get("likes") or 0),
             )
             with store.session() as s:
-                res = upsert_post(s, post, decided[r["id"]], at)
+                res = upsert_post(s, post, decided[r["id"]], at, linking=Linker)
                 post_ids[res.post_id] = r["id"]
             with store.session() as s:
                 triage.expire(s, cfg, at)

@@ -12,6 +12,7 @@ from alerts import lifecycle, views
 from alerts.errors import AlertNotFound, InvalidInput, TransitionError
 from console.accounts import Principal
 from console.deps import NO_STORE, Who, csrf_protect, get_yuqing, require, require_raw_reader
+from console.host import Host
 from console.searching import (
     SearchParams,
     SearchUnavailable,
@@ -21,7 +22,6 @@ from console.searching import (
     run_search,
 )
 from index.base import QueryError, SearchHit
-from yuqing.app import App
 from yuqing.contracts import parse_tier, tier_name
 
 # Authentication happens in console.deps.AuthMiddleware before any route runs.
@@ -32,7 +32,7 @@ router = APIRouter(
     dependencies=[Depends(csrf_protect), Depends(HTTPBearer(auto_error=False))],
 )
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]
 Searcher = Annotated[Principal, Depends(require("search"))]
 RawReader = Annotated[Principal, Depends(require_raw_reader)]
@@ -88,7 +88,7 @@ def get_alert(alert_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
 
 
 def _act(
-    yq: App, alert_id: int, action: str, actor: Principal, body: ActionBody | None
+    yq: Host, alert_id: int, action: str, actor: Principal, body: ActionBody | None
 ) -> dict[str, Any]:
     body = body or ActionBody()
     windows = {t: p.respond for t, p in yq.config.alerts.tiers.items()}

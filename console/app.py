@@ -1,6 +1,6 @@
 """The console: server-rendered pages for people, a JSON API for programs.
 
-``create_app(App)`` builds the FastAPI app around the running yuqing App (its
+``create_app(host)`` builds the FastAPI app around the running yuqing App (its
 config, store, index and clock); nothing here reads config or the environment.
 """
 
@@ -41,7 +41,7 @@ from console import (
     triage,
 )
 from console.deps import CSRF_FIELD, AuthMiddleware, require
-from yuqing.app import App
+from console.host import Host
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
 
 HERE = Path(__file__).parent
@@ -82,7 +82,7 @@ def csrf_field(ctx: Any) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
 
 
-def build_templates(app: App) -> Jinja2Templates:
+def build_templates(app: Host) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.filters["local"] = local_time_filter(ZoneInfo(app.config.settings.timezone))
@@ -104,7 +104,7 @@ def build_templates(app: App) -> Jinja2Templates:
     return templates
 
 
-def create_app(app: App) -> FastAPI:
+def create_app(app: Host) -> FastAPI:
     web = FastAPI(
         title="yuqing console",
         description="舆情监测与应对：告警收件箱、处置、检索。",
@@ -137,7 +137,11 @@ def create_app(app: App) -> FastAPI:
     @web.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own 422 lists English messages: a Chinese sentence and a code on top
-        return problems.invalid_request(request, exc.errors())
+        if not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+            "accept", ""
+        ):
+            return pages.error_page(request, 422, problems.invalid_message(exc.errors()))
+        return problems.invalid_request(exc.errors())
 
     @web.exception_handler(OverflowError)
     async def id_out_of_range(request: Request, exc: OverflowError) -> Response:

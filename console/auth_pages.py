@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console import accounts
 from console.deps import SESSION_COOKIE, client_ip, csrf_protect, get_yuqing, optional_principal
+from console.host import Host
 from console.pages import render
-from yuqing.app import App
 
 router = APIRouter(include_in_schema=False)
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 
 
 def _safe_next(target: str) -> str:

@@ -10,25 +10,25 @@ from fastapi.responses import HTMLResponse, Response
 
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
+from console.host import Host
 from console.pages import error_page, render
 from reports import briefs as reports
-from yuqing.app import App
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Reader = Annotated[Principal, Depends(require("reports"))]
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 api = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(csrf_protect)])
 
 
-def make_brief(yq: App, kind: str, day: date, who: Principal | None = None) -> reports.Brief:
+def make_brief(yq: Host, kind: str, day: date, who: Principal | None = None) -> reports.Brief:
     with yq.store.session() as s:
         return reports.build_brief(
             s, yq.config, kind, day, yq.now(), teams=who.scope.teams if who else None
         )
 
 
-def _day(yq: App, value: str) -> date:
+def _day(yq: Host, value: str) -> date:
     return reports.parse_day(value, yq.now(), yq.config.settings.timezone)
 
 

@@ -10,13 +10,13 @@ from markupsafe import Markup
 
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
+from console.host import Host
 from console.pages import error_page, render
 from reports import charts
 from reports import figures as stats
-from yuqing.app import App
 from yuqing.contracts import parse_tier
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Supervisor = Annotated[Principal, Depends(require("dashboard"))]
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -45,7 +45,7 @@ def dashboard_filters(
 DashboardFilters = Annotated[Filters, Depends(dashboard_filters)]
 
 
-def _query(yq: App, who: Principal, f: Filters) -> stats.StatsQuery:
+def _query(yq: Host, who: Principal, f: Filters) -> stats.StatsQuery:
     try:
         severity = parse_tier(f["tier"]) if f["tier"] else None
     except ValueError as exc:
@@ -65,14 +65,14 @@ def _query(yq: App, who: Principal, f: Filters) -> stats.StatsQuery:
     )
 
 
-def _run(yq: App, q: stats.StatsQuery) -> stats.Dashboard:
+def _run(yq: Host, q: stats.StatsQuery) -> stats.Dashboard:
     with yq.store.session() as s:
         return stats.dashboard(
             s, q, yq.now(), yq.config.settings.console.efficiency, yq.config.settings.timezone
         )
 
 
-def build(yq: App, who: Principal, f: Filters) -> stats.Dashboard:
+def build(yq: Host, who: Principal, f: Filters) -> stats.Dashboard:
     return _run(yq, _query(yq, who, f))
 
 
@@ -139,7 +139,7 @@ def dashboard_page(
     )
 
 
-def _export(yq: App, who: Principal, fmt: str, f: Filters) -> Response:
+def _export(yq: Host, who: Principal, fmt: str, f: Filters) -> Response:
     try:
         d = build(yq, who, f)
     except stats.StatsInputError as exc:

@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console import accounts
 from console.accounts import Principal
+from console.host import Host
 from console.problems import json_error
-from yuqing.app import App
 
 SESSION_COOKIE = "yuqing_session"
 CSRF_HEADER = "x-csrf-token"
@@ -34,8 +34,8 @@ PUBLIC_PREFIXES = ("/static/",)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_yuqing(request: Request) -> App:
-    app: App = request.app.state.yuqing
+def get_yuqing(request: Request) -> Host:
+    app: Host = request.app.state.yuqing
     return app
 
 
@@ -158,7 +158,7 @@ def require(permission: str) -> Callable[[Request], Principal]:
     return check
 
 
-def may_read_raw(yq: App, who: Principal | None) -> bool:
+def may_read_raw(yq: Host, who: Principal | None) -> bool:
     """Whether ``who``'s role may read posts' unmasked text (console.raw_text_roles)."""
     return who is not None and who.role in yq.config.settings.console.raw_text_roles
 

@@ -15,11 +15,11 @@ from analysis import linking
 from analysis.detail import event_detail, event_summaries
 from console.accounts import Principal
 from console.deps import Who, csrf_protect, get_yuqing, require
+from console.host import Host
 from console.pages import error_page, render
 from reports import event_report
-from yuqing.app import App
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 # analysts read across sources and decide what is one matter
 Editor = Annotated[Principal, Depends(require("search"))]
 
@@ -31,7 +31,7 @@ api = APIRouter(
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
-def _detail(yq: App, who: Principal, event_id: int) -> dict[str, Any]:
+def _detail(yq: Host, who: Principal, event_id: int) -> dict[str, Any]:
     with yq.store.session() as s:
         return event_detail(s, event_id, yq.now(), teams=who.scope.teams, areas=who.scope.areas)
 

@@ -15,8 +15,9 @@ so /readyz still answers (503) when the store is down. Every response carries
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -24,10 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yuqing.observability import metrics_registry, readiness, render_metrics, worker_id
-
 if TYPE_CHECKING:
-    from yuqing.app import App
+    from console.host import Host
 
 WORKER_HEADER = "x-yuqing-worker"
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -53,11 +52,10 @@ def metrics_allowed(request: Request, token: str | None) -> bool:
 
 
 class OpsMiddleware:
-    def __init__(self, app: ASGIApp, yuqing: App) -> None:
+    def __init__(self, app: ASGIApp, yuqing: Host) -> None:
         self.app = app
         self.yuqing = yuqing
-        self.pid = worker_id()
-        self._registry: Any = None
+        self.pid = str(os.getpid())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,7 +79,7 @@ class OpsMiddleware:
         if path == "/healthz":
             return JSONResponse({"status": "ok"})  # the pid is in the worker header
         if path == "/readyz":
-            ok, body = await run_in_threadpool(readiness, self.yuqing)
+            ok, body = await run_in_threadpool(self.yuqing.readiness)
             return JSONResponse(body, status_code=200 if ok else 503)
         token = self.yuqing.config.settings.ops.metrics_token
         if not metrics_allowed(request, token):
@@ -89,9 +87,7 @@ class OpsMiddleware:
                 {"detail": "metrics: loopback only, or send the ops.metrics_token as Bearer"},
                 status_code=403,
             )
-        if self._registry is None:
-            self._registry = metrics_registry(self.yuqing)
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        data = await run_in_threadpool(render_metrics, self._registry)
+        data = await run_in_threadpool(self.yuqing.metrics)
         return Response(data, media_type=CONTENT_TYPE_LATEST)

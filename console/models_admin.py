@@ -22,25 +22,25 @@ from sqlalchemy.orm import Session
 from alerts import views
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
+from console.host import Host
 from console.pages import error_page, render
 from store.models import AuditLog, Post
-from yuqing.app import App
 from yuqing.contracts import parse_tier
 
 log = logging.getLogger("yuqing.console")
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Admin = Annotated[Principal, Depends(require("admin"))]
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 QUEUE_SIZE = 20
 
 
-def _registry(yq: App) -> Any:
+def _registry(yq: Host) -> Any:
     from classifier.registry import Registry
 
     return Registry(yq.store, yq.config.model_dir, yq.config.taxonomy, yq.now)
 
 
-def _report(yq: App, version: str) -> dict[str, Any] | None:
+def _report(yq: Host, version: str) -> dict[str, Any] | None:
     from classifier.report import REPORT_JSON
 
     path = yq.config.model_dir / version / REPORT_JSON
@@ -51,7 +51,7 @@ def _report(yq: App, version: str) -> dict[str, Any] | None:
     return data
 
 
-def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
+def _queue(yq: Host, s: Session) -> tuple[list[dict[str, Any]], str | None]:
     """Posts to label next: those the classifier was least sure of when it graded them
     (stored at ingest, so listing them loads no model)."""
     from classifier.corrections import least_confident
@@ -61,7 +61,7 @@ def _queue(yq: App, s: Session) -> tuple[list[dict[str, Any]], str | None]:
     return [views.post_as_dict(posts[i]) for i in ids if i in posts], None
 
 
-def _retrain_base(yq: App, active: str | None) -> dict[str, Any]:
+def _retrain_base(yq: Host, active: str | None) -> dict[str, Any]:
     """What "retrain" would start from, or why it cannot (shown before anyone clicks)."""
     from classifier.provenance import ProvenanceError, check_recorded
 
@@ -82,7 +82,7 @@ class Retrainer:
         self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def start(self, yq: App, actor: str) -> bool:
+    def start(self, yq: Host, actor: str) -> bool:
         with self._lock:
             if self.thread is not None and self.thread.is_alive():
                 return False
@@ -91,7 +91,7 @@ class Retrainer:
             self.thread.start()
             return True
 
-    def _run(self, yq: App, actor: str) -> None:
+    def _run(self, yq: Host, actor: str) -> None:
         from classifier.bootstrap import active_version
         from classifier.corrections import retrain
 

@@ -27,6 +27,7 @@ from console.deps import (
     require,
     require_raw_reader,
 )
+from console.host import Host
 from console.searching import (
     MAX_OFFSET,
     SearchParams,
@@ -37,13 +38,12 @@ from console.searching import (
     run_search,
 )
 from index.base import QueryError, SearchResult
-from yuqing.app import App
 from yuqing.contracts import parse_tier
 
 # Authentication happens in console.deps.AuthMiddleware before any route runs.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]
 Searcher = Annotated[Principal, Depends(require("search"))]
 RawReader = Annotated[Principal, Depends(require_raw_reader)]
@@ -69,7 +69,7 @@ def unread_count(request: Request, who: Principal | None) -> int | None:
     """待确认 alerts in the user's scope: the count in the nav and the page title."""
     if who is None:
         return None
-    yq: App = request.app.state.yuqing
+    yq: Host = request.app.state.yuqing
     with yq.store.session() as s:
         return views.count_alerts(s, status="open", teams=who.scope.teams)
 
@@ -80,7 +80,7 @@ def render(
     context.setdefault("actor", current_actor(request))
     me = optional_principal(request)
     context.setdefault("me", me)
-    yq: App = request.app.state.yuqing
+    yq: Host = request.app.state.yuqing
     context.setdefault("server_now", yq.now().isoformat())  # countdowns count from it
     if "unread" not in context:
         try:
@@ -140,7 +140,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 INBOX_POLL_SECONDS = 5  # how often an open inbox asks for its list again
 
 
-def _inbox_context(yq: App, who: Principal, team: str, status: str) -> dict[str, Any]:
+def _inbox_context(yq: Host, who: Principal, team: str, status: str) -> dict[str, Any]:
     now = yq.now()
     with yq.store.session() as s:
         alerts = views.alerts_as_dicts(
@@ -194,7 +194,7 @@ def inbox_list(
 
 def _alert_page(
     request: Request,
-    yq: App,
+    yq: Host,
     alert_id: int,
     who: Principal,
     *,
@@ -406,7 +406,7 @@ def search_page(
 
 def _post_page(
     request: Request,
-    yq: App,
+    yq: Host,
     post_id: int,
     who: Principal,
     *,

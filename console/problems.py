@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
@@ -193,23 +192,21 @@ FIELD_ZH = {"text": "内容", "channel": "渠道", "limit": "条数", "offset": 
             "post_id": "帖子编号", "event_id": "事件编号", "q": "查询"}  # fmt: skip
 
 
-def invalid_request(request: Request, errors: Sequence[Any]) -> Response:
-    """A request FastAPI could not validate (422): which fields, in Chinese; the
-    original list stays in ``errors`` for programs."""
+def invalid_message(errors: Sequence[Any]) -> str:
+    """A request FastAPI could not validate (422): which fields, in Chinese."""
     fields = []
     for e in errors:
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
         name = loc[-1] if loc else ""
         fields.append(FIELD_ZH.get(name, name))
     shown = "、".join(dict.fromkeys(f for f in fields if f))
-    message = f"请求参数有误：{shown}" if shown else "请求参数有误"
-    if not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    ):
-        from console.pages import error_page
+    return f"请求参数有误：{shown}" if shown else "请求参数有误"
 
-        return error_page(request, 422, message)
+
+def invalid_request(errors: Sequence[Any]) -> Response:
+    """The 422 for programs: the Chinese message, a code, and FastAPI's own list."""
     safe = jsonable_encoder(errors)
     return JSONResponse(
-        {"detail": message, "code": "invalid_request", "errors": safe}, status_code=422
+        {"detail": invalid_message(errors), "code": "invalid_request", "errors": safe},
+        status_code=422,
     )

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
+from console.host import Host
 from index.base import BackendError, QueryError, SearchHit, SearchQuery, SearchResult
-from yuqing.app import App
 from yuqing.contracts import parse_tier, tier_name
 from yuqing.privacy import mask_personal_data
 
@@ -85,7 +85,7 @@ def empty_filter(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
 
-def run_search(app: App, p: SearchParams) -> SearchResult:
+def run_search(app: Host, p: SearchParams) -> SearchResult:
     """Raises QueryError for bad input, SearchUnavailable when the index cannot answer."""
     if p.offset > MAX_OFFSET:
         raise QueryError(f"offset is too large; the limit is {MAX_OFFSET}")
@@ -122,7 +122,7 @@ EXPORT_COLUMNS = ("编号", "发布时间", "标题", "正文", "类别", "级�
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def iter_export_hits(app: App, p: SearchParams, cap: int = EXPORT_CAP) -> Iterator[SearchHit]:
+def iter_export_hits(app: Host, p: SearchParams, cap: int = EXPORT_CAP) -> Iterator[SearchHit]:
     """Every hit of the query, newest first, up to ``cap``, page by page."""
     done = 0
     while done < cap:
@@ -161,7 +161,7 @@ def _defuse(value: str | int) -> str | int:
     return value
 
 
-def export_csv(app: App, p: SearchParams, cap: int = EXPORT_CAP) -> Iterator[str]:
+def export_csv(app: Host, p: SearchParams, cap: int = EXPORT_CAP) -> Iterator[str]:
     """CSV in UTF-8 with a BOM, so Excel opens the Chinese text correctly."""
     tz = ZoneInfo(app.config.settings.timezone)
     buf = io.StringIO()
@@ -175,7 +175,7 @@ def export_csv(app: App, p: SearchParams, cap: int = EXPORT_CAP) -> Iterator[str
         yield buf.getvalue()
 
 
-def export_xlsx(app: App, p: SearchParams, cap: int = EXPORT_CAP) -> bytes:
+def export_xlsx(app: Host, p: SearchParams, cap: int = EXPORT_CAP) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -230,12 +230,12 @@ def export_params(
     )
 
 
-def _export_app(request: Request) -> App:
-    app: App = request.app.state.yuqing
+def _export_app(request: Request) -> Host:
+    app: Host = request.app.state.yuqing
     return app
 
 
-def _checked(app: App, p: SearchParams) -> None:
+def _checked(app: Host, p: SearchParams) -> None:
     """Fail before streaming starts: a bad query is a 400, a dead index a 503."""
     try:
         run_search(app, replace(p, limit=1, histogram=None, facets=False))
@@ -245,13 +245,13 @@ def _checked(app: App, p: SearchParams) -> None:
         raise HTTPException(503, str(exc)) from None
 
 
-def _filename(app: App, ext: str) -> str:
+def _filename(app: Host, ext: str) -> str:
     stamp = app.now().astimezone(ZoneInfo(app.config.settings.timezone)).strftime("%Y%m%d-%H%M")
     return f"yuqing-search-{stamp}.{ext}"
 
 
 router = APIRouter(include_in_schema=False)
-Yuqing = Annotated[App, Depends(_export_app)]
+Yuqing = Annotated[Host, Depends(_export_app)]
 
 
 @router.get("/search/export.csv")

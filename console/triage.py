@@ -22,10 +22,10 @@ from alerts import triage, views
 from alerts.status import Status
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
-from yuqing.app import App
+from console.host import Host
 from yuqing.contracts import parse_tier
 
-Yuqing = Annotated[App, Depends(get_yuqing)]
+Yuqing = Annotated[Host, Depends(get_yuqing)]
 Actor = Annotated[Principal, Depends(require("act"))]
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -50,7 +50,7 @@ def _queue(s: Session, who: Principal, now: datetime) -> dict[str, list[dict[str
     return out
 
 
-def _context(yq: App, who: Principal) -> dict[str, Any]:
+def _context(yq: Host, who: Principal) -> dict[str, Any]:
     with yq.store.session() as s:
         q = _queue(s, who, yq.now())
         teams = views.team_choices(s)
@@ -80,7 +80,7 @@ def triage_fragment(request: Request, yq: Yuqing, who: Actor) -> Response:
     return page
 
 
-def _decide(yq: App, fn: Callable[[Session, datetime], Any]) -> str | None:
+def _decide(yq: Host, fn: Callable[[Session, datetime], Any]) -> str | None:
     """Run a decision; the error text for the page, or None."""
     try:
         with yq.store.session() as s:

@@ -12,7 +12,7 @@ from yuqing.contracts import APPROX_KEY, CrawledPost, DeadLetter
 from yuqing.privacy import mask_personal_data
 
 # extra[RAW_KEY]: the unmasked title, text, author and reply. Only the sink sees
-# it: the store keeps it encrypted (yuqing.ingest), crawler.sinks.to_json drops it.
+# it: the store keeps it encrypted (runtime.ingest), crawler.sinks.to_json drops it.
 RAW_KEY = "_raw"
 
 

@@ -25,7 +25,7 @@ ITEM_PIPELINES = {
 
 # dotted path of `factory(config: AppConfig) -> PostSink`, used by `scrapy crawl`
 # (run_crawl passes its sink in directly)
-YUQING_SINK_FACTORY = "yuqing.ingest.open_sink"
+YUQING_SINK_FACTORY = "runtime.ingest.open_sink"
 
 FEED_EXPORT_ENCODING = "utf-8"
 # no listening consoles in a service that runs unattended

@@ -8,17 +8,14 @@ queries is always the one that built the index.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from index.synonyms import Synonyms
     from yuqing.contracts import IndexDoc
-    from yuqing.settings import IndexSettings
 
 Tokenize = Callable[[str], list[str]]
 Sort = Literal["relevance", "newest"]
@@ -149,45 +146,20 @@ def resolve_tz(tz: str | tzinfo) -> tzinfo:
     return ZoneInfo(tz) if isinstance(tz, str) else tz
 
 
-def open_backend(
-    settings: IndexSettings,
-    path: Path,
-    tokenize: Tokenize,
-    *,
-    timezone: str | tzinfo = "Asia/Shanghai",
-    es_client: Any = None,
-    es_client_kwargs: Mapping[str, Any] | None = None,
-    es_analyzer: str = "whitespace",
-    synonyms: Synonyms | Path | str | None = None,
-) -> SearchBackend:
-    """Open the backend ``settings.backend`` names.
-
-    ``path`` is the embedded index file. For Elasticsearch, pass a ready
-    ``es_client`` or extra keyword arguments for the client built from
-    ``settings.es_url`` (e.g. ``api_key``, ``ca_certs``, ``node_class``).
-    ``synonyms`` is the table (or its file, usually ``config/synonyms.yaml``);
-    ``settings.expand_synonyms`` false leaves it out.
-    """
-    from index.synonyms import EMPTY, as_synonyms
-
-    syn = as_synonyms(synonyms) if getattr(settings, "expand_synonyms", True) else EMPTY
-    if settings.backend == "embedded":
-        from index.embedded import EmbeddedBackend
-
-        return EmbeddedBackend(path, tokenize, timezone=timezone, synonyms=syn)
-    if settings.backend == "elasticsearch":
-        from index.elasticsearch import ElasticsearchBackend
-
-        if es_client is None:
-            from elasticsearch import Elasticsearch
-
-            es_client = Elasticsearch(settings.es_url, **dict(es_client_kwargs or {}))
-        return ElasticsearchBackend(
-            es_client,
-            settings.es_index,
-            tokenize,
-            timezone=timezone,
-            analyzer=es_analyzer,
-            synonyms=syn,
-        )
-    raise ValueError(f"unknown index backend {settings.backend!r}")
+def validate_doc(doc: Any) -> str | None:
+    """Why ``doc`` cannot be indexed, or None."""
+    if isinstance(doc.id, bool) or not isinstance(doc.id, int):
+        return f"id must be an integer, got {doc.id!r}"
+    if not isinstance(doc.title, str) or not isinstance(doc.text, str):
+        return "title and text must be strings"
+    if not isinstance(doc.source, str) or not doc.source:
+        return "source must be a non-empty string"
+    if isinstance(doc.severity, bool) or doc.severity not in (1, 2, 3, 4):
+        return f"severity must be 1..4, got {doc.severity!r}"
+    if doc.published_at is not None and not isinstance(doc.published_at, datetime):
+        return f"published_at must be a datetime, got {type(doc.published_at).__name__}"
+    for name in ("category", "area", "url", "status"):
+        v = getattr(doc, name)
+        if v is not None and not isinstance(v, str):
+            return f"{name} must be a string, got {type(v).__name__}"
+    return None

@@ -25,8 +25,8 @@ from index.base import (
     SearchResult,
     Tokenize,
     resolve_tz,
+    validate_doc,
 )
-from index.embedded import validate_doc
 from index.query import (
     COORD,
     FULL_MATCH_MIN,

@@ -26,6 +26,7 @@ from index.base import (
     SearchResult,
     Tokenize,
     resolve_tz,
+    validate_doc,
 )
 from index.query import (
     COORD,
@@ -165,25 +166,6 @@ def _clause_expr(c: Clause) -> str:
 def fts_match(groups: list[list[Term]]) -> str:
     """An FTS5 MATCH expression; every token is a quoted string, never raw syntax."""
     return " AND ".join("(" + " OR ".join(_fts_term(t) for t in g) + ")" for g in groups)
-
-
-def validate_doc(doc: Any) -> str | None:
-    """Why ``doc`` cannot be indexed, or None."""
-    if isinstance(doc.id, bool) or not isinstance(doc.id, int):
-        return f"id must be an integer, got {doc.id!r}"
-    if not isinstance(doc.title, str) or not isinstance(doc.text, str):
-        return "title and text must be strings"
-    if not isinstance(doc.source, str) or not doc.source:
-        return "source must be a non-empty string"
-    if isinstance(doc.severity, bool) or doc.severity not in (1, 2, 3, 4):
-        return f"severity must be 1..4, got {doc.severity!r}"
-    if doc.published_at is not None and not isinstance(doc.published_at, datetime):
-        return f"published_at must be a datetime, got {type(doc.published_at).__name__}"
-    for name in ("category", "area", "url", "status"):
-        v = getattr(doc, name)
-        if v is not None and not isinstance(v, str):
-            return f"{name} must be a string, got {type(v).__name__}"
-    return None
 
 
 # Filter values as tokens in the full-text index's ``tags`` column (bm25 weight 0),

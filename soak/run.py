@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             [
                 sys.executable,
                 "-c",
-                "import os; from yuqing.app import App; from yuqing.settings import load_config;"
+                "import os; from runtime.app import App; from yuqing.settings import load_config;"
                 "App(load_config(os.environ['YUQING_CONFIG'], os.environ)).model(demo=True)",
             ],
             env=base_env(work / "config", var),
@@ -359,7 +359,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def deliver_rest(config: Path, env: dict[str, str]) -> dict[str, int]:
     """Deliver every notification due now (the service was stopped mid-interval)."""
     from alerts.outbox import deliver_due
-    from yuqing.app import App
+    from runtime.app import App
     from yuqing.settings import load_config
 
     app = App(load_config(config, env))
@@ -380,10 +380,10 @@ def reconcile(
 ) -> dict[str, Any]:
     from sqlalchemy import func, select
 
+    from runtime.app import App
     from store.alerting_models import NotificationOutbox
     from store.models import Alert, DeadLetterRow, IndexOutbox, Post, PostSighting
     from store.posts import canonical_url
-    from yuqing.app import App
     from yuqing.contracts import tier_name
     from yuqing.settings import load_config
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from analysis.linking import Linker, item_for
 from store.models import DeadLetterRow, Event, IndexOutbox, Post, PostSighting
 from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc, Segmented
 
@@ -246,7 +245,28 @@ class _NewEvent:
     id: int | None = None
 
 
-def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[int]:
+class EventLinker(Protocol):
+    """Joins a batch's new posts to events by their words, in the batch's transaction
+    (``analysis.linking.Linker``; the ingest path hands it in). Without one, a post
+    joins only the same title's event or a near-duplicate's."""
+
+    def item(self, post: CrawledPost, cls: Classification, scope: str | None) -> Any: ...
+
+    def prefetch(self, items: list[Any], known: Collection[int] = ()) -> None: ...
+
+    def match(self, item: Any) -> Any: ...
+
+    def add(self, item: Any, key: Any) -> None: ...
+
+    def save(self, event_id: Callable[[Any], int]) -> None: ...
+
+
+LinkerFactory = Callable[[Session, datetime], EventLinker]
+
+
+def _events_for(
+    session: Session, new: list[_NewPost], now: datetime, linking: LinkerFactory | None
+) -> list[int]:
     """Each new post's event, in order: the same title's, else a near-duplicate's
     (stored, or earlier in this batch), else a new one. A few statements per batch: the
     titles' events, the candidate sketches, the new events, the new sketches."""
@@ -254,7 +274,7 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
 
     for n in new:
         n.fingerprint = event_fingerprint(n.post)
-        # the sink names the place the text names (yuqing.ingest); without one, no sketch
+        # the sink names the place the text names (runtime.ingest); without one, no sketch
         scope = n.post.extra.get("near_dup_scope")
         n.scope = str(scope) if scope else None
         n.sketch = sketch(n.post.title, n.post.text) if n.scope else None
@@ -277,15 +297,13 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
         if wanted
         else []
     )
-    linker = Linker(session, now)
-    items = [
-        item_for(n.post.title, n.post.text, now, n.cls.category, n.scope, n.post.area, n.cls.tokens)
-        for n in new
-    ]
-    linker.prefetch(
-        [it for n, it in zip(new, items, strict=True) if n.fingerprint not in by_fp],
-        [e for e in by_fp.values() if isinstance(e, int)],
-    )
+    linker = linking(session, now) if linking is not None else None
+    items = [linker.item(n.post, n.cls, n.scope) if linker else None for n in new]
+    if linker is not None:
+        linker.prefetch(
+            [it for n, it in zip(new, items, strict=True) if n.fingerprint not in by_fp],
+            [e for e in by_fp.values() if isinstance(e, int)],
+        )
     earlier: list[_NewPost] = []  # sketched posts of this batch, their events set
     active = now - NEAR_DUP_WINDOW  # only events still active are candidates
     refreshed: set[int] = set()  # old events a post of this batch joined: active again
@@ -309,7 +327,7 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
                         best = (score, cand_event)
             event = best[1] if best else None
         # analysis.events: content words, place, time and category (no place demanded)
-        if event is None:
+        if event is None and linker is not None:
             event = linker.match(item)
         if event is None:
             event = by_fp[n.fingerprint] = _NewEvent(
@@ -325,7 +343,8 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
                 }
             )
         n.event = event
-        linker.add(item, event)
+        if linker is not None:
+            linker.add(item, event)
         if isinstance(event, int):
             refreshed.add(event)
         if n.sketch is not None:
@@ -353,7 +372,8 @@ def _events_for(session: Session, new: list[_NewPost], now: datetime) -> list[in
         for e in created:
             e.id = ids[e.values["fingerprint"]]
     event_ids = [n.event.id if isinstance(n.event, _NewEvent) else n.event for n in new]
-    linker.save(lambda e: e.id)
+    if linker is not None:
+        linker.save(lambda e: e.id)
     sketched = [
         (n.post_id, event_id, n.scope, n.sketch)
         for n, event_id in zip(new, event_ids, strict=True)
@@ -384,9 +404,10 @@ def upsert_post(
     cls: Classification,
     now: datetime,
     rewrite: Callable[[str], str] | None = None,
+    linking: LinkerFactory | None = None,
 ) -> UpsertResult:
     """Insert or update one post by its stable key; enqueue it for indexing when it changed."""
-    return upsert_posts(session, [(post, cls)], now, rewrite)[0]
+    return upsert_posts(session, [(post, cls)], now, rewrite, linking)[0]
 
 
 def upsert_posts(
@@ -394,6 +415,7 @@ def upsert_posts(
     items: Sequence[tuple[CrawledPost, Classification]],
     now: datetime,
     rewrite: Callable[[str], str] | None = None,
+    linking: LinkerFactory | None = None,
 ) -> list[UpsertResult]:
     """Insert or update posts by their stable keys, in the caller's transaction, with a
     few statements for the whole batch: one ``INSERT … ON CONFLICT (key) DO NOTHING
@@ -411,7 +433,7 @@ def upsert_posts(
             rounds.append([])
         rounds[r].append(i)
     for members in rounds:
-        _upsert_round(session, items, keys, members, now, rewrite, results)
+        _upsert_round(session, items, keys, members, now, rewrite, results, linking)
     return [r for r in results if r is not None]
 
 
@@ -484,6 +506,7 @@ def _upsert_round(
     now: datetime,
     rewrite: Callable[[str], str] | None,
     results: list[UpsertResult | None],
+    linking: LinkerFactory | None,
 ) -> None:
     """Posts ``members`` of ``items``, whose keys are distinct."""
     digests = {i: content_hash(items[i][0].title, items[i][0].text) for i in members}
@@ -523,7 +546,7 @@ def _upsert_round(
             queued.append(pid)
         results[i] = UpsertResult(pid, created=False, changed=changed)
     if new:
-        event_ids = _events_for(session, new, now)
+        event_ids = _events_for(session, new, now, linking)
         joined: dict[int, int] = {}
         for e in event_ids:
             joined[e] = joined.get(e, 0) + 1

@@ -17,7 +17,7 @@ PG_ENV = "YUQING_TEST_POSTGRES_URL"
 
 @pytest.fixture(autouse=True)
 def _english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI speaks Chinese unless the locale says English (yuqing/cli/i18n.py); the
+    """The CLI speaks Chinese unless the locale says English (runtime/cli/i18n.py); the
     suite pins English so its assertions on messages hold, and tests/test_cli_i18n.py
     checks the default."""
     monkeypatch.setenv("LANGUAGE", "en")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from yuqing.cli import main
+from runtime.cli import main
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -110,7 +110,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_crawl_line_with_a_shared_frontier_says_what_happened() -> None:
-    from yuqing.cli.crawl_cmd import stats_line
+    from runtime.cli.crawl_cmd import stats_line
 
     seeded = stats_line({"source": "b", "ok": True, "error": None, "enqueued_round": 3})
     assert "round 3 seeded into the shared frontier" in seeded and "pages" not in seeded

@@ -7,8 +7,8 @@ import re
 import click
 import pytest
 
-from yuqing.cli import cli, main
-from yuqing.cli.i18n import language
+from runtime.cli import cli, main
+from runtime.cli.i18n import language
 
 # An English sentence: three or more English words in a row (option names, file names,
 # placeholders and the like are stripped first).
@@ -75,13 +75,13 @@ def test_language_follows_the_locale(env: dict[str, str], lang: str) -> None:
 
 
 def test_the_compiled_catalogue_matches_its_source() -> None:
-    """yuqing.mo is compiled from yuqing.po (python -m yuqing.cli.i18n) and committed."""
+    """yuqing.mo is compiled from yuqing.po (python -m runtime.cli.i18n) and committed."""
     import io
 
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    from yuqing.cli.i18n import DOMAIN, LOCALE_DIR, msgids
+    from runtime.cli.i18n import DOMAIN, LOCALE_DIR, msgids
 
     folder = LOCALE_DIR / "zh_CN" / "LC_MESSAGES"
     with (folder / f"{DOMAIN}.po").open("rb") as f:

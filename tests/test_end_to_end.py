@@ -43,7 +43,7 @@ def _env(tmp_path: Path, db_url: str | None = None) -> dict[str, str]:
 
 def yq(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "yuqing.cli", *args],
+        [sys.executable, "-m", "runtime.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -134,7 +134,7 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "yuqing.cli", "run", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "runtime.cli", "run", "--demo", "--port", str(port)],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

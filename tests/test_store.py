@@ -352,7 +352,7 @@ def test_a_batch_is_all_or_nothing(store: Store) -> None:
 @pytest.fixture(scope="module")
 def model_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A var dir holding the demo model, trained once for this module."""
-    from yuqing.app import App
+    from runtime.app import App
     from yuqing.settings import load_config
 
     var = tmp_path_factory.mktemp("model-var")
@@ -374,8 +374,8 @@ def test_a_refused_batch_is_stored_one_by_one_and_the_faulty_post_dead_lettered(
     from scrapy.utils.test import get_crawler
 
     from crawler.pipelines import SinkPipeline
-    from yuqing.app import App
-    from yuqing.ingest import Ingestor
+    from runtime.app import App
+    from runtime.ingest import Ingestor
     from yuqing.settings import load_config
 
     app = App(load_config(REPO / "config", {"YUQING_VAR_DIR": str(model_var),

@@ -23,7 +23,6 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 class DingTalkChannel(Channel):
     kind = "dingtalk"
-    required_options = ("url", "secret")
 
     def request(self, message: Message) -> tuple[dict[str, str], dict[str, Any]]:
         """(query parameters, body): signed for now, never stored in the URL."""

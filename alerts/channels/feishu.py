@@ -21,7 +21,6 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 
 class FeishuChannel(Channel):
     kind = "feishu"
-    required_options = ("url", "secret")
 
     def body(self, message: Message) -> dict[str, Any]:
         assert self.options.secret

@@ -13,7 +13,6 @@ from alerts.channels import Channel, DeliveryError, Message
 
 class SmtpChannel(Channel):
     kind = "smtp"
-    required_options = ("url", "sender", "recipients")
 
     def build(self, message: Message) -> EmailMessage:
         msg = EmailMessage()

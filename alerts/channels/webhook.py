@@ -9,7 +9,6 @@ from alerts.channels import Channel, Message
 
 class WebhookChannel(Channel):
     kind = "webhook"
-    required_options = ("url",)
 
     def body(self, message: Message) -> dict[str, Any]:
         return {"subject": message.subject, "text": message.text, **message.data}

@@ -13,10 +13,6 @@ from alerts.channels import Channel, DeliveryError, Message
 
 class WeComChannel(Channel):
     kind = "wecom"
-    required_options = ("url",)
-    refused_options = {
-        "secret": "a WeCom group robot has no signature (the key in its url is its only secret)"
-    }
 
     def body(self, message: Message) -> dict[str, Any]:
         return {"msgtype": "markdown", "markdown": {"content": message.markdown}}

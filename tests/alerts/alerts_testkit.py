@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from analysis.linking import Linker
 from store.db import Store
 from store.posts import upsert_post
 from yuqing.contracts import Classification, CrawledPost
@@ -233,7 +234,7 @@ def add_post(
         published_at=published_at or now,
     )
     with store.session() as s:
-        return upsert_post(s, post, cls, now).post_id
+        return upsert_post(s, post, cls, now, linking=Linker).post_id
 
 
 def without_triage(config: AppConfig) -> AppConfig:

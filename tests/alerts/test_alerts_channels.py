@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from alerts_testkit import DING_SECRET, FEISHU_SECRET, START, Receiver, SmtpSink, write_config
 
-from alerts.channels import DeliveryError, Message, build_channel
+from alerts.channels import CHANNELS, DeliveryError, Message, build_channel, channel_class
 from alerts.channels.dingtalk import dingtalk_sign
 from alerts.channels.feishu import feishu_sign
 from yuqing.clock import FrozenClock
-from yuqing.settings import Channel, ConfigError, load_config
+from yuqing.settings import CHANNEL_OPTIONS, Channel, ConfigError, load_config
 
 MSG = Message(
     subject="【新告警】[I级 特别重大] 工地坍塌",
@@ -124,6 +125,22 @@ def test_required_options_checked_when_config_loads(tmp_path: Path) -> None:
     (p,) = exc.value.problems
     assert (p.file, p.key) == ("alerts.yaml", "channels.ding")
     assert "needs secret" in p.message
+
+
+def test_every_channel_kind_is_known_to_the_config_and_the_registry() -> None:
+    # adding a kind touches three lists: the config's kinds, its options, the registry
+    kinds = set(get_args(Channel.model_fields["kind"].annotation))
+    assert kinds == set(CHANNEL_OPTIONS) == set(CHANNELS)
+    assert all(channel_class(k).kind == k for k in kinds)
+
+
+def test_a_channel_option_the_kind_ignores_is_refused(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path / "c", channels={"wx": {"kind": "wecom", "url": "http://x", "secret": "s"}}
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    assert "takes no secret" in exc.value.problems[0].message
 
 
 def test_a_team_that_would_notify_nobody_is_a_config_error(tmp_path: Path) -> None:

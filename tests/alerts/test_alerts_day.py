@@ -21,11 +21,11 @@ from sqlalchemy import select
 from alerts.escalation import escalations
 from alerts.lifecycle import apply_action
 from alerts.silences import add_silence
+from runtime.app import App
+from runtime.pipeline import evaluate_alerts
+from runtime.service import Service
 from store.models import Alert, AuditLog
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.pipeline import evaluate_alerts
-from yuqing.service import Service
 from yuqing.settings import load_config
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate_new_posts
 from alerts.routing import Router
+from analysis.linking import Linker
 from store.db import Store
 from store.models import Alert
 from store.posts import upsert_post
@@ -47,7 +48,7 @@ def _post(
         likes=likes,
     )
     with store.session() as s:
-        return upsert_post(s, post, cls, at).post_id
+        return upsert_post(s, post, cls, at, linking=Linker).post_id
 
 
 def _eval(store: Store, config: AppConfig, now=START) -> None:  # type: ignore[no-untyped-def]

@@ -12,11 +12,11 @@ from alerts_testkit import START, write_config
 from sqlalchemy import select
 
 from alerts.lock import StoreLock
+from runtime.app import App
+from runtime.service import Service
 from store.alerting_models import SchedulerJob, SchedulerLock
 from store.db import Store
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.service import Service
 from yuqing.settings import load_config
 
 JOB_IDS = {"pipeline:tick", "alerts:deadlines", "alerts:outbox", "alerts:digest", "reports:briefs"}

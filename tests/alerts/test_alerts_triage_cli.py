@@ -12,8 +12,8 @@ from alerts_testkit import CONFIG_DIR, START, add_post
 
 from alerts.engine import evaluate_new_posts
 from alerts.routing import Router
+from runtime.cli import main
 from store.db import Store
-from yuqing.cli import main
 from yuqing.gazetteer import Gazetteer
 from yuqing.settings import load_config
 

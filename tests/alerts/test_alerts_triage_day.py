@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from alerts import triage
 from alerts.lifecycle import correct
+from runtime.app import App
+from runtime.pipeline import evaluate_alerts
+from runtime.service import Service
 from store.alerting_models import NotificationOutbox
 from store.classifier_models import ClassifierCorrection
 from store.models import Alert, AlertPost, Post, Response
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.pipeline import evaluate_alerts
-from yuqing.service import Service
 from yuqing.settings import load_config
 
 SH = ZoneInfo("Asia/Shanghai")

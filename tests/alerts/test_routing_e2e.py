@@ -11,8 +11,8 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, select
 
+from runtime.cli import main
 from store.models import Alert, Post
-from yuqing.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from analysis import linking
 from analysis.events import Item, cluster_all, vector
+from analysis.linking import Linker
 from store.db import Store
 from store.models import AuditLog, Event, EventPin, Post
 from store.posts import upsert_posts
@@ -57,7 +58,9 @@ def store(db_url: str):  # type: ignore[no-untyped-def]
 
 def _store(store: Store, posts: list[CrawledPost], at: datetime = NOW) -> list[int]:
     with store.session() as s:
-        return [r.post_id for r in upsert_posts(s, [(p, _cls()) for p in posts], at)]
+        return [
+            r.post_id for r in upsert_posts(s, [(p, _cls()) for p in posts], at, linking=Linker)
+        ]
 
 
 def _events(store: Store, ids: list[int]) -> list[int]:

@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from analysis.linking import Linker
+from runtime.cli import cli
 from store.models import Alert, Post
 from store.posts import upsert_post
 from tests.console.conftest import CONFIG_DIR, Console, console  # noqa: F401
-from yuqing.cli import cli
 from yuqing.contracts import Classification, CrawledPost
 
 BOARD = (
@@ -42,7 +43,7 @@ def _add(c: Console, source: str, title: str, text: str, n: int, severity: int =
     )
     cls = Classification("城乡建设", 0.9, severity, reasons=["test"])
     with c.app.store.session() as s:
-        return upsert_post(s, post, cls, c.clock.now()).post_id
+        return upsert_post(s, post, cls, c.clock.now(), linking=Linker).post_id
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.cli import main
 from tests.classifier.synthetic import examples
-from yuqing.cli import main
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -177,8 +177,8 @@ def test_train_with_corrections_from_the_store(
     from datetime import UTC, datetime
 
     from classifier.corrections import record_correction
+    from runtime.app import App
     from store.posts import upsert_post
-    from yuqing.app import App
     from yuqing.contracts import Classification, CrawledPost
     from yuqing.settings import load_config
 

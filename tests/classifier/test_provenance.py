@@ -11,8 +11,8 @@ import pytest
 
 from classifier.bootstrap import active_version
 from classifier.provenance import SYNTHETIC_EN, read_provenance
+from runtime.cli import main
 from tests.classifier.synthetic import examples
-from yuqing.cli import main
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -11,9 +11,9 @@ import pytest
 from classifier.bootstrap import active_version, save_version
 from classifier.model import TrainedModel, train
 from classifier.registry import Registry, RegistryError, ServingModel
+from runtime.cli import main
 from store.db import Store
 from tests.classifier.synthetic import examples
-from yuqing.cli import main
 from yuqing.settings import TaxonomyFile
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_app_serves_the_promoted_version(
     config_dir: Path, var_env: dict[str, str], taxonomy: TaxonomyFile, three: list[TrainedModel]
 ) -> None:
     from classifier.bootstrap import set_active
-    from yuqing.app import App, NoModelError
+    from runtime.app import App, NoModelError
     from yuqing.settings import load_config
 
     app = App(load_config(config_dir, var_env))

@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import evaluate_new_posts
+from analysis.linking import Linker
 from console import accounts
 from console.app import create_app
+from runtime.app import App
 from store.posts import upsert_post
-from yuqing.app import App
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost
 from yuqing.settings import AppConfig, Triage, load_config
@@ -75,7 +76,7 @@ class Console:
             severe_p=0.07 if review else None, review=review,
         )  # fmt: skip
         with self.app.store.session() as s:
-            return upsert_post(s, post, cls, self.clock.now()).post_id
+            return upsert_post(s, post, cls, self.clock.now(), linking=Linker).post_id
 
     def token(self, username: str) -> str:
         with self.app.store.session() as s:

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from console.app import create_app
+from runtime.app import App
 from store.models import AuditLog
-from yuqing.app import App
-from yuqing.ingest import keep_raw
+from store.raw import keep_raw
 from yuqing.settings import ConsoleSettings, load_config
 
 if TYPE_CHECKING:

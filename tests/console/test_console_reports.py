@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from yuqing.cli import cli
+from runtime.cli import cli
 
 if TYPE_CHECKING:
     from tests.console.conftest import Console

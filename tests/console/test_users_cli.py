@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from console.app import create_app
-from yuqing.app import App
-from yuqing.cli import cli
+from runtime.app import App
+from runtime.cli import cli
 from yuqing.settings import load_config
 
 CONFIG_DIR = Path(__file__).parents[2] / "config"

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from crawler.runner import run_crawls
-from yuqing.app import App
-from yuqing.ingest import Ingestor
-from yuqing.pipeline import CrawlOutcome, record_crawl
+from runtime.app import App
+from runtime.ingest import Ingestor
+from runtime.pipeline import CrawlOutcome, record_crawl
 from yuqing.settings import load_config
 
 

@@ -24,6 +24,8 @@ from sqlalchemy import func, select
 
 from crawler.encoding import find_mojibake
 from crawler.items import APPROX_KEY, REPAIRED_KEY
+from runtime.app import App
+from runtime.cli.crawl_cmd import stats_line
 from store.crawl_models import CrawlRun
 from store.models import Alert, DeadLetterRow, Post, PostSighting, SourceRow
 from tests.crawler.encoding_corpus import (
@@ -38,8 +40,6 @@ from tests.crawler.encoding_corpus import (
     docs,
     sources_yaml,
 )
-from yuqing.app import App
-from yuqing.cli.crawl_cmd import stats_line
 from yuqing.settings import load_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import create_engine, func, select
 
+from runtime.cli import main
 from store.crawl_models import CrawlRun
 from store.models import Post
-from yuqing.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = ["工单号", "诉求标题", "诉求内容", "来电时间"]

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.imports import read_export
+from runtime.app import App
+from runtime.ingest import Ingestor
 from store.models import Post
-from yuqing.app import App
 from yuqing.clock import FrozenClock
 from yuqing.contracts import CrawledPost
-from yuqing.ingest import Ingestor
 from yuqing.settings import load_config
 
 REPO = Path(__file__).resolve().parents[2]

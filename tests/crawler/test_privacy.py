@@ -14,12 +14,13 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, text
 
 from crawler.items import RAW_KEY, RawPost, to_crawled_post
+from runtime.app import App
+from runtime.ingest import Ingestor
 from store.crawl_models import PostRaw
 from store.models import Post
-from yuqing.app import App
+from store.raw import read_raw
 from yuqing.clock import FrozenClock
 from yuqing.contracts import CrawledPost
-from yuqing.ingest import Ingestor, read_raw
 from yuqing.privacy import load_keys
 from yuqing.settings import load_config
 

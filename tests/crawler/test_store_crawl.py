@@ -19,12 +19,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from runtime.app import App
+from runtime.cli.crawl_cmd import stats_line
+from runtime.pipeline import child_env, crawl_in_child
 from store.crawl_models import CrawlRun
 from store.models import Alert, DeadLetterRow, Post, PostSighting, SourceRow
 from tests.crawler.robust_site import API_ENV, FLAKY, GOOD, THREADS, RobustSite, sources_yaml
-from yuqing.app import App
-from yuqing.cli.crawl_cmd import stats_line
-from yuqing.pipeline import child_env, crawl_in_child
 from yuqing.settings import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(
     try:
         env = child_env(app)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "yuqing.crawl_child", "--source", "robust-board"],
+            [sys.executable, "-m", "runtime.crawl_child", "--source", "robust-board"],
             env=env,
             cwd=REPO,
             stdout=subprocess.DEVNULL,
@@ -215,7 +215,7 @@ def test_a_crawl_stopped_by_shutdown_is_not_held_against_the_source(
     logged at INFO, and does not count towards the source being unhealthy."""
     import threading
 
-    from yuqing import pipeline
+    from runtime import pipeline
 
     outcomes: list[Any] = []
     t = threading.Thread(

@@ -31,11 +31,11 @@ from sqlalchemy import func, select
 
 from crawler.distributed import Frontier
 from crawler.frontier_codec import loads
+from runtime.app import App
+from runtime.pipeline import crawl_in_child, drain_index
 from store.crawl_models import CrawlRun
 from store.models import DeadLetterRow, IndexOutbox, Post, PostSighting
 from tests.distributed.frontier_site import FrontierSite, expected_urls, sources_yaml
-from yuqing.app import App
-from yuqing.pipeline import crawl_in_child, drain_index
 from yuqing.settings import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ def worker_env(app: App) -> dict[str, str]:
 
 def yuqing(app: App, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "yuqing.cli", *args],
+        [sys.executable, "-m", "runtime.cli", *args],
         env=worker_env(app),
         cwd=REPO,
         capture_output=True,
@@ -133,7 +133,7 @@ class Worker:
             [
                 sys.executable,
                 "-m",
-                "yuqing.cli",
+                "runtime.cli",
                 "crawler-worker",
                 "--concurrency",
                 str(CONCURRENCY),

@@ -154,7 +154,7 @@ def test_the_cli_says_what_is_missing(config_dir: Path, tmp_path: Path) -> None:
 
     def yuqing(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "yuqing.cli", "crawler-worker", *args],
+            [sys.executable, "-m", "runtime.cli", "crawler-worker", *args],
             env={**env, **extra},
             capture_output=True,
             text=True,

@@ -14,7 +14,7 @@ from yuqing.settings import load_config
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The classifier trained once on the demo corpus; tests copy it into their var dir."""
-    from yuqing.app import App
+    from runtime.app import App
 
     var = tmp_path_factory.mktemp("models-var")
     app = App(load_config(CONFIG_DIR, {"YUQING_VAR_DIR": str(var)}))

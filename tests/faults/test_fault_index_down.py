@@ -37,12 +37,13 @@ from faults_kit import (
     write_config,
 )
 
-from index.base import SearchQuery, open_backend
+from index import open_backend
+from index.base import SearchQuery
 from index.maintenance import index_status
-from yuqing.app import App
+from runtime.app import App
+from runtime.ingest import Ingestor
+from runtime.pipeline import drain_index
 from yuqing.contracts import CrawledPost
-from yuqing.ingest import Ingestor
-from yuqing.pipeline import drain_index
 from yuqing.settings import load_config
 
 

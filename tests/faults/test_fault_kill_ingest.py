@@ -31,7 +31,7 @@ from faults_kit import (
     yuqing_env,
 )
 
-from yuqing.app import App
+from runtime.app import App
 from yuqing.settings import load_config
 
 N_ROWS = 300
@@ -102,7 +102,7 @@ def test_crawl_child_killed_mid_batch_then_rerun(tmp_path: Path, trained_models:
     try:
 
         def crawl_child() -> int | None:
-            kids = [c for c in children(proc.pid) if "yuqing.crawl_child" in cmdline(c)]
+            kids = [c for c in children(proc.pid) if "runtime.crawl_child" in cmdline(c)]
             return kids[0] if kids else None
 
         child = wait_until("the crawl child", crawl_child, 240)

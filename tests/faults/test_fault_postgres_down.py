@@ -42,9 +42,9 @@ from faults_kit import (
 )
 from sqlalchemy import func, select
 
+from runtime.app import App
 from store.alerting_models import NotificationOutbox
 from store.models import Alert, IndexOutbox, Post
-from yuqing.app import App
 from yuqing.clock import ScaledClock
 from yuqing.settings import load_config
 

@@ -16,7 +16,7 @@ from faults_kit import wait_until
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
-from yuqing.service import outage_proof_scheduler
+from runtime.service import outage_proof_scheduler
 
 
 def test_scheduler_survives_its_job_store_failing_mid_wake_up(tmp_path: Path) -> None:

@@ -36,9 +36,9 @@ from faults_kit import (
 )
 from sqlalchemy import select
 
+from runtime.app import App
 from store.alerting_models import NotificationOutbox
 from store.models import Alert
-from yuqing.app import App
 from yuqing.clock import ScaledClock
 from yuqing.settings import load_config
 

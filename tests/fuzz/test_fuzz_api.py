@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from alerts.engine import evaluate_new_posts
 from console import accounts
 from console.app import create_app
+from runtime.app import App
 from store.posts import upsert_post
-from yuqing.app import App
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost
 from yuqing.settings import load_config
@@ -97,7 +97,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             upsert_post(s, post, cls, START)
     with app.store.session() as s:
         evaluate_new_posts(s, config, app.router, START)
-    from yuqing.pipeline import drain_index
+    from runtime.pipeline import drain_index
 
     drain_index(app)
     web = create_app(app)

@@ -8,7 +8,8 @@ import pytest
 from index_corpus import CORPUS
 from index_testkit import make_es_backend, plain_json_node, tokenize
 
-from index.base import BackendError, SearchBackend, SearchQuery, open_backend
+from index import open_backend
+from index.base import BackendError, SearchBackend, SearchQuery
 from index.embedded import EmbeddedBackend
 from index.text import highlight, snippet, sub_tokens
 from yuqing.settings import IndexSettings
@@ -139,7 +140,7 @@ def test_writer_in_another_process(tmp_path: Path) -> None:
 
 
 def test_app_passes_the_configured_analyzer(es_url: str, config_dir: Path, tmp_path: Path) -> None:
-    from yuqing.app import App
+    from runtime.app import App
     from yuqing.settings import load_config
 
     (config_dir / "settings.yaml").write_text(

@@ -14,13 +14,13 @@ from index_testkit import tokenize
 from index.base import SearchBackend, SearchQuery
 from index.embedded import EmbeddedBackend
 from index.maintenance import index_status, rebuild_index
+from runtime.app import App
+from runtime.cli import main
+from runtime.pipeline import drain_index
 from store.models import IndexOutbox
 from store.posts import upsert_post
-from yuqing.app import App
-from yuqing.cli import main
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost
-from yuqing.pipeline import drain_index
 from yuqing.settings import load_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

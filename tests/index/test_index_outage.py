@@ -22,10 +22,10 @@ from test_index_maintenance import add_posts
 
 from index.base import SearchQuery
 from index.maintenance import index_status
+from runtime.app import App
+from runtime.pipeline import drain_index
 from store.models import IndexOutbox
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.pipeline import drain_index
 from yuqing.settings import load_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

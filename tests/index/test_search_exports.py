@@ -20,11 +20,11 @@ from openpyxl import load_workbook
 from console import searching
 from console.app import build_templates
 from console.searching import SearchParams, iter_export_hits, run_search
+from runtime.app import App
+from runtime.pipeline import drain_index
 from store.posts import upsert_post
-from yuqing.app import App
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost
-from yuqing.pipeline import drain_index
 from yuqing.settings import load_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

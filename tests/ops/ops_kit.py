@@ -67,7 +67,7 @@ def yq(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "yuqing.cli", *args],
+        [sys.executable, "-m", "runtime.cli", *args],
         env=env,
         input=stdin,
         capture_output=True,
@@ -84,7 +84,7 @@ class Proc:
         self.log = log
         self.args = args
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "yuqing.cli", *args],
+            [sys.executable, "-m", "runtime.cli", *args],
             env=env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,

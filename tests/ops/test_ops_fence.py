@@ -15,10 +15,10 @@ import pytest
 from ops_kit import CONFIG_DIR, START, SmtpSink, add_post, edit_yaml
 from sqlalchemy import select
 
+from runtime.app import App
+from runtime.service import Service
 from store.alerting_models import NotificationOutbox
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.service import Service
 from yuqing.settings import load_config
 
 TTL = 30  # seconds: the margin a job or a send needs is a third of it

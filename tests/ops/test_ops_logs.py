@@ -14,7 +14,7 @@ import httpx
 import pytest
 from ops_kit import Proc, free_port, make_env, wait_for
 
-from yuqing.observability import JsonFormatter, configure_logging, log_context
+from runtime.observability import JsonFormatter, configure_logging, log_context
 
 
 @contextlib.contextmanager
@@ -109,7 +109,7 @@ def test_a_dying_thread_and_an_ignored_exception_are_json_lines_too(tmp_path: Pa
 
     code = (
         "import gc, threading\n"
-        "from yuqing.observability import configure_logging\n"
+        "from runtime.observability import configure_logging\n"
         "configure_logging('json', 'INFO')\n"
         "def boom(): raise RuntimeError('worker died')\n"
         "t = threading.Thread(target=boom, name='outbox'); t.start(); t.join()\n"

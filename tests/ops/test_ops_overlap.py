@@ -15,12 +15,12 @@ import pytest
 from ops_kit import CONFIG_DIR, START, add_post
 from sqlalchemy import select
 
+from runtime.app import App
+from runtime.pipeline import evaluate_alerts
+from runtime.service import Service
 from store.alerting_models import NotificationOutbox
 from store.models import Alert, AlertPost, Post
-from yuqing.app import App
 from yuqing.clock import FrozenClock
-from yuqing.pipeline import evaluate_alerts
-from yuqing.service import Service
 from yuqing.settings import load_config
 
 ROUNDS = 4

@@ -14,8 +14,8 @@ __all__ = ["pg_url"]  # the fixture, used by name
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from runtime.app import App
 from store.db import make_engine
-from yuqing.app import App
 from yuqing.settings import ConfigError, DatabasePoolSettings, load_config
 
 POOL = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from yuqing.app import App
+from runtime.app import App
 
 log = logging.getLogger("yuqing.pipeline")
 
@@ -60,7 +60,7 @@ def crawl_in_child(app: App, source: str, timeout: float = 1800) -> CrawlOutcome
     crashing spider must never take the scheduler down with it."""
     if app.config.settings.crawler.redis_url:  # distributed: crawler workers do it
         return enqueue_in_frontier(app, source)
-    cmd = [sys.executable, "-m", "yuqing.crawl_child", "--source", source]
+    cmd = [sys.executable, "-m", "runtime.crawl_child", "--source", source]
     if app.demo_url:
         cmd += ["--demo-url", app.demo_url]
     started = app.now()
@@ -118,8 +118,8 @@ def enqueue_in_frontier(app: App, source: str) -> CrawlOutcome:
 
 def record_crawl(app: App, outcome: CrawlOutcome) -> None:
     """Keep the crawl's statistics (a ``crawl_runs`` row) and update its source's row."""
+    from runtime.ingest import source_row
     from store.crawl_models import CrawlRun
-    from yuqing.ingest import source_row
 
     now = app.now()
     st = outcome.stats

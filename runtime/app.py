@@ -37,6 +37,7 @@ class App:
     _model: Any = None
     _gazetteer: Gazetteer | None = None
     _privacy: PrivacyKeys | None = None
+    _metrics: Any = None
 
     def __post_init__(self) -> None:
         # settings.clock names another clock (a soak's crawl child shares its parent's)
@@ -76,7 +77,7 @@ class App:
     def index(self) -> SearchBackend:
         if self._index is None:
             from classifier.text import tokenizer_for
-            from index.base import open_backend
+            from index import open_backend
 
             self._index = open_backend(
                 self.config.settings.index,
@@ -149,6 +150,24 @@ class App:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def loaded_model(self) -> Any:
+        """The classifier already in memory (None until :meth:`model` loads one)."""
+        return self._model
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """For /readyz: the store, its migrations, the index and the model answer."""
+        from runtime.observability import readiness
+
+        return readiness(self)
+
+    def metrics(self) -> bytes:
+        """For /metrics: the store's figures as Prometheus text (one registry per App)."""
+        from runtime.observability import metrics_registry, render_metrics
+
+        if self._metrics is None:
+            self._metrics = metrics_registry(self)
+        return render_metrics(self._metrics)
 
     def close(self) -> None:
         if self._index is not None:

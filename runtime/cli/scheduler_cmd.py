@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import progress_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import progress_printer
 
 LOG_FORMAT = click.option(
     "--log-format",
@@ -45,8 +45,8 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
     delivery, digests and briefs. Start it on several machines for a hot standby:
     one process holds the lease in the store (alerts.yaml jobs.lock_ttl) and works,
     the others load everything, wait, and take over once the lease expires."""
-    from yuqing.observability import configure_logging
-    from yuqing.service import Service
+    from runtime.observability import configure_logging
+    from runtime.service import Service
 
     config = state.config()
     fmt = log_format or config.settings.ops.log_format

@@ -1,4 +1,4 @@
-"""Child process for one crawl: `python -m yuqing.crawl_child --source NAME`.
+"""Child process for one crawl: `python -m runtime.crawl_child --source NAME`.
 
 Prints the crawl's statistics as one JSON line on stdout.
 """
@@ -14,13 +14,13 @@ from dataclasses import asdict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="yuqing.crawl_child")
+    parser = argparse.ArgumentParser(prog="runtime.crawl_child")
     parser.add_argument("--source", required=True)
     parser.add_argument("--demo-url", default=None)
     args = parser.parse_args(argv)
 
     from crawler.runner import run_crawl
-    from yuqing.ingest import open_sink
+    from runtime.ingest import open_sink
     from yuqing.settings import load_config, resolve_config_dir
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -2,10 +2,10 @@
 
 The first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is set decides: one starting
 with ``en`` gives English, anything else (``zh_CN.UTF-8``, ``C.UTF-8``) Chinese. The
-texts are gettext catalogues, ``yuqing/cli/locale/<lang>/LC_MESSAGES/yuqing.po`` (the
+texts are gettext catalogues, ``runtime/cli/locale/<lang>/LC_MESSAGES/yuqing.po`` (the
 English in the code is the msgid) compiled to ``.mo`` beside it; they hold our help
 texts and click's own (Usage, Options, its error messages), which click looks up
-through the stdlib gettext module's domain. ``python -m yuqing.cli.i18n`` lists help
+through the stdlib gettext module's domain. ``python -m runtime.cli.i18n`` lists help
 texts the catalogue lacks and compiles the .po (Babel, a dev dependency).
 """
 
@@ -102,7 +102,7 @@ def _compile(lang: str = DEFAULT) -> None:
 if __name__ == "__main__":  # dev tool: report untranslated help, compile the catalogue
     from babel.messages.pofile import read_po
 
-    from yuqing.cli import cli
+    from runtime.cli import cli
 
     with (LOCALE_DIR / DEFAULT / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
         have = {m.id for m in read_po(f) if m.string}

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
+from runtime.cli import CliState, pass_state
 
 
 def _names(value: str | None) -> list[str]:
@@ -65,8 +65,8 @@ def command(
 
     from crawler.distributed import WorkerOptions, run_worker
     from crawler.runner import CrawlStats
-    from yuqing.ingest import Ingestor
-    from yuqing.pipeline import CrawlOutcome, record_crawl
+    from runtime.ingest import Ingestor
+    from runtime.pipeline import CrawlOutcome, record_crawl
 
     app = state.app(demo_url=demo_url)
     sink = Ingestor(app)  # with --demo-url and no model yet, trains the demo model

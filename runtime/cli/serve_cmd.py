@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import keep_first_admin
-from yuqing.cli.scheduler_cmd import LOG_FORMAT, status_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import keep_first_admin
+from runtime.cli.scheduler_cmd import LOG_FORMAT, status_printer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -24,8 +24,8 @@ WORKER_OPTIONS = "YUQING_SERVE_WORKER"
 def worker_app() -> FastAPI:
     """The app factory each uvicorn worker calls: config, logging, App, console."""
     from console.app import create_app
-    from yuqing.app import App
-    from yuqing.observability import configure_logging
+    from runtime.app import App
+    from runtime.observability import configure_logging
     from yuqing.settings import load_config, resolve_config_dir
 
     opts = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
@@ -58,7 +58,7 @@ def command(
     import uvicorn
 
     from console.accounts import ensure_first_admin
-    from yuqing.observability import configure_logging
+    from runtime.observability import configure_logging
 
     config = state.config()
     fmt = log_format or config.settings.ops.log_format
@@ -86,7 +86,7 @@ def command(
     # start: let that be a no-op so a stop by systemd ends with status 0, not -15.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     uvicorn.run(
-        "yuqing.cli.serve_cmd:worker_app",
+        "runtime.cli.serve_cmd:worker_app",
         factory=True,
         host=host,
         port=port,

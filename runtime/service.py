@@ -25,9 +25,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from yuqing.app import App
-from yuqing.observability import log_context
-from yuqing.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_children
+from runtime.app import App
+from runtime.observability import log_context
+from runtime.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_children
 
 log = logging.getLogger("yuqing.service")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import fail, progress_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import fail, progress_printer
 
 PROGRESS_EVERY = 500  # rows between progress lines
 
@@ -30,9 +30,9 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
     classify, store, index, alerts). Rows that cannot be read are kept as dead
     letters with the reason. Re-importing the same file adds nothing twice."""
     from crawler.imports import read_export
+    from runtime.ingest import Ingestor
+    from runtime.pipeline import CrawlOutcome, drain_index, evaluate_alerts, record_crawl
     from yuqing.contracts import CrawledPost, DeadLetter
-    from yuqing.ingest import Ingestor
-    from yuqing.pipeline import CrawlOutcome, drain_index, evaluate_alerts, record_crawl
 
     config = state.config()
     try:

@@ -11,16 +11,36 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from prometheus_client.registry import Collector
 
-    from yuqing.app import App
+    from index.base import SearchBackend
+    from store.db import Store
+    from yuqing.settings import AppConfig
+
+
+class Observed(Protocol):
+    """What the checks and the metrics read (``runtime.app.App``)."""
+
+    config: AppConfig
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def index(self) -> SearchBackend: ...
+
+    def now(self) -> datetime: ...
+
+    def loaded_model(self) -> Any:
+        """The classifier this process holds in memory, or None."""
+        ...
+
 
 # ------------------------------------------------------------------------ logs
 
@@ -135,7 +155,7 @@ def _route_uncaught_exceptions() -> None:
 # ------------------------------------------------------------------- readiness
 
 
-def _store_check(app: App) -> str:
+def _store_check(app: Observed) -> str:
     from sqlalchemy import text
 
     with app.store.engine.connect() as c:
@@ -143,7 +163,7 @@ def _store_check(app: App) -> str:
     return "reachable"
 
 
-def _migrations_check(app: App) -> str:
+def _migrations_check(app: Observed) -> str:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -160,16 +180,16 @@ def _migrations_check(app: App) -> str:
     return "at head"
 
 
-def _index_check(app: App) -> str:
+def _index_check(app: Observed) -> str:
     if not app.index.ping():
         raise RuntimeError(f"{app.config.settings.index.backend} index does not answer")
     return app.config.settings.index.backend
 
 
-def _model_version(app: App) -> str:
+def _model_version(app: Observed) -> str:
     from classifier.bootstrap import active_version
 
-    loaded = app._model  # a process that classifies has it in memory
+    loaded = app.loaded_model()  # a process that classifies has it in memory
     if loaded is not None:
         return str(loaded.version)
     name = active_version(app.config.model_dir)
@@ -178,7 +198,7 @@ def _model_version(app: App) -> str:
     return name
 
 
-def _model_check(app: App) -> str:
+def _model_check(app: Observed) -> str:
     from classifier.provenance import SYNTHETIC_EN, is_synthetic
 
     name = _model_version(app)
@@ -194,7 +214,7 @@ CHECKS = {
 }
 
 
-def readiness(app: App) -> tuple[bool, dict[str, Any]]:
+def readiness(app: Observed) -> tuple[bool, dict[str, Any]]:
     """Every dependency checked; the body names each check and why one fails."""
     checks: dict[str, dict[str, Any]] = {}
     for name, check in CHECKS.items():
@@ -214,7 +234,7 @@ def readiness(app: App) -> tuple[bool, dict[str, Any]]:
 class StoreCollector:
     """Figures read from the store at each scrape (same answer from every process)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Observed) -> None:
         self.app = app
 
     def describe(self) -> list[Any]:
@@ -402,7 +422,7 @@ def _age(now: datetime, since: datetime | None) -> float:
     return max((now - since).total_seconds(), 0.0)
 
 
-def metrics_registry(app: App) -> Any:
+def metrics_registry(app: Observed) -> Any:
     """A registry holding only the store figures (no per-process collectors, whose
     values would differ by whichever worker answered the scrape)."""
     from prometheus_client import CollectorRegistry
@@ -417,7 +437,3 @@ def render_metrics(registry: Any) -> bytes:
     from prometheus_client import generate_latest
 
     return bytes(generate_latest(registry))
-
-
-def worker_id() -> str:
-    return str(os.getpid())

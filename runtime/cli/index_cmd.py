@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import iso
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import iso
 
 
 @click.group("index", short_help="Search index: status, rebuild from the store.")
@@ -71,7 +71,7 @@ def rebuild(state: CliState, batch: int, as_json: bool) -> None:
     versioned index; embedded: the new file is copied in one transaction)."""
     from index.base import BackendError
     from index.maintenance import rebuild_index
-    from yuqing.pipeline import drain_index
+    from runtime.pipeline import drain_index
 
     app = _app(state)
     try:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import default_actor, table
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import default_actor, table
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 by_option = click.option(

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import keep_first_admin, progress_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import keep_first_admin, progress_printer
 
 
 @click.command("init", short_help="Create the database, the first admin, model and index.")
@@ -84,7 +84,7 @@ def command(
 
 def _model_line(app: Any, demo: bool, progress: Any) -> str:
     from classifier.provenance import describe_version
-    from yuqing.app import NoModelError
+    from runtime.app import NoModelError
 
     try:
         model = app.model(progress=progress, demo=demo)

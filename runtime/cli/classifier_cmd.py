@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import progress_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import progress_printer
 
 _DATA = click.Path(dir_okay=False, path_type=Path)
 

@@ -7,27 +7,25 @@ import dataclasses
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analysis.linking import Linker
 from crawler.items import RAW_KEY, Unmasked
+from runtime.app import App
 from store.posts import (
     TOKENS_KEY,
     Outcome,
     UpsertResult,
     add_dead_letter,
-    insert_for,
     is_seen,
-    table,
     tokens_extra,
     upsert_posts,
 )
-from yuqing.app import App
+from store.raw import keep_raw_many
 from yuqing.contracts import CrawledPost, DeadLetter
-from yuqing.privacy import PrivacyKeys
 from yuqing.settings import AppConfig, load_config, resolve_config_dir
 
 log = logging.getLogger("yuqing.ingest")
@@ -74,7 +72,7 @@ class Ingestor:
 
         def store_batch(s: Session) -> list[UpsertResult]:
             now = self.app.now()
-            results = upsert_posts(s, items, now, self.rewrite)
+            results = upsert_posts(s, items, now, self.rewrite, Linker)
             keep_raw_many(
                 s,
                 [
@@ -143,37 +141,6 @@ class Ingestor:
 
     def close(self) -> None:
         self.app.close()
-
-
-def keep_raw(session: Session, post_id: int, ciphertext: str, now: datetime) -> None:
-    keep_raw_many(session, [(post_id, ciphertext)], now)
-
-
-def keep_raw_many(session: Session, sealed: list[tuple[int, str]], now: datetime) -> None:
-    """(post id, ciphertext) of posts' unmasked text, inserted or replaced in one statement.
-    A post twice in one batch keeps the later text."""
-    from store.crawl_models import PostRaw
-
-    latest = dict(sealed)
-    if not latest:
-        return
-    ins = insert_for(session)(table(PostRaw))
-    session.execute(
-        ins.on_conflict_do_update(
-            index_elements=["post_id"],
-            set_={"ciphertext": ins.excluded.ciphertext, "updated_at": ins.excluded.updated_at},
-        ),
-        [{"post_id": pid, "ciphertext": ct, "updated_at": now} for pid, ct in latest.items()],
-    )
-
-
-def read_raw(session: Session, post_id: int, keys: PrivacyKeys) -> dict[str, Any] | None:
-    """The unmasked title, text, author and reply of a post, or None when not kept.
-    For callers that have checked the reader's role (the console's business)."""
-    from store.crawl_models import PostRaw
-
-    row = session.get(PostRaw, post_id)
-    return keys.decrypt(row.ciphertext) if row is not None else None
 
 
 def source_row(session: Session, config: AppConfig, name: str) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import fail, progress_printer
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import fail, progress_printer
 
 
 @click.command("crawl", short_help="Crawl a source (or --all) now.")
@@ -23,7 +23,7 @@ from yuqing.cli.common import fail, progress_printer
 def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> None:
     """Crawl SOURCE (a name from sources.yaml) or --all, then index the new posts
     and evaluate alert rules. Demo sources start the bundled demo site for the crawl."""
-    from yuqing.pipeline import crawl_in_child, drain_index, evaluate_alerts
+    from runtime.pipeline import crawl_in_child, drain_index, evaluate_alerts
 
     config = state.config()
     if bool(source) == all_:

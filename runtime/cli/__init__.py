@@ -34,7 +34,7 @@ class CliState:
         return self._config
 
     def app(self, demo_url: str | None = None) -> Any:
-        from yuqing.app import App
+        from runtime.app import App
 
         return App(self.config(), demo_url=demo_url)
 
@@ -62,7 +62,7 @@ def cli(ctx: click.Context, config_dir: Path | None) -> None:
 
 
 def _register() -> None:
-    from yuqing.cli import (
+    from runtime.cli import (
         alerts_cmd,
         classifier_cmd,
         config_cmd,
@@ -78,17 +78,17 @@ def _register() -> None:
         cli.add_command(mod.command)
     cli.add_command(classifier_cmd.command)
     cli.add_command(index_cmd.command)
-    from yuqing.cli import crawler_worker_cmd  # distributed crawling (crawler/distributed.py)
+    from runtime.cli import crawler_worker_cmd  # distributed crawling (crawler/distributed.py)
 
     cli.add_command(crawler_worker_cmd.command)
-    from yuqing.cli import report_cmd, users_cmd  # console accounts and briefs
+    from runtime.cli import report_cmd, users_cmd  # console accounts and briefs
 
     cli.add_command(users_cmd.command)
     cli.add_command(report_cmd.command)
-    from yuqing.cli import events_cmd  # events (analysis.events)
+    from runtime.cli import events_cmd  # events (analysis.events)
 
     cli.add_command(events_cmd.command)
-    from yuqing.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
+    from runtime.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
 
     cli.add_command(serve_cmd.command)
     cli.add_command(scheduler_cmd.command)
@@ -100,7 +100,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point. Usage errors (bad option, unknown source, broken config) print
     one line naming the problem and exit with status 2, before anything is written."""
-    from yuqing.cli.i18n import install
+    from runtime.cli.i18n import install
 
     install(cli)  # Chinese unless the locale asks for English
     try:

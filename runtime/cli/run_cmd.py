@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import keep_first_admin, progress_printer
-from yuqing.cli.scheduler_cmd import LOG_FORMAT
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import keep_first_admin, progress_printer
+from runtime.cli.scheduler_cmd import LOG_FORMAT
 
 
 @click.command("run", short_help="Start crawls, pipeline, alerts and the console.")
@@ -29,8 +29,8 @@ def command(
     import uvicorn
 
     from console.app import create_app
-    from yuqing.observability import configure_logging
-    from yuqing.service import Service
+    from runtime.observability import configure_logging
+    from runtime.service import Service
 
     config = state.config()
     configure_logging(log_format or config.settings.ops.log_format, config.settings.ops.log_level)
@@ -76,9 +76,9 @@ def command(
 
 
 def _start_crawler_worker(app: Any, demo_url: str | None) -> subprocess.Popen[bytes]:
-    from yuqing.pipeline import child_env
+    from runtime.pipeline import child_env
 
-    cmd = [sys.executable, "-m", "yuqing.cli", "crawler-worker"]
+    cmd = [sys.executable, "-m", "runtime.cli", "crawler-worker"]
     if demo_url:
         cmd += ["--demo-url", demo_url]
     return subprocess.Popen(cmd, env=child_env(app))

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import default_actor, table
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import default_actor, table
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -441,7 +441,7 @@ def test_channel(state: CliState, name: str, send: bool, as_json: bool) -> None:
 
 
 def _register_triage() -> None:
-    from yuqing.cli.triage_cmd import command as triage
+    from runtime.cli.triage_cmd import command as triage
 
     command.add_command(triage)
 

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import iso, parse_since, table
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import iso, parse_since, table
 from yuqing.contracts import parse_tier, tier_name
 
 

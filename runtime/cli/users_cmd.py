@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from yuqing.cli import CliState, pass_state
+from runtime.cli import CliState, pass_state
 
 ROLE_CHOICE = click.Choice(["responder", "analyst", "supervisor", "admin"])
 

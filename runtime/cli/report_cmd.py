@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from yuqing.cli import CliState, pass_state
+from runtime.cli import CliState, pass_state
 
 
 @click.command("report", short_help="Write a daily or weekly brief as HTML or PDF.")

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import click
 
-from yuqing.cli import CliState, pass_state
-from yuqing.cli.common import default_actor
+from runtime.cli import CliState, pass_state
+from runtime.cli.common import default_actor
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 

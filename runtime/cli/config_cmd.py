@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from yuqing.cli import CliState, pass_state
+from runtime.cli import CliState, pass_state
 from yuqing.settings import ENV_OVERRIDES, ConfigError, load_config
 
 

@@ -1,0 +1,7 @@
+"""The wiring: the one place that joins the stages.
+
+``App`` builds the store, index, classifier and keys from the settings; ``ingest``
+and ``pipeline`` carry a crawled post through every stage; ``service`` runs the
+scheduler; ``cli`` is the ``yuqing`` command. It stands above every stage and
+nothing below imports it (ARCHITECTURE.md, checked by tests/test_layers.py).
+"""
