@@ -203,15 +203,6 @@ def correct(alert_id: int, body: CorrectBody, yq: Yuqing, actor: Actor) -> dict[
         raise HTTPException(400, str(exc)) from None
 
 
-@router.get("/events/{event_id}", summary="One matter: its posts oldest first")
-def get_event(event_id: int, yq: Yuqing, who: Who) -> dict[str, Any]:
-    try:
-        with yq.store.session() as s:
-            return views.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
-    except AlertNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 def hit_as_dict(h: SearchHit) -> dict[str, Any]:
     return {
         "id": h.id,

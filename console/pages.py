@@ -288,16 +288,6 @@ def correct_form(
     return RedirectResponse(f"/alerts/{alert_id}?done=correct", status_code=303)
 
 
-@router.get("/events/{event_id}", response_class=HTMLResponse)
-def event_page(request: Request, event_id: int, yq: Yuqing, who: Who) -> HTMLResponse:
-    try:
-        with yq.store.session() as s:
-            ev = views.event_timeline(s, event_id, teams=who.scope.teams, areas=who.scope.areas)
-    except AlertNotFound:
-        return error_page(request, 404, f"未找到事件 {event_id}")
-    return render(request, "event.html", {"e": ev})
-
-
 @router.post("/alerts/{alert_id}/{action}", response_model=None)
 def alert_action(
     request: Request,
