@@ -69,7 +69,7 @@ def thucnews(quick: bool) -> list[Row]:
     from sklearn.metrics import accuracy_score
     from sklearn.model_selection import StratifiedKFold
 
-    from classifier.model import examples_from_rows
+    from classifier.datafile import examples_from_rows
     from classifier.quality import cross_validate
     from classifier.training import taxonomy_for_labels
 
@@ -102,7 +102,8 @@ def thucnews(quick: bool) -> list[Row]:
 
 
 def training_time(quick: bool) -> list[Row]:
-    from classifier.model import examples_from_rows, train
+    from classifier.datafile import examples_from_rows
+    from classifier.training import train
 
     rows = list(labelled_rows())
     if quick:

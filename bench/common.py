@@ -232,7 +232,8 @@ def config_for(var_dir: Path, database_url: str | None = None) -> Any:
 @functools.lru_cache(maxsize=1)
 def bench_model() -> Any:
     """The category model trained (once per run) on all labelled rows."""
-    from classifier.model import examples_from_rows, train
+    from classifier.datafile import examples_from_rows
+    from classifier.training import train
 
     rows = labelled_rows()
     say(f"training the benchmark model on {len(rows)} labelled messages")

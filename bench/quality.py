@@ -33,7 +33,7 @@ def run(quick: bool) -> list[Row]:
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from classifier.model import examples_from_rows
+    from classifier.datafile import examples_from_rows
     from classifier.quality import cross_validate
 
     rows = list(labelled_rows())

@@ -70,7 +70,7 @@ def cached_machine_tiers(stream: list[dict[str, Any]], tiers: dict[str, int]) ->
     classifier's parameters (six trainings are most of this figure's time)."""
     import hashlib
 
-    from classifier.model import ModelParams
+    from classifier.params import ModelParams
     from yuqing.contracts import Classification
 
     key = hashlib.sha256(
@@ -104,7 +104,8 @@ def cached_machine_tiers(stream: list[dict[str, Any]], tiers: dict[str, int]) ->
 
 def machine_tiers(stream: list[dict[str, Any]], tiers: dict[str, int]) -> dict[str, Any]:
     """id -> Classification for every message of the stream, out of fold where read."""
-    from classifier.model import examples_from_rows, train
+    from classifier.datafile import examples_from_rows
+    from classifier.training import train
     from yuqing.contracts import LabelledText
 
     taxonomy = config().taxonomy

@@ -1,1 +1,1 @@
-"""The classifier stage: text -> category, severity and reasons (see classifier/model.py)."""
+"""The classifier stage: text -> category, severity and reasons (see classifier/README.md)."""

@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from classifier.model import ModelLoadError, ModelParams, TrainedModel, load_model, train
+from classifier.model import TrainedModel
+from classifier.params import ModelParams
+from classifier.persist import ModelLoadError, load_model, save_model
 from classifier.provenance import (
     SYNTHETIC_ZH,
     Provenance,
@@ -32,6 +34,7 @@ from classifier.provenance import (
     is_synthetic,
     write_provenance,
 )
+from classifier.training import train
 from yuqing.contracts import LabelledText
 from yuqing.settings import TaxonomyFile
 
@@ -105,7 +108,7 @@ def save_version(
             os.rename(final, model_dir / f".{model.version}.damaged-{uuid.uuid4().hex[:8]}")
     tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=f".{model.version}-"))
     try:
-        model.save(tmp)
+        save_model(model, tmp)
         for f in attach:
             shutil.copyfile(f, tmp / Path(f).name)
         if embed is not None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.model import MAX_TEXT_CHARS
+from classifier.features import MAX_TEXT_CHARS
 from yuqing.contracts import LabelledText, parse_tier
 
 
@@ -133,7 +133,7 @@ def labelled(
     groups: list[str] = []
     empty = unlabelled = 0
     for n, r in enumerate(ds.rows, start=1):
-        # Training texts are cut like served ones (classifier.model.MAX_TEXT_CHARS).
+        # Training texts are cut like served ones (classifier.features.MAX_TEXT_CHARS).
         text = text_of(r, text_field)[:MAX_TEXT_CHARS]
         if not text.strip():
             empty += 1
@@ -194,3 +194,21 @@ def _int(v: Any) -> int:
 
 def labels_in(examples: Sequence[LabelledText]) -> list[str]:
     return sorted({e.category for e in examples if e.category})
+
+
+def examples_from_rows(
+    rows: Iterable[dict[str, Any]], *, text: str = "text", label: str = "label"
+) -> list[LabelledText]:
+    """LabelledText from dict rows (e.g. JSON lines): ``text`` and ``label`` field names."""
+    out = []
+    for r in rows:
+        sev = r.get("severity")
+        out.append(
+            LabelledText(
+                text=str(r[text]),
+                category=r.get(label) or None,
+                severity=int(sev) if sev is not None else None,
+                id=str(r["id"]) if r.get("id") is not None else None,
+            )
+        )
+    return out

@@ -1,7 +1,7 @@
 """Measuring the category model: stratified (grouped) k-fold cross-validation.
 
 Backs ``yuqing classifier evaluate`` and ``make bench``; each fold trains with
-:func:`classifier.model.train`, so the measurement covers the real pipeline
+:func:`classifier.training.train`, so the measurement covers the real pipeline
 (seed examples, calibration) and not a look-alike.
 
 Run by hand: ``python -m classifier.quality FILE.jsonl [TAXONOMY.yaml]``.
@@ -19,7 +19,9 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from classifier.model import ModelParams, examples_from_rows, train
+from classifier.datafile import examples_from_rows
+from classifier.params import ModelParams
+from classifier.training import train
 from yuqing.contracts import LabelledText
 from yuqing.settings import TaxonomyFile
 

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from classifier.bootstrap import POINTER, active_version, load_active, set_active
-from classifier.model import META_FILE, ModelLoadError, TrainedModel, load_model
+from classifier.model import TrainedModel
+from classifier.persist import META_FILE, ModelLoadError, load_model
 from classifier.provenance import ProvenanceError, describe_version, read_provenance
 from store.classifier_models import ClassifierActivation, ClassifierModelRow
 

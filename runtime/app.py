@@ -104,7 +104,7 @@ class App:
         """
         if self._model is None:
             from classifier.bootstrap import ensure_model, load_active
-            from classifier.model import ModelLoadError
+            from classifier.persist import ModelLoadError
             from classifier.registry import ServingModel
 
             uncertain = self.config.settings.classifier.uncertain_below

@@ -23,7 +23,7 @@ def _load(state: CliState, spec: str) -> Any:
     """A model from a version directory, a model directory (its ``current``), or a
     version name in the configured model directory. Problems are usage errors."""
     from classifier.bootstrap import active_version
-    from classifier.model import META_FILE, ModelLoadError, load_model
+    from classifier.persist import META_FILE, ModelLoadError, load_model
 
     config = state.config()
     uncertain = config.settings.classifier.uncertain_below
@@ -349,7 +349,7 @@ def retrain_cmd(
     fall-back to other data."""
     from classifier.bootstrap import active_version
     from classifier.corrections import retrain
-    from classifier.model import META_FILE, ModelLoadError
+    from classifier.persist import META_FILE, ModelLoadError
     from classifier.provenance import ProvenanceError
     from classifier.report import summary_lines
 

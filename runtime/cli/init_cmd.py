@@ -96,7 +96,7 @@ def _model_line(app: Any, demo: bool, progress: Any) -> str:
 def _train_first(app: Any, data: Path, lset: Any, fields: dict[str, Any], progress: Any) -> str:
     """Train on ``data`` and activate it, unless the active model was trained on it."""
     from classifier.bootstrap import active_version, save_version
-    from classifier.model import ModelLoadError
+    from classifier.persist import ModelLoadError
     from classifier.provenance import Provenance, ProvenanceError, file_source, read_provenance
     from classifier.registry import Registry
     from classifier.report import write_report

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from classifier.model import TrainedModel, train
+from classifier.model import TrainedModel
+from classifier.training import train
 from tests.classifier.synthetic import examples
 from yuqing.settings import TaxonomyFile
 

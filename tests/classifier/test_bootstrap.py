@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifier.bootstrap import POINTER, active_version, ensure_model, set_active
-from classifier.model import ModelLoadError
+from classifier.persist import ModelLoadError
 from tests.classifier.synthetic import examples
 from yuqing.contracts import LabelledText
 from yuqing.settings import Category, TaxonomyFile

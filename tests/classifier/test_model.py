@@ -1,20 +1,22 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 import skops.io as sio
 
-from classifier.model import (
+from classifier.model import TrainedModel
+from classifier.persist import (
     TRUSTED_TYPES,
     ModelLoadError,
     ModelMismatchError,
-    TrainedModel,
     load_model,
-    train,
+    save_model,
 )
+from classifier.training import train
 from tests.classifier.synthetic import HELD_OUT, examples
 from yuqing.contracts import LabelledText
 from yuqing.settings import Category, TaxonomyFile
@@ -22,7 +24,7 @@ from yuqing.settings import Category, TaxonomyFile
 
 @pytest.fixture(scope="module")
 def saved(model: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return model.save(tmp_path_factory.mktemp("model") / model.version)
+    return save_model(model, tmp_path_factory.mktemp("model") / model.version)
 
 
 def test_predicts_obvious_held_out_examples(model: TrainedModel) -> None:
@@ -92,6 +94,19 @@ def test_saved_files_need_only_listed_trusted_types(saved: Path) -> None:
     meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))
     assert meta["segmenter"]["name"] == "jieba"
     assert {"version", "created_at", "categories", "data_hash", "params", "metrics"} <= set(meta)
+
+
+def test_saved_files_name_no_module_of_ours(saved: Path) -> None:
+    """A model file names only scikit-learn, numpy and builtin types, so moving or
+    renaming our modules (classifier/ was split into params, features, training,
+    persist, model) never makes a saved model unloadable."""
+    import zipfile
+
+    for name in ("category.skops", "severity.skops"):
+        with zipfile.ZipFile(saved / name) as z:
+            schema = z.read("schema.json").decode("utf-8")
+        modules = {m.split(".")[0] for m in re.findall(r'"__module__": "([^"]+)"', schema)}
+        assert modules and modules <= {"builtins", "numpy", "sklearn"}, modules
 
 
 def test_load_refuses_other_user_dictionary(saved: Path, tmp_path: Path) -> None:
@@ -167,7 +182,9 @@ def test_severity_model_is_an_i_ii_gate_with_reasons(model: TrainedModel) -> Non
 
 
 def test_learned_threshold_keeps_the_target_recall_out_of_fold() -> None:
-    from classifier.model import ModelParams, _learn_threshold, model_input
+    from classifier.features import model_input
+    from classifier.params import ModelParams
+    from classifier.training import _learn_threshold
 
     params = ModelParams(severity_target_recall=0.9)
     sp = params.for_severity()
@@ -186,7 +203,7 @@ def test_learned_threshold_keeps_the_target_recall_out_of_fold() -> None:
 
 
 def test_params_of_older_models_keep_their_severity_model() -> None:
-    from classifier.model import ModelParams
+    from classifier.params import ModelParams
 
     old = ModelParams.from_dict({"C": 2.0, "subtoken_features": True})
     assert not old.severity_binary and not old.severity_rubric_features
@@ -197,7 +214,7 @@ def test_params_of_older_models_keep_their_severity_model() -> None:
 def test_text_mode_follows_text_length_and_is_recorded(
     model: TrainedModel, taxonomy: TaxonomyFile, tmp_path: Path
 ) -> None:
-    from classifier.model import ModelParams
+    from classifier.params import ModelParams
 
     # The synthetic sentences are short: the served model records "short", not "auto".
     assert model.params.text_mode == "short"
@@ -205,7 +222,7 @@ def test_text_mode_follows_text_length_and_is_recorded(
     long = train(examples(), taxonomy, params=ModelParams(text_mode="long"))
     assert long.params.text_mode == "long"
     assert long.meta.metrics["category_classifier"].startswith("linearsvc+sigmoid")
-    loaded = load_model(long.save(tmp_path / long.version))
+    loaded = load_model(save_model(long, tmp_path / long.version))
     texts = [t for t, _ in HELD_OUT]
     assert loaded.classify_many([""] * len(texts), texts) == long.classify_many(
         [""] * len(texts), texts

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from classifier.bootstrap import active_version, save_version
-from classifier.model import TrainedModel, train
+from classifier.model import TrainedModel
 from classifier.registry import Registry, RegistryError, ServingModel
+from classifier.training import train
 from runtime.cli import main
 from store.db import Store
 from tests.classifier.synthetic import examples

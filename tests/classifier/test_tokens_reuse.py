@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from classifier.model import MAX_TEXT_CHARS, TrainedModel
+from classifier.features import MAX_TEXT_CHARS
+from classifier.model import TrainedModel
 from classifier.text import tokenizer_for
 from index.base import SearchQuery
 from index.embedded import EmbeddedBackend

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classifier.bootstrap import save_version, set_active
-from classifier.model import train
 from classifier.provenance import SYNTHETIC_ZH, Provenance, file_source
+from classifier.training import train
 from tests.classifier.synthetic import examples
 
 if TYPE_CHECKING:

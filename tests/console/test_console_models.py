@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from classifier.bootstrap import active_version, save_version, set_active
-from classifier.model import train
+from classifier.training import train
 from store.classifier_models import ClassifierCorrection
 from store.models import AuditLog
 from tests.classifier.synthetic import examples
