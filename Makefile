@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean browser soak faults fuzz
+.PHONY: run test bench lint install clean browser soak faults fuzz vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,14 +12,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Apache ECharts for the console's charts, served from /static (no CDN: intranets): the
+# npm registry's own package at the version console/vendor/package-lock.json pins (npm ci
+# checks its sha512), copied with its LICENSE and NOTICE into console/static/vendor/.
+ECHARTS := console/static/vendor/echarts/echarts.min.js
+$(ECHARTS): console/vendor/package-lock.json
+	cd console/vendor && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(@D)
+	cp console/vendor/node_modules/echarts/dist/echarts.min.js console/vendor/node_modules/echarts/LICENSE console/vendor/node_modules/echarts/NOTICE $(@D)/
+	cp console/vendor/node_modules/zrender/LICENSE $(@D)/LICENSE-zrender
 
-run: $(STAMP)
+vendor: $(ECHARTS)
+
+install: $(STAMP) vendor
+
+run: $(STAMP) vendor
 	$(BIN)/yuqing run --demo
 
 # TEST_WORKERS=0 runs the suite in one process (easier to read a failure).
 TEST_WORKERS ?= 3
-test: $(STAMP) browser
+test: $(STAMP) vendor browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 bench: $(STAMP)

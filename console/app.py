@@ -35,6 +35,7 @@ from console import (
     events,
     health,
     models_admin,
+    overview,
     pages,
     problems,
     searching,
@@ -152,6 +153,8 @@ def create_app(app: Host) -> FastAPI:
     web.include_router(events.pages)
     web.include_router(api.router)
     web.include_router(dashboard.api)
+    web.include_router(overview.api)
+    web.include_router(overview.pages)
     web.include_router(briefs.api)
     web.include_router(auth_pages.router)
     web.include_router(dashboard.pages)

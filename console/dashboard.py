@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 
 from console.accounts import Principal
 from console.deps import csrf_protect, get_yuqing, require
@@ -76,39 +75,40 @@ def build(yq: Host, who: Principal, f: Filters) -> stats.Dashboard:
     return _run(yq, _query(yq, who, f))
 
 
-def dashboard_charts(d: stats.Dashboard) -> list[Markup]:
+def dashboard_charts(d: stats.Dashboard) -> list[charts.Chart]:
+    """The three charts of the groups' figures (the table below carries them all)."""
     labels = [g.label for g in d.groups]
-    out = [
-        charts.bar_chart(
-            "确认与办结用时（中位数，分钟）",
-            labels,
-            [
-                ("确认用时", [g.tta_median for g in d.groups]),
-                ("办结用时", [g.ttr_median for g in d.groups]),
-            ],
-            unit="分",
+    by = stats.DIMENSIONS.get(d.query.by, "")
+    empty = "该区间没有告警。"
+    return [
+        charts.Chart(
+            "times", "确认与办结用时（中位数，分钟）", "hbar", labels,
+            [("确认用时中位数", [_round(g.tta_median) for g in d.groups]),
+             ("办结用时中位数", [_round(g.ttr_median) for g in d.groups])],
+            unit=" 分钟", label_name=by, value_name="分钟", empty=empty,
+            note="没有已确认（或已办结）告警的分组显示为空缺，而不是 0。",
         ),
-        charts.bar_chart(
-            "按时率（%）",
-            labels,
-            [
-                ("按时确认", [_pct(g.ack_on_time) for g in d.groups]),
-                ("按时回复", [_pct(g.respond_on_time) for g in d.groups]),
-            ],
-            unit="%",
-            max_value=100,
+        charts.Chart(
+            "on_time", "按时率（%）", "hbar", labels,
+            [("按时确认", [_pct(g.ack_on_time) for g in d.groups]),
+             ("按时回复", [_pct(g.respond_on_time) for g in d.groups])],
+            unit="%", label_name=by, value_name="%", max_value=100, empty=empty,
+            note="按时率的分母见下表；没有分母的分组显示为空缺。",
         ),
-        charts.bar_chart(
-            "积压与超时（条）",
-            labels,
+        charts.Chart(
+            "backlog", "积压与超时（条）", "hbar", labels,
             [("积压", [g.backlog for g in d.groups]), ("超时", [g.overdue for g in d.groups])],
+            unit=" 条", label_name=by, value_name="条", empty=empty,
         ),
-    ]
-    return out
+    ]  # fmt: skip
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
 
 
 def _pct(v: float | None) -> float | None:
-    return None if v is None else v * 100
+    return None if v is None else round(v * 100, 1)
 
 
 @pages.get("/dashboard", response_class=HTMLResponse)

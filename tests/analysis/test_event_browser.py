@@ -3,8 +3,6 @@ merge by hand, and the 事件专报 downloaded as PDF."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,8 @@ from tests.console.test_console_browser import (  # noqa: F401  (the module's br
     CHROMIUM,
     DRIVER,
     Live,
-    _free_port,
     driver,
+    serving,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -29,24 +27,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 @pytest.fixture
 def live(console: Console, driver: tuple[Any, Path]) -> Iterator[Live]:  # noqa: F811
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(console.client.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    d, downloads = driver
-    try:
-        yield Live(console, f"http://127.0.0.1:{port}", d, downloads)
-    finally:
-        d.delete_all_cookies()
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(console, driver) as live:
+        yield live
 
 
 def test_event_page_split_merge_and_report(live: Live, matter: dict[str, int]) -> None:  # noqa: F811

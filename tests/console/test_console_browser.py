@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -107,15 +108,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(
-    console: Console, three_alerts: dict[str, int], driver: tuple[Any, Path]
-) -> Iterator[Live]:
+@contextmanager
+def serving(console: Console, driver: tuple[Any, Path]) -> Iterator[Live]:
+    """The console on a real uvicorn server on loopback, driven by the module's browser
+    (every browser test's ``live`` fixture is this)."""
     import uvicorn
 
-    with console.app.store.session() as s:  # the analyst searches: index every post
-        docs = [index_doc(p) for p in s.scalars(select(Post))]
-    assert console.app.index.index(docs) == []
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(console.client.app, host="127.0.0.1", port=port, log_level="warning")
@@ -134,11 +132,22 @@ def live(
         thread.join(timeout=30)
 
 
+@pytest.fixture
+def live(
+    console: Console, three_alerts: dict[str, int], driver: tuple[Any, Path]
+) -> Iterator[Live]:
+    with console.app.store.session() as s:  # the analyst searches: index every post
+        docs = [index_doc(p) for p in s.scalars(select(Post))]
+    assert console.app.index.index(docs) == []
+    with serving(console, driver) as live:
+        yield live
+
+
 NAV = {  # what each role's menu offers
-    "responder": {"告警收件箱"},
-    "analyst": {"告警收件箱", "舆情检索"},
-    "supervisor": {"告警收件箱", "研判队列", "舆情检索", "督办统计", "舆情简报"},
-    "admin": {"告警收件箱", "研判队列", "舆情检索", "督办统计", "舆情简报", "模型管理"},
+    "responder": {"告警收件箱", "态势总览"},
+    "analyst": {"告警收件箱", "态势总览", "舆情检索"},
+    "supervisor": {"告警收件箱", "研判队列", "态势总览", "舆情检索", "督办统计", "舆情简报"},
+    "admin": {"告警收件箱", "研判队列", "态势总览", "舆情检索", "督办统计", "舆情简报", "模型管理"},
 }
 
 
@@ -228,12 +237,18 @@ def test_supervisor_dashboard_draws_its_charts(live: Live) -> None:
     live.login("sup")
     live.css("header nav a[href='/dashboard']").click()
     live.wait(lambda d: "/dashboard" in d.current_url)
-    charts = live.all("svg.chart")
-    assert len(charts) == 3
-    for chart in charts:
-        assert chart.size["width"] > 200 and chart.size["height"] > 50  # laid out, visible
-    bars = live.all("svg.chart rect.bar")
-    assert bars and all(b.size["width"] > 0 for b in bars)
+    live.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".echart[data-rendered]")) == 3)
+    for chart in live.all(".echart"):
+        assert chart.size["width"] > 300 and chart.size["height"] >= 240  # legible, not 6 px
+    # each chart's series carry their own names, one bar per group
+    names = live.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.echart')).map(function (el) {"
+        "  return echarts.getInstanceByDom(el).getOption().series.map(function (s) {"
+        "    return s.name + ':' + s.data.length; }); });"
+    )
+    groups = len(live.all("table.stats tbody tr")) - 1  # less the total row
+    assert names[0] == [f"确认用时中位数:{groups}", f"办结用时中位数:{groups}"]
+    assert names[2] == [f"积压:{groups}", f"超时:{groups}"]
     assert "湖滨社区网格" in live.css("table.stats").text
     assert "治理效能指数" in live.css("#efficiency").text
 

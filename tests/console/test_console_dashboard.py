@@ -98,8 +98,10 @@ def test_filters_and_bad_input(console: Console, worked: dict[str, int]) -> None
 def test_page_draws_charts(console: Console, worked: dict[str, int]) -> None:
     html = console.browser("sup").get("/dashboard", params=DAY).text
     assert "督办统计" in html
-    assert html.count('<svg class="chart"') == 3
-    assert 'class="bar"' in html
+    # three ECharts charts (drawn in the browser), each with its table and CSV beside it
+    assert html.count('class="echart"') == 3 and html.count("导出 CSV") == 3
+    assert '"type": "bar"' in html and "确认用时中位数" in html
+    assert "/static/vendor/echarts/echarts.min.js" in html
     assert "湖滨社区网格" in html and "治理效能指数" in html
     assert "超时清单（1）" in html
     assert "/dashboard/export.xlsx?" in html

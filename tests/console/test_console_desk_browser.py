@@ -3,8 +3,6 @@ open 研判队列 page without a reload, and one click confirms it."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,8 +13,8 @@ from tests.console.test_console_browser import (  # noqa: F401  (the module's br
     CHROMIUM,
     DRIVER,
     Live,
-    _free_port,
     driver,
+    serving,
 )
 
 if TYPE_CHECKING:
@@ -30,24 +28,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 @pytest.fixture
 def desk_live(desk_console: Console, driver: tuple[Any, Path]) -> Iterator[Live]:  # noqa: F811
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(desk_console.client.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    d, downloads = driver
-    try:
-        yield Live(desk_console, f"http://127.0.0.1:{port}", d, downloads)
-    finally:
-        d.delete_all_cookies()
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(desk_console, driver) as live:
+        yield live
 
 
 def test_the_queue_updates_live_and_confirms_in_one_click(desk_live: Live) -> None:
