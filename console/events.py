@@ -3,7 +3,9 @@ split, and the 事件专报 (HTML, PDF). API under /api/v1/events."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,7 +19,7 @@ from console.accounts import Principal
 from console.deps import Who, csrf_protect, get_yuqing, require
 from console.host import Host
 from console.pages import error_page, render
-from reports import event_report
+from reports import charts, event_report
 
 Yuqing = Annotated[Host, Depends(get_yuqing)]
 # analysts read across sources and decide what is one matter
@@ -94,8 +96,37 @@ def event_page(
     except AlertNotFound:
         return error_page(request, 404, f"未找到事件 {event_id}")
     return render(
-        request, "event_detail.html", {"e": e, "done": done, "can_edit": who.can("search")}
+        request,
+        "event_detail.html",
+        {
+            "e": e,
+            "done": done,
+            "can_edit": who.can("search"),
+            "spread": spread_chart(e, yq.config.settings.timezone),
+        },
     )
+
+
+def _local(iso: str, timezone: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def spread_chart(e: dict[str, Any], timezone: str) -> charts.Chart:
+    """New posts per day from the first to the last, days without posts as 0."""
+    days = {d["day"]: d["posts"] for d in e["spread"]}
+    labels: list[str] = []
+    if days:
+        day, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
+        while day <= last and len(labels) < 366:
+            labels.append(day.isoformat())
+            day += timedelta(days=1)
+    reply = e["effect"].get("first_reply")
+    return charts.Chart(
+        "spread", "传播曲线（每日新帖）", "bar", labels,
+        [("新帖", [days.get(d, 0) for d in labels])],
+        unit=" 条", label_name="日期", value_name="帖子（条）", empty="本事件没有可见的帖子。",
+        note=f"首次回复：{_local(reply, timezone)}" if reply else "尚未回复。",
+    )  # fmt: skip
 
 
 @pages.post("/events/{event_id}/merge", response_model=None)

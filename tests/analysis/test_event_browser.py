@@ -37,6 +37,13 @@ def test_event_page_split_merge_and_report(live: Live, matter: dict[str, int]) -
     live.get(f"/events/{event}")
     sources = {e.text for e in live.all(".timeline .meta .source")}
     assert sources == {"demo-board", "hotline-12345"}
+    # the spread curve, drawn by ECharts: both posts on the matter's one day
+    live.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-spread .echart[data-rendered]"))
+    data = live.driver.execute_script(
+        "return echarts.getInstanceByDom(document.querySelector('#chart-spread .echart'))"
+        ".getOption().series[0].data;"
+    )
+    assert data == [2]
     # split the 12345 record off by hand
     live.css(f"input[name=post_ids][value='{matter['hotline']}']").click()
     live.css("#split-form button[type=submit]").click()
