@@ -10,8 +10,9 @@ Modules, in the order a post meets them:
                  retier, dismiss; fail-open when the window ends); posts found
                  long after publication go to the desk's backlog, not to a pager.
 - ``changes``    a new tier or team recomputes deadlines and unsent notifications.
-- ``rules``      single_post, keyword, growing_event (distinct authors on one event);
-  ``spike``      one category in one area vs its own Poisson baseline.
+- ``rules``      a registry of rule kinds, one module each: single_post, keyword,
+                 growing_event (distinct authors on one event), spike (one category
+                 in one area vs its own Poisson baseline).
 - ``routing``    area (and the areas containing it) + category -> team; else triage.
 - ``worktime``   deadlines: wall-clock for tiers I-II, the team's working time for
                  III-IV (``1d`` = one working day; holidays and make-up days).

@@ -20,9 +20,8 @@ from alerts.matter import Matter, Signal, matter_tier, read_matter
 from alerts.opening import open_alert
 from alerts.outbox import notify_alert
 from alerts.routing import Router
-from alerts.rules import Finding, evaluate_event, evaluate_post
+from alerts.rules import Finding, PairFinding, evaluate, pair_rules
 from alerts.silences import matching_silence
-from alerts.spike import Spike, detect_spike
 from alerts.status import Status
 from alerts.triage import (
     certain_reasons,
@@ -35,7 +34,7 @@ from alerts.triage import (
 from store.models import Alert, AlertPost, AuditLog, Post, Response
 from store.models import Team as TeamRow
 from yuqing.contracts import tier_name
-from yuqing.settings import AppConfig, Rule
+from yuqing.settings import AppConfig
 
 
 @dataclass(slots=True)
@@ -81,7 +80,7 @@ def evaluate_new_posts(
         post.evaluated = True
         if post.area and post.category:
             touched.add((post.area, post.category))
-        findings = evaluate_post(rules, post) + evaluate_event(session, rules, post, now)
+        findings = evaluate(session, rules, post, now)
         second_look = _second_look(config, post)
         if not findings and not second_look:
             continue
@@ -361,11 +360,10 @@ def _corrected(session: Session, alert: Alert) -> bool:
 def _spikes(
     session: Session, config: AppConfig, router: Router, area: str, category: str, now: datetime
 ) -> int:
-    """Open a spike alert for the pair unless one is still active (a spike fires once)."""
+    """Open an alert for the pair for each rule looking at pairs (a spike) that finds
+    one, unless that rule's alert for the pair is still active (it fires once)."""
     opened = 0
-    for rule in config.alerts.rules:
-        if not rule.enabled or rule.kind != "spike":
-            continue
+    for rule, kind in pair_rules(list(config.alerts.rules)):
         active = session.scalar(
             select(Alert.id).where(
                 Alert.rule == rule.name,
@@ -376,38 +374,37 @@ def _spikes(
         )
         if active is not None:
             continue
-        spike = detect_spike(session, rule, area, category, now)
-        if spike is None:
+        found = kind.on_pair(session, rule, area, category, now)
+        if found is None:
             continue
         if matching_silence(session, now, rule=rule.name, areas=router.areas(area), event_id=None):
             continue
-        _open_spike(session, config, router, rule.tier or 2, spike, rule, now)
+        _open_pair_alert(session, config, router, rule.kind, found, now)
         opened += 1
     return opened
 
 
-def _open_spike(
+def _open_pair_alert(
     session: Session,
     config: AppConfig,
     router: Router,
-    tier: int,
-    spike: Spike,
-    rule: Rule,
+    kind: str,
+    found: PairFinding,
     now: datetime,
 ) -> None:
     open_alert(
         session,
         config,
-        dedup_key=f"spike:{rule.name}:{spike.area}:{spike.category}:{now.isoformat()}",
-        rule=rule.name,
-        tier=tier,
-        team_id=router.route(spike.area, spike.category),
-        title=f"{spike.area}「{spike.category}」类诉求激增",
-        reason=spike.reason(rule),
+        dedup_key=f"{kind}:{found.rule}:{found.area}:{found.category}:{now.isoformat()}",
+        rule=found.rule,
+        tier=found.tier,
+        team_id=router.route(found.area, found.category),
+        title=found.title,
+        reason=found.reason,
         now=now,
-        post_ids=spike.post_ids,
-        post_count=spike.count,
-        category=spike.category,
-        area=spike.area,
-        detail={"count": spike.count, "expected": round(spike.expected, 4), "p": spike.p},
+        post_ids=found.post_ids,
+        post_count=len(found.post_ids),
+        category=found.category,
+        area=found.area,
+        detail=found.detail,
     )

@@ -8,30 +8,8 @@ from typing import Any
 
 from crawler.encoding import Mojibake, repair_mojibake
 from crawler.normalise import ParsedTime, html_to_text, parse_cn_time, parse_count, scrub
-from yuqing.contracts import APPROX_KEY, CrawledPost, DeadLetter
+from yuqing.contracts import APPROX_KEY, CrawledPost, DeadLetter, Unmasked
 from yuqing.privacy import mask_personal_data
-
-# extra[RAW_KEY]: the unmasked title, text, author and reply. Only the sink sees
-# it: the store keeps it encrypted (runtime.ingest), crawler.sinks.to_json drops it.
-RAW_KEY = "_raw"
-
-
-class Unmasked:
-    """The unmasked fields, kept out of reprs, logs and JSON by accident."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: dict[str, str | None]) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "Unmasked(<withheld>)"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unmasked) and other.value == self.value
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 # extra[APPROX_KEY] (yuqing.contracts) is True when published_at is a guess within a day
 # extra[REPAIRED_KEY]: how mis-decoded text was undone ("latin-1→gb18030")
@@ -132,7 +110,7 @@ def to_crawled_post(
     reply_time = _time(raw.reply_time, now, tz) if reply_text else None
     reply_at = reply_time.value if reply_time is not None else None
     author = mask_personal_data(clear_author) or None
-    extra[RAW_KEY] = Unmasked(
+    unmasked = Unmasked(
         {
             "title": clear_title,
             "text": clear_text,
@@ -154,6 +132,7 @@ def to_crawled_post(
         reply_text=reply_text,
         reply_at=reply_at,
         extra=extra,
+        raw=unmasked,
     )
 
 

@@ -17,9 +17,9 @@ from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
 
 from crawler.items import MOJIBAKE_REASON, REPAIRED_KEY, RawPost, dead_letter, to_crawled_post
-from store.posts import IDENTITY_KEY, Outcome, content_hash, post_key
+from store.posts import IDENTITY_KEY, content_hash, post_key
 from yuqing.clock import SystemClock
-from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.contracts import CrawledPost, DeadLetter, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,9 @@ class SinkPipeline(_SpiderPipeline):
         if not posts:
             return
         sink = self.spider.sink
-        many = getattr(sink, "accept_many", None)
-        if many is not None and len(posts) > 1:
+        if len(posts) > 1:
             try:
-                self._count(many(posts))
+                self._count(sink.accept_many(posts))
                 return
             except Exception:  # the batch's transaction kept nothing: find the post at fault
                 # one by one below (each stored once, the faulty one a dead letter)
@@ -151,11 +150,10 @@ class SinkPipeline(_SpiderPipeline):
         post.extra[IDENTITY_KEY] = f"collided:{key[:200]}#{me}"
         self.keys.setdefault(post_key(post), me)
 
-    def _count(self, outcomes: list[Any]) -> None:
+    def _count(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.inc("accepted")
-            # a sink answering a plain bool says only "new or changed"
-            if outcome is True or outcome == Outcome.NEW:
+            if outcome == Outcome.NEW:
                 self.inc("new")
             elif outcome == Outcome.UPDATED:
                 self.inc("updated")

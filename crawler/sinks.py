@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from crawler.items import RAW_KEY
-from store.posts import Outcome, post_key
-from yuqing.contracts import CrawledPost, DeadLetter
+from store.posts import post_key
+from yuqing.contracts import CrawledPost, DeadLetter, Outcome
 from yuqing.settings import AppConfig
 
 
@@ -38,6 +37,9 @@ class MemorySink:
             return Outcome.NEW
         return Outcome.UNCHANGED if before == fp else Outcome.UPDATED
 
+    def accept_many(self, posts: Sequence[CrawledPost]) -> list[Outcome]:
+        return [self.accept(p) for p in posts]
+
     def reject(self, letter: DeadLetter) -> None:
         self.dead_letters.append(letter)
 
@@ -63,7 +65,5 @@ def to_json(obj: CrawledPost | DeadLetter) -> dict[str, Any]:
     """A post or dead letter as JSON-ready data (datetimes in ISO 8601), without the
     unmasked text a post carries to its sink."""
     out = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
-    extra = out.get("extra")
-    if isinstance(extra, dict):
-        out["extra"] = {k: v for k, v in extra.items() if k != RAW_KEY}
+    out.pop("raw", None)
     return out

@@ -13,15 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.linking import Linker
-from crawler.items import RAW_KEY, Unmasked
 from runtime.app import App
 from store.posts import (
-    TOKENS_KEY,
     Outcome,
     UpsertResult,
     add_dead_letter,
     is_seen,
-    tokens_extra,
     upsert_posts,
 )
 from store.raw import keep_raw_many
@@ -63,10 +60,6 @@ class Ingestor:
             likes=[p.likes for p, _ in prepared],
             replies=[p.replies for p, _ in prepared],
         )
-        for (post, _), cls in zip(prepared, classes, strict=True):
-            if cls.tokens is not None:
-                # segmented once: the index reuses the classifier's tokens
-                post.extra[TOKENS_KEY] = tokens_extra(cls.tokens)
         items = [(post, cls) for (post, _), cls in zip(prepared, classes, strict=True)]
         sealed = [self.app.privacy.encrypt(raw) if raw is not None else None for _, raw in prepared]
 
@@ -93,11 +86,10 @@ class Ingestor:
         return [r.outcome for r in results]
 
     def _prepare(self, post: CrawledPost) -> tuple[CrawledPost, dict[str, Any] | None]:
-        # a copy: the caller's post keeps its unmasked part for a retry
-        post = dataclasses.replace(post, extra=dict(post.extra))
-        # the unmasked text never reaches a column in clear: it is stored encrypted
-        sealed = post.extra.pop(RAW_KEY, None)
-        raw = sealed.value if isinstance(sealed, Unmasked) else None
+        # a copy: the caller's post keeps its unmasked part for a retry; the unmasked
+        # text never reaches a column in clear: it is stored encrypted
+        raw = post.raw.value if post.raw is not None else None
+        post = dataclasses.replace(post, extra=dict(post.extra), raw=None)
         post.author = self.app.privacy.pseudonym((raw or {}).get("author") or post.author)
         gazetteer = self.app.gazetteer
         # title apart from body: of two unrelated places named, the title's wins
@@ -107,7 +99,7 @@ class Ingestor:
         post.area = placement.area
         if placement.matched and (gazetteer.depth(placement.area) or 0) >= 1:
             # near-duplicates are linked only among posts naming the same place
-            post.extra["near_dup_scope"] = placement.area
+            post.scope = placement.area
         return post, raw
 
     def reject(self, letter: DeadLetter) -> None:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,7 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import DeadLetterRow, Event, IndexOutbox, Post, PostSighting
-from yuqing.contracts import Classification, CrawledPost, DeadLetter, IndexDoc, Segmented
+from yuqing.contracts import (
+    Classification,
+    CrawledPost,
+    DeadLetter,
+    IndexDoc,
+    Outcome,
+    Segmented,
+)
 
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|timestamp|_t|ts)$", re.I)
 _SPACE = re.compile(r"\s+")
@@ -195,15 +201,6 @@ def _near_duplicate_candidates(
 _IN_CHUNK = 4000  # values per IN (...): SQLite binds at most 32,766 per statement
 
 
-class Outcome(IntEnum):
-    """What storing a post did; false only when nothing changed (a PostSink's
-    ``accept`` returns it: truthy for new or changed, as its protocol says)."""
-
-    UNCHANGED = 0
-    NEW = 1
-    UPDATED = 2
-
-
 @dataclass(slots=True)
 class UpsertResult:
     post_id: int
@@ -275,8 +272,7 @@ def _events_for(
     for n in new:
         n.fingerprint = event_fingerprint(n.post)
         # the sink names the place the text names (runtime.ingest); without one, no sketch
-        scope = n.post.extra.get("near_dup_scope")
-        n.scope = str(scope) if scope else None
+        n.scope = n.post.scope or None
         n.sketch = sketch(n.post.title, n.post.text) if n.scope else None
         n.bands = {v for _, v in _bands(n.sketch[0])} if n.sketch else None
     fps = sorted({n.fingerprint for n in new})
@@ -493,7 +489,7 @@ def _post_values(
         "review": cls.review,
         "reasons": list(cls.reasons),
         "model_version": cls.model_version,
-        "extra": dict(post.extra),
+        "extra": stored_extra(post, cls),
         "updated_at": now,
     }
 
@@ -718,6 +714,18 @@ def index_doc(post: Post) -> IndexDoc:
 
 
 TOKENS_KEY = "tokens"
+SCOPE_KEY = "near_dup_scope"
+
+
+def stored_extra(post: CrawledPost, cls: Classification) -> dict[str, Any]:
+    """``posts.extra`` (JSON): what the source added, the classifier's tokens until
+    indexing (segmented once), and the near-duplicate scope the linking reads back."""
+    extra = dict(post.extra)
+    if cls.tokens is not None:
+        extra[TOKENS_KEY] = tokens_extra(cls.tokens)
+    if post.scope:
+        extra[SCOPE_KEY] = post.scope
+    return extra
 
 
 def tokens_extra(tokens: Segmented) -> dict[str, Any]:

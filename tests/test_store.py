@@ -233,34 +233,30 @@ def test_migrations_have_one_head() -> None:
 # ---- batches: one transaction, a few statements, the same result as one by one
 
 # Near-duplicates: one resident's complaint reposted with other words around it, in
-# one named place; the sketch links posts only within their place (near_dup_scope).
+# one named place; the sketch links posts only within their place (CrawledPost.scope).
 _COMPLAINT = (
     "河西镇化工厂每天夜里偷排废水，河里的鱼大片死亡，气味刺鼻，村民晚上睡不着觉，多次反映无人处理。"
 )
 
 
 def _batch() -> list[CrawledPost]:
-    scope = {"near_dup_scope": "河西镇"}
+    scope = "河西镇"
     return [
-        _post(url="http://x/1", title="化工厂偷排", text=_COMPLAINT, extra=dict(scope)),
+        _post(url="http://x/1", title="化工厂偷排", text=_COMPLAINT, scope=scope),
         _post(url="http://x/2", title="小区物业不作为"),
         # a repost in other words: joins the first post's event (sketch, same place)
         _post(
             url="http://x/3",
             title="转：河里死鱼了",
             text="网友转发：" + _COMPLAINT,
-            extra=dict(scope),
+            scope=scope,
         ),
         # the same title as the second: its event
         _post(url="http://x/4", title="小区物业不作为", text="又一个小区的电梯坏了。"),
         # the first again, edited in the same batch: an update of the row stored just before
-        _post(
-            url="http://x/1", title="化工厂偷排", text=_COMPLAINT + "（已核实）", extra=dict(scope)
-        ),
+        _post(url="http://x/1", title="化工厂偷排", text=_COMPLAINT + "（已核实）", scope=scope),
         # the same words in another place: a matter of its own
-        _post(
-            url="http://x/5", title="另一个镇", text=_COMPLAINT, extra={"near_dup_scope": "城关镇"}
-        ),
+        _post(url="http://x/5", title="另一个镇", text=_COMPLAINT, scope="城关镇"),
     ]
 
 
@@ -289,7 +285,8 @@ def _stored(store: Store) -> tuple[list[tuple[str, int, int]], list[tuple[int, i
 
 
 def test_a_batch_stores_what_one_by_one_stores(db_url: str, tmp_path: Path) -> None:
-    from store.posts import Outcome, upsert_posts
+    from store.posts import upsert_posts
+    from yuqing.contracts import Outcome
 
     other_url = f"sqlite:///{tmp_path / 'one-by-one.db'}"
     batch, single = Store(db_url), Store(other_url)
@@ -327,10 +324,10 @@ def test_a_batch_stores_what_one_by_one_stores(db_url: str, tmp_path: Path) -> N
 def test_a_later_batch_finds_stored_near_duplicates(store: Store) -> None:
     from store.posts import upsert_posts
 
-    scope = {"near_dup_scope": "河西镇"}
+    scope = "河西镇"
     with store.session() as s:
         (first,) = upsert_posts(s, [(_batch()[0], CLS)], NOW)
-    repost = _post(url="http://x/7", title="死鱼", text="转发：" + _COMPLAINT, extra=dict(scope))
+    repost = _post(url="http://x/7", title="死鱼", text="转发：" + _COMPLAINT, scope=scope)
     with store.session() as s:
         other, again = upsert_posts(s, [(_post(url="http://x/6"), CLS), (repost, CLS)], NOW)
         event = {p.id: p.event_id for p in s.scalars(select(Post))}

@@ -6,8 +6,10 @@ Each stage receives and returns these objects, never another stage's internals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, Protocol
 
 # CrawledPost.extra / Post.extra[APPROX_KEY] is True when published_at is a guess within
@@ -42,12 +44,35 @@ def parse_tier(text: str | int) -> int:
     raise ValueError(f"unknown tier {text!r}: use I, II, III, IV or 1-4")
 
 
+class Unmasked:
+    """A post's unmasked title, text, author and reply: kept out of reprs, logs and
+    JSON by accident. Only the sink reads it, and stores it encrypted (store/raw.py)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: dict[str, str | None]) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Unmasked(<withheld>)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unmasked) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(slots=True)
 class CrawledPost:
     """What a crawler (or a file import) yields, already normalised to clean text.
 
     ``text`` is the public, masked text (personal data replaced); ``published_at``
-    is timezone-aware UTC or None when the source gave no date.
+    is timezone-aware UTC or None when the source gave no date. ``raw`` is the
+    unmasked text the crawler read (None for posts that never had personal data to
+    keep). ``scope`` is the sub-county place the text names, set by the sink when it
+    places the post: near-duplicates are looked for only among posts of one scope.
+    ``extra`` carries what a source adds (a row number, an approximate date, how an
+    encoding was repaired) and is stored as JSON with the post.
     """
 
     source: str
@@ -63,6 +88,8 @@ class CrawledPost:
     reply_text: str | None = None
     reply_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: Unmasked | None = field(default=None, compare=False)
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,19 +151,37 @@ class DeadLetter:
     url: str | None = None
 
 
+class Outcome(IntEnum):
+    """What storing a post did; false only when nothing changed (truthy for new or
+    changed)."""
+
+    UNCHANGED = 0
+    NEW = 1
+    UPDATED = 2
+
+
 class PostSink(Protocol):
     """Where the crawler hands its posts: the rest of the pipeline.
 
-    ``accept`` returns True when the post was new or changed, False when it was
-    already stored unchanged. ``seen`` tells an incremental crawler whether a
-    URL of this source is already stored, so it can stop paging.
+    ``accept`` stores one post and says whether it was new, updated or unchanged;
+    ``accept_many`` stores a batch in one transaction (all or nothing: on an error
+    the caller retries post by post to find the one at fault). ``seen`` tells an
+    incremental crawler whether a URL of this source is already stored, so it can
+    stop paging. ``load_state``/``save_state`` keep a source's crawl state (cursors,
+    ETags, health) between crawls.
     """
 
-    def accept(self, post: CrawledPost) -> bool: ...
+    def accept(self, post: CrawledPost) -> Outcome: ...
+
+    def accept_many(self, posts: Sequence[CrawledPost]) -> list[Outcome]: ...
 
     def reject(self, letter: DeadLetter) -> None: ...
 
     def seen(self, source: str, url: str) -> bool: ...
+
+    def load_state(self, source: str) -> dict[str, Any]: ...
+
+    def save_state(self, source: str, state: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
 

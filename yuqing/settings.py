@@ -575,26 +575,66 @@ class Channel(_Model):
         return self
 
 
-class Rule(_Model):
+# Alert rules: one model per kind, told apart by ``kind`` (a discriminated union), so a
+# rule accepts only the options its kind reads. Each kind is evaluated by its module in
+# alerts/rules/ (the registry RULE_KINDS there); adding a kind adds a model here, a
+# module there, a line in the registry and the docs.
+class _RuleBase(_Model):
     name: Name
-    kind: Literal["single_post", "keyword", "spike", "growing_event"]
-    min_tier: Severity = 3
-    keywords: list[str] = Field(default_factory=list)
-    tier: Severity | None = None  # keyword, spike, growing_event: tier it raises
     enabled: bool = True
-    # spike: posts of one category in one area per window vs that pair's own baseline
+
+
+class SinglePostRule(_RuleBase):
+    """A post the classifier graded at ``min_tier`` or above, at the post's own tier."""
+
+    kind: Literal["single_post"]
+    min_tier: Severity = 3
+
+
+class KeywordRule(_RuleBase):
+    """A post naming one of ``keywords``, at ``tier`` (or the post's own, if higher)."""
+
+    kind: Literal["keyword"]
+    keywords: list[str] = Field(default_factory=list)
+    tier: Severity | None = None
+
+    @model_validator(mode="after")
+    def _kw(self) -> KeywordRule:
+        if not self.keywords:
+            raise ValueError("a keyword rule needs keywords")
+        return self
+
+
+class SpikeRule(_RuleBase):
+    """Posts of one category in one area per ``window`` against that pair's own
+    ``baseline``, by a Poisson upper-tail test at ``p_value``."""
+
+    kind: Literal["spike"]
+    tier: Severity | None = None  # default III
     window: Duration = timedelta(hours=1)
     baseline: Duration = timedelta(days=7)
     min_count: int = Field(5, ge=1)
-    p_value: float = Field(0.001, gt=0, lt=1)  # Poisson upper-tail probability to fire
-    # growing_event: distinct authors on one event within the window
+    p_value: float = Field(0.001, gt=0, lt=1)
+
+
+class GrowingEventRule(_RuleBase):
+    """One matter (event) posted by ``min_authors`` distinct people within ``window``."""
+
+    kind: Literal["growing_event"]
+    tier: Severity | None = None  # default III
+    window: Duration = timedelta(hours=1)
     min_authors: int = Field(3, ge=2)
 
-    @model_validator(mode="after")
-    def _kw(self) -> Rule:
-        if self.kind == "keyword" and not self.keywords:
-            raise ValueError("a keyword rule needs keywords")
-        return self
+
+Rule = Annotated[
+    SinglePostRule | KeywordRule | SpikeRule | GrowingEventRule, Field(discriminator="kind")
+]
+RULE_MODELS: tuple[type[_RuleBase], ...] = (
+    SinglePostRule,
+    KeywordRule,
+    SpikeRule,
+    GrowingEventRule,
+)
 
 
 class Notify(_Model):

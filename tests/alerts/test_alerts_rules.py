@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from alerts.engine import evaluate_new_posts
 from alerts.routing import Router
+from alerts.rules.spike import poisson_sf
 from alerts.silences import SilenceError, add_silence
-from alerts.spike import poisson_sf
 from store.alerting_models import NotificationOutbox
 from store.db import Store
 from store.models import Alert, AuditLog
@@ -207,3 +207,31 @@ def test_silence_needs_scope_reason_and_future_end(store: Store) -> None:
                 reason=" ",
                 area="河西镇",
             )
+
+
+def test_every_rule_kind_has_its_model_and_its_module() -> None:
+    # adding a kind: a model in the settings union, a module and a line in RULE_KINDS
+    from typing import get_args
+
+    from alerts.rules import RULE_KINDS, kind_of
+    from yuqing.settings import RULE_MODELS
+
+    kinds = {get_args(m.model_fields["kind"].annotation)[0] for m in RULE_MODELS}
+    assert kinds == set(RULE_KINDS)
+    assert all(kind_of(k).kind == k for k in kinds)
+    assert {k for k in kinds if kind_of(k).looks_at == "pair"} == {"spike"}
+
+
+def test_a_rule_takes_only_its_own_kinds_options(tmp_path: Path) -> None:
+    # a spike's window on a keyword rule would do nothing: refused, naming the key
+    from yuqing.settings import ConfigError
+
+    rules = [{"name": "watch", "kind": "keyword", "keywords": ["讨薪"], "window": "1h"}]
+    with pytest.raises(ConfigError) as exc:
+        load_config(write_config(tmp_path / "c", alerts={"rules": rules}))
+    (p,) = exc.value.problems
+    assert p.file == "alerts.yaml" and "window" in p.key, p
+    rules = [{"name": "watch", "kind": "keyword"}]
+    with pytest.raises(ConfigError) as exc:
+        load_config(write_config(tmp_path / "d", alerts={"rules": rules}))
+    assert "needs keywords" in exc.value.problems[0].message

@@ -13,8 +13,7 @@ from crawler.items import RawPost, to_crawled_post
 from crawler.runner import CrawlStats, run_crawl
 from crawler.sinks import MemorySink
 from crawler.spiders.base import canonical_url, extract_markup, extract_text
-from store.posts import Outcome
-from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.contracts import CrawledPost, DeadLetter, Outcome
 from yuqing.settings import CrawlerSettings, Source, load_config
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from alerts.source_health import crawl_health_reasons
 from store.db import Store
 from store.models import Post, PostSighting
-from store.posts import IDENTITY_KEY, Outcome, post_key, upsert_post
-from yuqing.contracts import Classification, CrawledPost
+from store.posts import IDENTITY_KEY, post_key, upsert_post
+from yuqing.contracts import Classification, CrawledPost, Outcome
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 CLS = Classification("城乡建设", 0.9, 2, ["规则: 测试"], "v-test")

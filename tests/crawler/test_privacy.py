@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, text
 
-from crawler.items import RAW_KEY, RawPost, to_crawled_post
+from crawler.items import RawPost, to_crawled_post
 from runtime.app import App
 from runtime.ingest import Ingestor
 from store.crawl_models import PostRaw
@@ -73,14 +73,13 @@ def test_store_keeps_masked_text_pseudonym_and_encrypted_raw(app: App) -> None:
     )
     post = to_crawled_post(raw, NOW, "Asia/Shanghai")
     assert isinstance(post, CrawledPost)
-    assert PHONE not in post.text and PHONE in post.extra[RAW_KEY].value["text"]
+    assert PHONE not in post.text and post.raw is not None and PHONE in post.raw.value["text"]
     assert PHONE not in repr(post)
     sink = Ingestor(app)
     assert sink.accept(dataclasses.replace(post, extra=dict(post.extra)))
     with app.store.session() as s:
         stored = s.scalars(select(Post)).one()
         assert PHONE not in stored.text
-        assert RAW_KEY not in stored.extra
         assert stored.author == app.privacy.pseudonym(f"王五{PHONE}")
         assert stored.author is not None and "王五" not in stored.author
         # nothing in any column of the row holds the number in clear

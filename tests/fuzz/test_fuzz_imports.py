@@ -23,7 +23,6 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from crawler.imports import read_export
-from crawler.items import RAW_KEY
 from store.db import Store
 from store.posts import add_dead_letter, upsert_post
 from tests.conftest import _pg_database
@@ -133,8 +132,7 @@ def import_and_store(path: Path, store: Store) -> list[CrawledPost | DeadLetter]
         with store.session() as s:
             if isinstance(item, CrawledPost):
                 # as the Ingestor does: the unmasked part is stored apart, encrypted
-                stored = dataclasses.replace(item, extra=dict(item.extra))
-                stored.extra.pop(RAW_KEY, None)
+                stored = dataclasses.replace(item, extra=dict(item.extra), raw=None)
                 upsert_post(s, stored, CLS, NOW)
             else:
                 assert "row" in item.reason or "line" in item.reason

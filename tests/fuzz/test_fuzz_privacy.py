@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crawler.items import RAW_KEY, RawPost, to_crawled_post
+from crawler.items import RawPost, to_crawled_post
 from crawler.normalise import fold_text
 from yuqing.contracts import CrawledPost
 from yuqing.privacy import mask_personal_data
@@ -188,8 +188,9 @@ def test_crawled_posts_are_masked_and_raw_text_kept(doc: tuple[str, list[Secret]
     for field in (post.title, post.text, post.author or "", post.reply_text or ""):
         assert_no_leak(field, items)
     assert repr(post).count("Unmasked(<withheld>)") == 1
+    assert post.raw is not None
     assert fold_text(text).replace("\n", " ")[:10] in " ".join(
-        v or "" for v in post.extra[RAW_KEY].value.values()
+        v or "" for v in post.raw.value.values()
     ).replace("\n", " ")
 
 
