@@ -117,30 +117,33 @@ def _bucket_case(starts: list[datetime], when: ColumnElement[datetime]) -> Any:
 
 
 def volume(session: Session, q: OverviewQuery, areas: AreasFile, timezone: str) -> dict[str, Any]:
-    """Posts (and tier I-III posts) per bucket, this period and the previous one."""
+    """Posts (and tier I-III posts) per bucket, this period and the previous one (one
+    scan: the previous period's buckets are numbered after this period's)."""
     unit, starts = buckets(q, timezone)
-    shift = q.span
-    prev_starts = [s - shift for s in starts]
+    prev_starts = [s - q.span for s in starts]
     when = _when()
-    where = _post_filters(q, areas)
-    negative = func.sum(case((Post.severity >= NEGATIVE_SEVERITY, 1), else_=0))
-    rows: dict[tuple[bool, int], tuple[int, int]] = {}
-    for current, lo, hi, ss in (
-        (True, q.since, q.until, starts),
-        (False, q.prev_since, q.since, prev_starts),
-    ):
-        b = _bucket_case(ss, when).label("b")
-        stmt = select(b, func.count(), negative).where(when >= lo, when < hi, *where).group_by(b)
-        for i, n, neg in session.execute(stmt):
-            rows[(current, int(i))] = (int(n), int(neg or 0))
+    n = len(starts)
+    bucket = case(
+        (when >= q.since, _bucket_case(starts, when)), else_=_bucket_case(prev_starts, when) + n
+    )
+    # grouped over a subquery's column: PostgreSQL would not match a GROUP BY expression
+    # that repeats the CASE with its own parameters
+    posts = (
+        select(bucket.label("b"), Post.severity.label("severity"))
+        .where(when >= q.prev_since, when < q.until, *_post_filters(q, areas))
+        .subquery()
+    )
+    negative = func.sum(case((posts.c.severity >= NEGATIVE_SEVERITY, 1), else_=0))
+    stmt = select(posts.c.b, func.count(), negative).group_by(posts.c.b)
+    rows = {int(i): (int(c), int(neg or 0)) for i, c, neg in session.execute(stmt)}
     fmt = "%m-%d %H时" if unit == "hour" else "%m-%d"
     series = []
     for i, s in enumerate(starts):
-        n, neg = rows.get((True, i), (0, 0))
-        pn, pneg = rows.get((False, i), (0, 0))
+        c, neg = rows.get(i, (0, 0))
+        pc, pneg = rows.get(n + i, (0, 0))
         series.append({
             "label": s.strftime(fmt), "at": s.isoformat(), "prev_at": prev_starts[i].isoformat(),
-            "posts": n, "prev_posts": pn, "negative": neg, "prev_negative": pneg,
+            "posts": c, "prev_posts": pc, "negative": neg, "prev_negative": pneg,
         })  # fmt: skip
     total = sum(r["posts"] for r in series)
     prev_total = sum(r["prev_posts"] for r in series)
@@ -200,12 +203,23 @@ def terms(
     """Hot terms (ratio to their own baseline, smoothed) and new terms (no baseline)."""
     when = _when()
     base_since = q.since - q.span * BASELINE_PERIODS
-    cur = func.sum(case((when >= q.since, 1), else_=0)).label("cur")
-    base = func.sum(case((when < q.since, 1), else_=0)).label("base")
+    # posts per event first, then per word: the join is events x words, not posts x words
+    per_event = (
+        select(
+            Post.event_id.label("event_id"),
+            func.sum(case((when >= q.since, 1), else_=0)).label("cur"),
+            func.sum(case((when < q.since, 1), else_=0)).label("base"),
+        )
+        .where(
+            when >= base_since, when < q.until, Post.event_id.is_not(None), *_post_filters(q, areas)
+        )  # fmt: skip
+        .group_by(Post.event_id)
+        .subquery()
+    )
+    cur = func.sum(per_event.c.cur)
     stmt = (
-        select(EventTerm.term, cur, base)
-        .join(Post, Post.event_id == EventTerm.event_id)
-        .where(when >= base_since, when < q.until, *_post_filters(q, areas))
+        select(EventTerm.term, cur, func.sum(per_event.c.base))
+        .join(per_event, per_event.c.event_id == EventTerm.event_id)
         .group_by(EventTerm.term)
         .having(cur >= MIN_TERM_POSTS)
     )

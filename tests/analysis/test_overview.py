@@ -5,17 +5,21 @@ grid scoping."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from analysis import overview as ov
 from analysis.linking import Linker
+from store.db import Store
 from store.models import Post
-from store.posts import upsert_post
-from tests.console.conftest import Console, console  # noqa: F401
+from store.posts import upsert_post, upsert_posts
+from tests.console.conftest import CONFIG_DIR, Console, console  # noqa: F401
 from yuqing.contracts import Classification, CrawledPost
+from yuqing.settings import load_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 # this period: 02-23 .. 03-01 (local days); the previous one: 02-16 .. 02-22
@@ -176,6 +180,40 @@ def test_page_draws_its_charts_with_tables_and_exports(
     assert "/static/vendor/echarts/echarts.min.js" in html and "/static/charts.js" in html
     assert f'href="/events/{scene["garbage_event"]}"' in html
     assert "尚无情感模型" in html
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+def test_the_same_figures_on_sqlite_and_postgresql(store: Store) -> None:
+    """The queries (CASE buckets, per-event subquery, grouping) on both databases."""
+    config = load_config(CONFIG_DIR, {})
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+    posts = []
+    for n, day in enumerate(("2026-02-20", "2026-02-24", "2026-02-25"), start=1):
+        at = datetime.fromisoformat(f"{day}T10:00").replace(tzinfo=TZ)
+        posts.append((CrawledPost(source="demo-board", title=GARBAGE[0], text=GARBAGE[1] + str(n),
+                                  url=f"http://b.invalid/{n}", published_at=at, area="湖滨社区"),
+                      Classification("城乡建设", 0.9, 3, reasons=["t"])))  # fmt: skip
+    with store.session() as s:
+        upsert_posts(s, posts, now, linking=Linker)
+    since = datetime(2026, 2, 23, tzinfo=TZ)
+    q = ov.OverviewQuery(since=since, until=since + timedelta(days=7))
+    with store.session() as s:
+        o = ov.overview(s, q, config.areas, "Asia/Shanghai")
+    assert (o["volume"]["posts"], o["volume"]["prev_posts"]) == (2, 1)
+    assert o["volume"]["negative_share"] == 1.0
+    assert [(r["posts"], r["prev_posts"]) for r in o["rising"]] == [(2, 1)]
+    assert o["grids"][0]["posts_total"] == 2 and o["open_alerts"] == 0
+    hourly = ov.OverviewQuery(since=datetime(2026, 2, 24, tzinfo=TZ),
+                              until=datetime(2026, 2, 25, tzinfo=TZ))  # fmt: skip
+    with store.session() as s:
+        series = ov.overview(s, hourly, config.areas, "Asia/Shanghai")["volume"]["series"]
+    assert len(series) == 24 and series[10]["posts"] == 1 and series[10]["label"] == "02-24 10时"
 
 
 def test_empty_page_says_so(console: Console) -> None:  # noqa: F811
