@@ -33,6 +33,7 @@ FIGURES = (
     "console",
     "distributed",
     "events",
+    "sentiment",
 )
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 README = ROOT / "README.md"

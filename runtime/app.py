@@ -38,6 +38,7 @@ class App:
     _gazetteer: Gazetteer | None = None
     _privacy: PrivacyKeys | None = None
     _metrics: Any = None
+    _negativity: Any = False  # False: not looked for yet
 
     def __post_init__(self) -> None:
         # settings.clock names another clock (a soak's crawl child shares its parent's)
@@ -150,6 +151,20 @@ class App:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @property
+    def negativity(self) -> Any:
+        """The negativity model (classifier/sentiment.py), or None when none was trained
+        or the saved one cannot be read (logged once: posts are then stored unscored)."""
+        if self._negativity is False:
+            from classifier.sentiment import SentimentLoadError, load
+
+            try:
+                self._negativity = load(self.config.model_dir)
+            except SentimentLoadError as exc:
+                log.error("negativity model not used: %s", exc)
+                self._negativity = None
+        return self._negativity
 
     def loaded_model(self) -> Any:
         """The classifier already in memory (None until :meth:`model` loads one)."""

@@ -60,6 +60,11 @@ class Ingestor:
             likes=[p.likes for p, _ in prepared],
             replies=[p.replies for p, _ in prepared],
         )
+        negativity = self.app.negativity
+        if negativity is not None:
+            scores = negativity.score_many(f"{p.title}\n{p.text}" for p, _ in prepared)
+            for cls, score in zip(classes, scores, strict=True):
+                cls.negativity = score
         items = [(post, cls) for (post, _), cls in zip(prepared, classes, strict=True)]
         sealed = [self.app.privacy.encrypt(raw) if raw is not None else None for _, raw in prepared]
 

@@ -135,6 +135,8 @@ class Post(Base):
     # the learned model's tier I-II probability; review: the desk takes a second look
     severe_p: Mapped[float | None] = mapped_column(Float)
     review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 负面倾向: the negativity model's estimate, 0..1 (None: no model when it was stored)
+    negativity: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[list[str]] = mapped_column(default=list)
     model_version: Mapped[str] = mapped_column(String(80), default="")
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))

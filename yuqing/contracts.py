@@ -120,6 +120,8 @@ class Classification:
     # duty desk should take a second look at a post graded below II (复核).
     severe_p: float | None = None
     review: bool = False
+    # 负面倾向 0..1 from the negativity model (classifier/sentiment.py), None without one
+    negativity: float | None = None
 
 
 @dataclass(slots=True)

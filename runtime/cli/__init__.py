@@ -78,7 +78,7 @@ def _register() -> None:
         cli.add_command(mod.command)
     cli.add_command(classifier_cmd.command)
     cli.add_command(index_cmd.command)
-    from runtime.cli import crawler_worker_cmd  # distributed crawling (crawler/distributed.py)
+    from runtime.cli import crawler_worker_cmd  # distributed crawling (crawler/distributed/)
 
     cli.add_command(crawler_worker_cmd.command)
     from runtime.cli import report_cmd, users_cmd  # console accounts and briefs
@@ -88,6 +88,9 @@ def _register() -> None:
     from runtime.cli import events_cmd  # events (analysis.events)
 
     cli.add_command(events_cmd.command)
+    from runtime.cli import sentiment_cmd  # the negativity model (classifier.sentiment)
+
+    cli.add_command(sentiment_cmd.command)
     from runtime.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
 
     cli.add_command(serve_cmd.command)
