@@ -78,18 +78,27 @@ class App:
     def index(self) -> SearchBackend:
         if self._index is None:
             from classifier.text import tokenizer_for
-            from index import open_backend
+            from index import BackendError, open_backend
 
-            self._index = open_backend(
-                self.config.settings.index,
-                self.config.index_path,
-                # the shared tokeniser itself (not self.tokenize): it carries the
-                # segmenter key that lets the index reuse the classifier's tokens
-                tokenizer_for(self.config.taxonomy),
-                timezone=self.config.settings.timezone,
-                es_analyzer=self.config.settings.index.es_analyzer,
-                synonyms=self.config.directory / "synonyms.yaml",
-            )
+            def opened(create: bool) -> SearchBackend:
+                return open_backend(
+                    self.config.settings.index,
+                    self.config.index_path,
+                    # the shared tokeniser itself (not self.tokenize): it carries the
+                    # segmenter key that lets the index reuse the classifier's tokens
+                    tokenizer_for(self.config.taxonomy),
+                    timezone=self.config.settings.timezone,
+                    synonyms=self.config.directory / "synonyms.yaml",
+                    create=create,
+                )
+
+            try:
+                self._index = opened(create=True)
+            except BackendError as exc:
+                # A cluster away at start-up: posts queue in the outbox and the index
+                # is created at its first use, as after any outage.
+                log.warning("search index unreachable, opened without checking: %s", exc)
+                self._index = opened(create=False)
         return self._index
 
     def model(

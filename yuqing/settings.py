@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -34,6 +35,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "YUQING_CONFIG": "config directory (default ./config)",
     "YUQING_DATABASE_URL": "settings.database_url: the store (SQLAlchemy URL)",
     "YUQING_ES_URL": "settings.index.es_url, and selects the Elasticsearch backend",
+    "YUQING_OPENSEARCH_URL": "settings.index.es_url, and selects the OpenSearch backend",
     "YUQING_VAR_DIR": "settings.var_dir: runtime files (database, index, models)",
     "YUQING_ADMIN_PASSWORD": "settings.console.admin_password: the first admin `yuqing init` creates",
     "YUQING_REDIS_URL": "settings.crawler.redis_url: a shared Redis frontier for `yuqing crawler-worker`",
@@ -78,9 +80,9 @@ class _Model(BaseModel):
 
 
 class IndexSettings(_Model):
-    backend: Literal["embedded", "elasticsearch"] = "embedded"
+    backend: Literal["embedded", "elasticsearch", "opensearch"] = "embedded"
     embedded_path: str | None = None  # default: <var_dir>/index.sqlite
-    es_url: str | None = None
+    es_url: str | None = None  # the cluster's URL, Elasticsearch or OpenSearch
     es_index: str = "yuqing-posts"
     # Analyzer of the ES text fields. They hold jieba tokens, so "whitespace" needs
     # no plugin; a cluster with IK may name e.g. "ik_max_word" (a new index version).
@@ -88,11 +90,30 @@ class IndexSettings(_Model):
     # Search also finds the words of config/synonyms.yaml (scored below what was
     # typed; a query can still turn them off). False: never expand.
     expand_synonyms: bool = True
+    # A secured cluster (both cluster backends). Secrets as ${NAME}: the loader takes
+    # them from the environment, so they stay out of the YAML.
+    api_key: SecretStr | None = None  # sent as "Authorization: ApiKey <api_key>"
+    username: str | None = None  # basic auth
+    password: SecretStr | None = None
+    ca_certs: Path | None = None  # PEM file of the CA that signed the cluster's certificate
+    verify_certs: bool = True  # false: TLS without checking the certificate (said at start-up)
+    request_timeout: Duration = timedelta(seconds=10)
+    max_retries: int = Field(3, ge=0, le=20)  # per request, on connection errors and timeouts
+    bulk_size: int = Field(500, ge=1, le=10_000)  # documents per bulk request
+    # true: a bulk write returns once its posts are searchable (refresh=wait_for)
+    refresh: bool = False
 
     @model_validator(mode="after")
-    def _es_needs_url(self) -> IndexSettings:
-        if self.backend == "elasticsearch" and not self.es_url:
-            raise ValueError("backend elasticsearch needs es_url (or YUQING_ES_URL)")
+    def _cluster_settings(self) -> IndexSettings:
+        if self.backend != "embedded" and not self.es_url:
+            var = "YUQING_ES_URL" if self.backend == "elasticsearch" else "YUQING_OPENSEARCH_URL"
+            raise ValueError(f"backend {self.backend} needs es_url (or {var})")
+        if self.api_key is not None and self.username is not None:
+            raise ValueError("give api_key or username/password, not both")
+        if self.password is not None and self.username is None:
+            raise ValueError("password needs username")
+        if self.ca_certs is not None and not self.ca_certs.is_file():
+            raise ValueError(f"ca_certs: no such file {self.ca_certs}")
         return self
 
 
@@ -873,7 +894,36 @@ def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, A
         index["backend"] = "elasticsearch"
         index["es_url"] = env["YUQING_ES_URL"]
         raw["index"] = index
+    if env.get("YUQING_OPENSEARCH_URL") and isinstance(raw.get("index") or {}, dict):
+        index = dict(raw.get("index") or {})
+        index["backend"] = "opensearch"
+        index["es_url"] = env["YUQING_OPENSEARCH_URL"]
+        raw["index"] = index
     return raw
+
+
+INDEX_SECRETS = ("api_key", "username", "password", "ca_certs")
+
+
+def _resolve_index_secrets(
+    raw: dict[str, Any], env: Mapping[str, str], problems: list[Problem]
+) -> dict[str, Any]:
+    """``${NAME}`` in settings.yaml's index credentials, from the environment (the
+    cluster's API key or password stays out of the YAML)."""
+    index = raw.get("index")
+    if not isinstance(index, dict):
+        return raw
+    index = dict(index)
+    for key in INDEX_SECRETS:
+        value = index.get(key)
+        if not isinstance(value, str):
+            continue
+        for name in _ENV_REF.findall(value):
+            if name not in env:
+                msg = f"environment variable {name} is not set"
+                problems.append(Problem("settings.yaml", f"index.{key}", msg))
+        index[key] = _ENV_REF.sub(lambda m: env.get(m[1], ""), value)
+    return {**raw, "index": index}
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -937,6 +987,7 @@ def load_config(directory: str | Path, env: Mapping[str, str] | None = None) -> 
             continue
         if stem == "settings":
             raw = _apply_overrides(raw, env)
+            raw = _resolve_index_secrets(raw, env, problems)
         if stem == "sources":
             raw = _resolve_env_refs(raw, env, problems)
         try:

@@ -1,8 +1,13 @@
-"""Fixtures for the index contract suite: both backends over one small corpus.
+"""Fixtures for the index contract suite: every backend over one small corpus.
 
-The Elasticsearch backend runs against ``osmem-server`` (an in-memory
-OpenSearch-compatible server, started once per session on a free loopback
-port), through the test-only transport node of ``index_testkit``.
+``osmem-server`` (an in-memory OpenSearch-compatible server, started once per
+session on a free loopback port) stands in for a cluster. The OpenSearch
+backend reaches it on its deploy path: settings -> ``runtime.app.App`` ->
+``index.open_backend`` -> ``opensearch-py`` as shipped. The Elasticsearch
+backend reaches it through the test-only transport node of ``index_testkit``
+(the ``elasticsearch`` client's media type is refused there). A real cluster
+named by ``YUQING_TEST_ES_URL`` / ``YUQING_TEST_OPENSEARCH_URL`` is reached the
+deploy way too; those cases skip, saying so, when the variable is unset.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jieba
 import pytest
 from index_corpus import CORPUS
-from index_testkit import drop_es, make_es_backend, tokenize
+from index_testkit import app_backend, drop_es, make_es_backend, tokenize
 
 from index.base import SearchBackend
 from index.embedded import EmbeddedBackend
@@ -24,6 +30,7 @@ jieba.setLogLevel(logging.WARNING)
 
 
 ES_ENV = "YUQING_TEST_ES_URL"
+OPENSEARCH_ENV = "YUQING_TEST_OPENSEARCH_URL"
 
 
 @pytest.fixture(scope="session")
@@ -41,28 +48,43 @@ def es_url() -> Iterator[str]:
     server.close()
 
 
-@pytest.fixture(scope="session")
-def real_es_url() -> str:
-    """A real Elasticsearch cluster, only when YUQING_TEST_ES_URL names one."""
-    url = os.environ.get(ES_ENV)
+def _real_cluster(env: str, client_class: Any, what: str) -> str:
+    url = os.environ.get(env)
     if not url:
-        pytest.skip(f"{ES_ENV} is not set: Elasticsearch cases ran against osmem-server only")
-    from elasticsearch import Elasticsearch
-
-    client = Elasticsearch(url, request_timeout=10)
+        pytest.skip(f"{env} is not set: {what} cases ran against osmem-server only")
+    client = client_class(
+        url, **({"request_timeout": 10} if what == "Elasticsearch" else {"timeout": 10})
+    )
     try:
         info = client.info()
     except Exception as exc:  # set but wrong must fail loudly, as the PostgreSQL variable does
-        pytest.fail(f"{ES_ENV}={url} is unreachable: {exc}")
+        pytest.fail(f"{env}={url} is unreachable: {exc}")
     finally:
         client.close()
-    logging.getLogger(__name__).info("real cluster %s", info["version"]["number"])
+    logging.getLogger(__name__).info("real %s %s", what, info["version"]["number"])
     return url
 
 
-# The contract runs on the embedded index, on osmem-server ("elasticsearch") and on
-# a real cluster ("elasticsearch-real", skipped unless YUQING_TEST_ES_URL is set).
-BACKENDS = ["embedded", "elasticsearch", "elasticsearch-real"]
+@pytest.fixture(scope="session")
+def real_es_url() -> str:
+    """A real Elasticsearch cluster, only when YUQING_TEST_ES_URL names one."""
+    from elasticsearch import Elasticsearch
+
+    return _real_cluster(ES_ENV, Elasticsearch, "Elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def real_opensearch_url() -> str:
+    """A real OpenSearch cluster, only when YUQING_TEST_OPENSEARCH_URL names one."""
+    from opensearchpy import OpenSearch
+
+    return _real_cluster(OPENSEARCH_ENV, OpenSearch, "OpenSearch")
+
+
+# The contract runs on the embedded index; on osmem-server as Elasticsearch (adapted
+# transport) and as OpenSearch (the deploy path); on real clusters when the
+# variables name them ("-real", the deploy path; skipped otherwise).
+BACKENDS = ["embedded", "elasticsearch", "opensearch", "elasticsearch-real", "opensearch-real"]
 
 
 def open_test_backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchBackend:
@@ -70,8 +92,11 @@ def open_test_backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchB
         return EmbeddedBackend(tmp_path / "index.sqlite", tokenize)
     if request.param == "elasticsearch":
         return make_es_backend(request.getfixturevalue("es_url"))  # type: ignore[no-any-return]
-    url = request.getfixturevalue("real_es_url")
-    return make_es_backend(url, plain_json=False)  # type: ignore[no-any-return]
+    if request.param == "opensearch":
+        return app_backend("opensearch", request.getfixturevalue("es_url"), tmp_path)
+    if request.param == "opensearch-real":
+        return app_backend("opensearch", request.getfixturevalue("real_opensearch_url"), tmp_path)
+    return app_backend("elasticsearch", request.getfixturevalue("real_es_url"), tmp_path)
 
 
 def close_test_backend(b: SearchBackend) -> None:

@@ -4,6 +4,7 @@ the two backends' orderings compared."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from index_testkit import make_es_backend, tokenize
 from index.base import SearchBackend, SearchQuery, SearchResult
 from index.embedded import EmbeddedBackend
 from index.synonyms import Synonyms
+from yuqing.settings import IndexSettings
 
 SYNONYMS = Synonyms.from_mapping(
     {
@@ -53,10 +55,16 @@ QUERIES = [
 def _open(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> SearchBackend:
     if kind == "embedded":
         return EmbeddedBackend(tmp_path / "rank.sqlite", tokenize, synonyms=SYNONYMS)
+    if kind == "opensearch":  # opensearch-py as shipped, the client built from the settings
+        from index.opensearch import OpenSearchBackend, connect
+
+        settings = IndexSettings(backend="opensearch", es_url=request.getfixturevalue("es_url"))
+        name = f"rank-{uuid.uuid4().hex[:8]}"
+        return OpenSearchBackend(connect(settings), name, tokenize, refresh=True, synonyms=SYNONYMS)
     return make_es_backend(request.getfixturevalue("es_url"), synonyms=SYNONYMS)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=["embedded", "elasticsearch"])
+@pytest.fixture(params=["embedded", "elasticsearch", "opensearch"])
 def ranked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     b = _open(request.param, tmp_path, request)
     assert b.index(RANKING_CORPUS) == []
@@ -123,10 +131,10 @@ def test_recall_mode_widens_and_sorts_by_time_with_exact_facets(ranked: SearchBa
     assert sum(wide.facets["category"].values()) == wide.total
 
 
-@pytest.fixture
+@pytest.fixture(params=["elasticsearch", "opensearch"])
 def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[SearchBackend, SearchBackend]]:  # fmt: skip
     emb = _open("embedded", tmp_path, request)
-    es = _open("elasticsearch", tmp_path, request)
+    es = _open(request.param, tmp_path, request)
     assert emb.index(RANKING_CORPUS) == [] and es.index(RANKING_CORPUS) == []
     yield emb, es
     close_test_backend(emb)
@@ -187,14 +195,14 @@ def test_synonym_suggestions_come_from_posts_about_the_word(tmp_path: Path) -> N
 def test_all_words_first_partial_only_when_few_posts_have_them_all(
     ranked: SearchBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import index.elasticsearch
+    import index.cluster
     import index.embedded
 
-    for mod in (index.embedded, index.elasticsearch):
+    for mod in (index.embedded, index.cluster):
         monkeypatch.setattr(mod, "FULL_MATCH_MIN", 1)
     r = search(ranked, "施工 噪音")
     assert ids(r) == [11] and not r.partial  # one post has both: enough here
-    for mod in (index.embedded, index.elasticsearch):
+    for mod in (index.embedded, index.cluster):
         monkeypatch.setattr(mod, "FULL_MATCH_MIN", 2)
     r = search(ranked, "施工 噪音")
     assert r.partial and ids(r)[0] == 11 and len(ids(r)) > 1  # too few: either word too
