@@ -23,6 +23,7 @@ KIND_LABELS_ZH = {
     "triage": "待研判",
     "retier": "告警改级",
     "reassign": "告警转办",
+    "scheme": "监测方案",
 }
 DEADLINE_LABELS_ZH = {"acknowledge": "确认", "respond": "回复"}
 

@@ -40,7 +40,7 @@ def team_channels(config: AppConfig, team_id: str) -> list[str]:
     return list(team.channels if team and team.channels else config.alerts.notify.default_channels)
 
 
-def _queue(
+def queue_message(
     session: Session,
     config: AppConfig,
     message: Message,
@@ -51,12 +51,15 @@ def _queue(
     kind: str,
     tier: int,
     now: datetime,
+    channels: list[str] | None = None,
 ) -> int:
+    """Queue ``message`` once per channel (the team's, unless ``channels`` names them);
+    ``key`` makes it idempotent. Tiers III-IV wait for the team's working time."""
     urgent = tier in URGENT
     due = now if urgent else team_calendar(config, team_id).next_working(now)
     batchable = config.alerts.notify.batch_quiet and not urgent and due > now and kind != "digest"
     added = 0
-    for ch in team_channels(config, team_id):
+    for ch in channels if channels is not None else team_channels(config, team_id):
         dedup = f"{key}:{ch}"
         if session.scalar(
             select(NotificationOutbox.id).where(NotificationOutbox.dedup_key == dedup)
@@ -107,7 +110,7 @@ def notify_alert(
     if len(have) == len(wanted):
         return 0  # already queued: a repeated check renders nothing
     msg = render_alert(config, alert, kind, team, note)
-    return _queue(
+    return queue_message(
         session,
         config,
         msg,
@@ -158,7 +161,7 @@ def enqueue_digests(session: Session, config: AppConfig, now: datetime) -> int:
         if not alerts:
             continue
         msg = render_digest(config, team.id, today.isoformat(), alerts)
-        added += _queue(
+        added += queue_message(
             session,
             config,
             msg,

@@ -25,6 +25,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analysis import schemes
 from runtime.app import App
 from runtime.observability import log_context
 from runtime.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_children
@@ -246,6 +247,13 @@ class Service:
             if run.indexed or run.failed:
                 log.info("indexed %d posts (%d failed)", run.indexed, run.failed)
             stats = evaluate_alerts(self.app)
+            watched = self.app.store.write(
+                lambda s: schemes.run(s, self.app.config, self.app.now()), what="monitoring schemes"
+            )
+            if watched.hits:
+                log.info(
+                    "schemes: %d new matches, %d messages queued", watched.hits, watched.messages
+                )
             if stats and (stats.opened or stats.grown):
                 log.info("alerts: %d opened, %d grown", stats.opened, stats.grown)
                 if self.scheduler is not None:

@@ -8,6 +8,7 @@ from store import (  # noqa: F401
     classifier_models,  # classifier: registry, corrections
     console_models,  # console: sessions, API tokens, logins
     crawl_models,  # crawler: crawl_runs, sketches, raw text
+    scheme_models,  # analysis: monitoring schemes and their hits
 )
 from store.db import Store, StoreError
 

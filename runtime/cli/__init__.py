@@ -91,6 +91,9 @@ def _register() -> None:
     from runtime.cli import sentiment_cmd  # the negativity model (classifier.sentiment)
 
     cli.add_command(sentiment_cmd.command)
+    from runtime.cli import schemes_cmd  # monitoring schemes (analysis.schemes)
+
+    cli.add_command(schemes_cmd.command)
     from runtime.cli import scheduler_cmd, serve_cmd  # the pieces `run` starts, one at a time
 
     cli.add_command(serve_cmd.command)
