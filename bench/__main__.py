@@ -33,6 +33,7 @@ FIGURES = (
     "console",
     "distributed",
     "events",
+    "overview",
     "sentiment",
 )
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -123,7 +123,7 @@ def overview_charts(o: dict[str, Any]) -> dict[str, charts.Chart]:
         "grids": charts.Chart(
             "grids", "各网格本期信息量与当前未办结告警", "treemap", label_name="区域",
             tree=_tree(o["grids"]), empty="该条件下各网格都没有帖子和未办结告警。",
-            note="面积为本期帖子数，红色为有未办结告警的区域；点击区域可下钻。",
+            note="面积为本期帖子数；红色：有未办结告警，蓝色：没有。点击区域可下钻。",
         ),
     }  # fmt: skip
 

@@ -80,6 +80,7 @@ Value = float | int | None
 # ECharts' palette without its reds and oranges: red means tiers I-II and open alerts here
 ECHARTS_PALETTE = ("#5470c6", "#91cc75", "#73c0de", "#3ba272", "#9a60b4", "#fac858")
 ALERT_RED = "#c62828"
+QUIET_BLUE = "#5470c6"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,17 @@ class TreeNode:
     children: tuple[TreeNode, ...] = ()
 
     def option(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "value": self.value, "alerts": self.alerts}
+        # every node its own colour: ECharts passes a parent's down to its children
+        out: dict[str, Any] = {
+            "name": self.name, "value": self.value, "alerts": self.alerts,
+            "itemStyle": {"color": ALERT_RED if self.alerts else QUIET_BLUE},
+        }  # fmt: skip
         if self.children:
             out["children"] = [c.option() for c in self.children]
-        if self.alerts:
-            out["itemStyle"] = {"color": ALERT_RED}
         return out
+
+    def count(self) -> int:
+        return 1 + sum(c.count() for c in self.children)
 
     def rows(self, depth: int = 0) -> list[list[Value | str]]:
         out: list[list[Value | str]] = [[("　" * depth) + self.name, self.value, self.alerts]]
@@ -174,7 +180,8 @@ class Chart:
                         "name": self.tree_columns[0],
                         "data": [n.option() for n in self.tree],
                         "roam": False,
-                        "leafDepth": 2,
+                        # a county's few dozen areas fit at once; a city's drill down
+                        **({} if sum(n.count() for n in self.tree) <= 80 else {"leafDepth": 2}),
                         "breadcrumb": {"show": True},
                         "upperLabel": {"show": True, "height": 22},
                         "label": {"show": True, "formatter": "{b}\n{c}"},
@@ -200,6 +207,7 @@ class Chart:
             value_axis["minInterval"] = 0
         if horizontal:
             category_axis["inverse"] = True  # the first label on top, as in the table
+            category_axis["name"] = ""  # it would sit under the axis; the table names it
             category_axis["axisLabel"] |= {"width": 140, "overflow": "truncate"}
         series = [
             {
