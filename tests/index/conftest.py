@@ -21,7 +21,7 @@ from typing import Any
 import jieba
 import pytest
 from index_corpus import CORPUS
-from index_testkit import app_backend, drop_es, make_es_backend, tokenize
+from index_testkit import app_backend, close_test_backend, make_es_backend, tokenize
 
 from index.base import SearchBackend
 from index.embedded import EmbeddedBackend
@@ -97,12 +97,6 @@ def open_test_backend(request: pytest.FixtureRequest, tmp_path: Path) -> SearchB
     if request.param == "opensearch-real":
         return app_backend("opensearch", request.getfixturevalue("real_opensearch_url"), tmp_path)
     return app_backend("elasticsearch", request.getfixturevalue("real_es_url"), tmp_path)
-
-
-def close_test_backend(b: SearchBackend) -> None:
-    if not isinstance(b, EmbeddedBackend):
-        drop_es(b)
-    b.close()
 
 
 @pytest.fixture(params=BACKENDS)

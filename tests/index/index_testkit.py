@@ -66,6 +66,13 @@ def make_es_backend(
     return ElasticsearchBackend(client, name or f"test-{uuid.uuid4().hex[:10]}", tokenize, **opts)
 
 
+def close_test_backend(b: Any) -> None:
+    """Close a backend; a cluster's test indices are deleted (a real one outlives us)."""
+    if hasattr(b, "alias"):
+        drop_es(b)
+    b.close()
+
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 URL_VARIABLE = {"elasticsearch": "YUQING_ES_URL", "opensearch": "YUQING_OPENSEARCH_URL"}
 

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import close_test_backend
 from index_corpus import at, doc
-from index_testkit import make_es_backend, tokenize
+from index_testkit import close_test_backend, make_es_backend, tokenize
 
 from index.base import SearchBackend, SearchQuery, SearchResult
 from index.embedded import EmbeddedBackend
