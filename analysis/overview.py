@@ -8,8 +8,9 @@ caller's areas and teams. The console's /overview and /api/v1/overview present t
   the previous one side by side, bucket i against bucket i;
 - rising: events by growth, not size: posts in the period against the previous one,
   ranked by the smoothed ratio (cur + 1) / (prev + 1), at least two posts this period;
-- negative share: there is no sentiment score yet, so the share of tier I-III posts
-  (severity >= 2, 较大及以上) stands in for it, and the page says so;
+- negative share: the share of posts the negativity model (posts.negativity, a model's
+  estimate, said so on the page) scores >= 0.5 among those it scored; where no post of
+  either period has a score, the share of tier I-III posts (较大及以上) stands in;
 - terms: each event's words (event_terms, the content words linking keeps) counted
   over the posts of the period, against their own baseline (the BASELINE_PERIODS
   periods before it, per period): hot = (cur + a) / (base + a), new = no baseline;
@@ -42,10 +43,12 @@ HOT_RATIO = 2.0
 MIN_TERM_POSTS = 2
 RISING_MIN_POSTS = 2
 UNPLACED = "（未定位）"
-NEGATIVE_NOTE = (
-    "尚无情感模型：负面占比暂以 I–III 级（较大及以上）帖子占比代替，"
-    "情感倾向模型上线后改用模型估计。"
-)
+NEGATIVE_SCORE = 0.5  # the negativity model's estimate at which a post counts as negative
+NEGATIVE_NOTES = {
+    "tier": "本期与上期的帖子都没有情感模型评分：负面占比暂以 I–III 级（较大及以上）帖子占比代替。",
+    "model": "负面占比为情感模型的估计（负面倾向 ≥ 0.5 的帖子占已评分帖子的比例），"
+    "模型以微博数据训练，请看走势而非单条；没有评分的帖子（模型上线前存入的）不计。",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +129,9 @@ def _bucket_case(starts: list[datetime], when: ColumnElement[datetime]) -> Any:
 
 
 def volume(session: Session, q: OverviewQuery, areas: AreasFile, timezone: str) -> dict[str, Any]:
-    """Posts (and tier I-III posts) per bucket, this period and the previous one (one
-    scan: the previous period's buckets are numbered after this period's)."""
+    """Posts per bucket, this period and the previous one (one scan: the previous
+    period's buckets are numbered after this period's), with the negative share: by the
+    negativity model where posts carry its score, else by tier (see negative_signal)."""
     unit, starts = buckets(q, timezone)
     prev_starts = [s - q.span for s in starts]
     when = _when()
@@ -138,35 +142,54 @@ def volume(session: Session, q: OverviewQuery, areas: AreasFile, timezone: str) 
     # grouped over a subquery's column: PostgreSQL would not match a GROUP BY expression
     # that repeats the CASE with its own parameters
     posts = (
-        select(bucket.label("b"), Post.severity.label("severity"))
+        select(
+            bucket.label("b"), Post.severity.label("severity"), Post.negativity.label("negativity")
+        )  # fmt: skip
         .where(in_period(q.prev_since, q.until), *_post_filters(q, areas))
         .subquery()
     )
-    negative = func.sum(case((posts.c.severity >= NEGATIVE_SEVERITY, 1), else_=0))
-    stmt = select(posts.c.b, func.count(), negative).group_by(posts.c.b)
-    rows = {int(i): (int(c), int(neg or 0)) for i, c, neg in session.execute(stmt)}
+    stmt = select(
+        posts.c.b,
+        func.count(),
+        func.sum(case((posts.c.severity >= NEGATIVE_SEVERITY, 1), else_=0)),
+        func.count(posts.c.negativity),
+        func.sum(case((posts.c.negativity >= NEGATIVE_SCORE, 1), else_=0)),
+    ).group_by(posts.c.b)
+    rows = {int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in session.execute(stmt)}
+    model = any(r[2] for r in rows.values())  # some post in either period was scored
     fmt = "%m-%d %H时" if unit == "hour" else "%m-%d"
     series = []
     for i, s in enumerate(starts):
-        c, neg = rows.get(i, (0, 0))
-        pc, pneg = rows.get(n + i, (0, 0))
+        c, tier, scored, neg = rows.get(i, (0, 0, 0, 0))
+        pc, ptier, pscored, pneg = rows.get(n + i, (0, 0, 0, 0))
         series.append({
             "label": s.strftime(fmt), "at": s.isoformat(), "prev_at": prev_starts[i].isoformat(),
-            "posts": c, "prev_posts": pc, "negative": neg, "prev_negative": pneg,
+            "posts": c, "prev_posts": pc,
+            # the negative share's numerator and denominator, by the signal in use
+            "negative": neg if model else tier, "negative_base": scored if model else c,
+            "prev_negative": pneg if model else ptier,
+            "prev_negative_base": pscored if model else pc,
+            "tier_negative": tier, "scored": scored,
         })  # fmt: skip
-    total = sum(r["posts"] for r in series)
-    prev_total = sum(r["prev_posts"] for r in series)
-    neg_total = sum(r["negative"] for r in series)
-    prev_neg = sum(r["prev_negative"] for r in series)
+
+    def total(key: str) -> int:
+        return sum(r[key] for r in series)
+
+    posts_n, prev_n = total("posts"), total("prev_posts")
+    neg, base = total("negative"), total("negative_base")
+    pneg, pbase = total("prev_negative"), total("prev_negative_base")
     return {
         "bucket": unit,
         "series": series,
-        "posts": total,
-        "prev_posts": prev_total,
-        "change": None if not prev_total else round((total - prev_total) / prev_total, 4),
-        "negative": neg_total,
-        "negative_share": round(neg_total / total, 4) if total else None,
-        "prev_negative_share": round(prev_neg / prev_total, 4) if prev_total else None,
+        "posts": posts_n,
+        "prev_posts": prev_n,
+        "change": None if not prev_n else round((posts_n - prev_n) / prev_n, 4),
+        "negative_signal": "model" if model else "tier",
+        "negative": neg,
+        "negative_base": base,
+        "negative_share": round(neg / base, 4) if base else None,
+        "prev_negative_share": round(pneg / pbase, 4) if pbase else None,
+        "scored": total("scored"),
     }
 
 
@@ -322,8 +345,9 @@ def overview(
         },
         "filters": {"area": q.area, "category": q.category, "source": q.source},
         "volume": vol,
-        "negative_signal": {"kind": "tier", "min_severity": NEGATIVE_SEVERITY,
-                            "note": NEGATIVE_NOTE},
+        "negative_signal": {"kind": vol["negative_signal"], "min_severity": NEGATIVE_SEVERITY,
+                            "min_score": NEGATIVE_SCORE,
+                            "note": NEGATIVE_NOTES[vol["negative_signal"]]},
         "rising": rising(session, q, areas),
         "terms": terms(session, q, areas),
         "grids": tree,

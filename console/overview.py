@@ -28,6 +28,10 @@ api = APIRouter(
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 DEFAULT_DAYS = 7
+NEGATIVE_TITLES = {
+    "model": "负面占比（情感模型估计，%）",
+    "tier": "负面占比（以 I–III 级帖子占比代替，%）",
+}
 
 
 def overview_filters(
@@ -96,9 +100,9 @@ def overview_charts(o: dict[str, Any]) -> dict[str, charts.Chart]:
             note="上期为紧接本期之前、等长的一段时间；第 i 点与上期第 i 点对齐。",
         ),
         "negative": charts.Chart(
-            "negative", "负面占比（I–III 级帖子占比，%）", "line", labels,
-            [(cur_name, [_pct(r["negative"], r["posts"]) for r in vol]),
-             (prev_name, [_pct(r["prev_negative"], r["prev_posts"]) for r in vol])],
+            "negative", NEGATIVE_TITLES[o["negative_signal"]["kind"]], "line", labels,
+            [(cur_name, [_pct(r["negative"], r["negative_base"]) for r in vol]),
+             (prev_name, [_pct(r["prev_negative"], r["prev_negative_base"]) for r in vol])],
             unit="%", label_name="时间", value_name="%", max_value=100,
             empty="该条件下没有帖子，无法计算占比。", note=o["negative_signal"]["note"],
         ),

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from analysis import overview as ov
 from analysis.linking import Linker
@@ -98,7 +99,29 @@ def test_volume_against_the_previous_period(console: Console, scene: dict[str, A
     # tier I-III share: garbage (II) and dogs (III) of nine posts; the week before 1 of 4
     assert v["negative"] == 6 and v["negative_share"] == pytest.approx(6 / 9, abs=1e-4)
     assert v["prev_negative_share"] == pytest.approx(0.25)
-    assert "尚无情感模型" in o["negative_signal"]["note"]
+    assert (
+        o["negative_signal"]["kind"] == "tier"
+        and "没有情感模型评分" in o["negative_signal"]["note"]
+    )
+
+
+def test_negative_share_by_the_model_where_posts_are_scored(
+    console: Console,  # noqa: F811
+    scene: dict[str, Any],
+) -> None:
+    # the model scored the dogs (0.9, 0.8) and one lamp post (0.2) only: the share counts
+    # the scored posts, not the tiers
+    with console.app.store.session() as s:
+        for pid, score in zip([*scene["dogs"], scene["lamps"][-1]], (0.9, 0.8, 0.2), strict=True):
+            s.execute(update(Post).where(Post.id == pid).values(negativity=score))
+    o = _get(console.client)
+    v = o["volume"]
+    assert o["negative_signal"]["kind"] == "model" and "模型" in o["negative_signal"]["note"]
+    assert (v["negative"], v["negative_base"], v["scored"]) == (2, 3, 3)
+    assert v["negative_share"] == pytest.approx(2 / 3, abs=1e-4)
+    assert v["prev_negative_share"] is None  # nothing scored the week before
+    html = console.browser("ana").get("/overview", params=PERIOD).text
+    assert "情感模型估计" in html and "请看走势" in html
 
 
 def test_rising_by_growth_not_size(console: Console, scene: dict[str, Any]) -> None:  # noqa: F811
@@ -179,7 +202,7 @@ def test_page_draws_its_charts_with_tables_and_exports(
     assert html.count("导出 CSV") == 5 and html.count("数据表") == 5
     assert "/static/vendor/echarts/echarts.min.js" in html and "/static/charts.js" in html
     assert f'href="/events/{scene["garbage_event"]}"' in html
-    assert "尚无情感模型" in html
+    assert "以 I–III 级帖子占比代替" in html
 
 
 @pytest.fixture
