@@ -3,6 +3,7 @@ filterable by period, area, category and source; a responder sees only their gri
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ api = APIRouter(
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 DEFAULT_DAYS = 7
+MAX_SPAN = timedelta(days=366)
 NEGATIVE_TITLES = {
     "model": "负面占比（情感模型估计，%）",
     "tier": "负面占比（以 I–III 级帖子占比代替，%）",
@@ -50,6 +52,10 @@ def build(yq: Host, who: Principal, f: dict[str, str]) -> dict[str, Any]:
     since, until = stats.period(yq.now(), tz, DEFAULT_DAYS, f["since"] or None, f["until"] or None)
     if until <= since:
         raise stats.StatsInputError("结束日期早于开始日期")
+    if until - since > MAX_SPAN:
+        raise stats.StatsInputError(f"统计区间最长 {MAX_SPAN.days} 天")
+    if since.year < 1970:  # the terms' baseline reaches back five periods
+        raise stats.StatsInputError("开始日期早于 1970 年")
     if f["area"] and f["area"] not in yq.config.areas.all():
         raise stats.StatsInputError(f"未知属地：{f['area']}")
     q = ov.OverviewQuery(

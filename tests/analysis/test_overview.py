@@ -169,6 +169,9 @@ def test_filters_area_category_source(console: Console, scene: dict[str, Any]) -
     ]
     assert c.get("/api/v1/overview", params={"area": "火星"}).status_code == 400
     assert c.get("/api/v1/overview", params={"since": "yesterday"}).status_code == 400
+    for since, until in (("2020-01-01", "2026-01-01"), ("0001-01-01", "0001-01-02")):
+        r = c.get("/api/v1/overview", params={"since": since, "until": until})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_input", r.text
     assert c.get("/api/v1/overview", params={"since": "2026-03-01", "until": "2026-02-01"}
                  ).status_code == 400  # fmt: skip
 
