@@ -38,6 +38,7 @@ from console import (
     overview,
     pages,
     problems,
+    schemes,
     searching,
     triage,
 )
@@ -155,6 +156,8 @@ def create_app(app: Host) -> FastAPI:
     web.include_router(dashboard.api)
     web.include_router(overview.api)
     web.include_router(overview.pages)
+    web.include_router(schemes.api)
+    web.include_router(schemes.pages)
     web.include_router(briefs.api)
     web.include_router(auth_pages.router)
     web.include_router(dashboard.pages)

@@ -18,7 +18,7 @@ import functools
 import io
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class Brief:
     top_events: list[dict[str, Any]]
     severe: list[dict[str, Any]]
     figures: figures.Group
+    schemes: list[dict[str, Any]] = field(default_factory=list)  # 监测方案 with matches
 
     def local(self, dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—" if dt is None else dt.astimezone(ZoneInfo(self.timezone)).strftime(fmt)
@@ -85,6 +86,7 @@ class Brief:
             "top_events": self.top_events,
             "severe_alerts": self.severe,
             "figures": self.figures.as_dict(),
+            "schemes": self.schemes,
         }
 
 
@@ -215,6 +217,7 @@ def build_brief(
     )
     totals = figures.dashboard(session, q, now, config.settings.console.efficiency, tz).total
     label, _days = KINDS[kind]
+    watched = _schemes(session, post_where, teams)
     return Brief(
         kind=kind,
         title=f"舆情{label}",
@@ -229,7 +232,34 @@ def build_brief(
         top_events=top_events,
         severe=severe,
         figures=totals,
+        schemes=watched,
     )
+
+
+def _schemes(
+    session: Session, post_where: list[ColumnElement[bool]], teams: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """Each monitoring scheme's matches among the brief's posts, busiest first, with its
+    latest titles; a team's brief shows the schemes shared with the team."""
+    from store.scheme_models import Scheme, SchemeHit
+
+    q = select(Scheme).order_by(Scheme.name)
+    if teams is not None:
+        q = q.where(Scheme.team_id.in_(sorted(teams)))
+    out = []
+    for scheme in session.scalars(q):
+        rows = session.execute(
+            select(Post.title)
+            .join(SchemeHit, SchemeHit.post_id == Post.id)
+            .where(SchemeHit.scheme_id == scheme.id, *post_where)
+            .order_by(SchemeHit.at.desc(), Post.id.desc())
+        ).scalars()
+        titles = list(rows)
+        if titles:
+            words = [*scheme.must, *scheme.any_of]
+            out.append({"name": scheme.name, "words": words, "posts": len(titles),
+                        "latest": [mask_post_text(t) for t in titles[:3]]})  # fmt: skip
+    return sorted(out, key=lambda r: -r["posts"])
 
 
 # ------------------------------------------------------------------- output
