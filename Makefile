@@ -14,13 +14,16 @@ $(STAMP): pyproject.toml
 
 # Apache ECharts for the console's charts, served from /static (no CDN: intranets): the
 # npm registry's own package at the version console/vendor/package-lock.json pins (npm ci
-# checks its sha512), copied with its LICENSE and NOTICE into console/static/vendor/.
+# checks its sha512), installed in var/npm (outside the Python packages) and copied with
+# its LICENSE and NOTICE into console/static/vendor/.
 ECHARTS := console/static/vendor/echarts/echarts.min.js
-$(ECHARTS): console/vendor/package-lock.json
-	cd console/vendor && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	mkdir -p $(@D)
-	cp console/vendor/node_modules/echarts/dist/echarts.min.js console/vendor/node_modules/echarts/LICENSE console/vendor/node_modules/echarts/NOTICE $(@D)/
-	cp console/vendor/node_modules/zrender/LICENSE $(@D)/LICENSE-zrender
+NPM_DIR := var/npm
+$(ECHARTS): console/vendor/package.json console/vendor/package-lock.json
+	mkdir -p $(NPM_DIR) $(@D)
+	cp console/vendor/package.json console/vendor/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cp $(NPM_DIR)/node_modules/echarts/dist/echarts.min.js $(NPM_DIR)/node_modules/echarts/LICENSE $(NPM_DIR)/node_modules/echarts/NOTICE $(@D)/
+	cp $(NPM_DIR)/node_modules/zrender/LICENSE $(@D)/LICENSE-zrender
 
 vendor: $(ECHARTS)
 
