@@ -367,6 +367,24 @@ def recent(session: Session, scheme_id: int, limit: int = 50) -> list[tuple[Post
     ]
 
 
+def recent_posts(session: Session, scheme_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest matches as the console and the CLI show them."""
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "area": p.area,
+            "category": p.category,
+            "tier": tier_name(p.severity),
+            "tier_label": TIER_LABELS_ZH[p.severity],
+            "at": (p.published_at or p.fetched_at).isoformat(),
+            "url": p.url,
+            "words": d.get("words", []),
+        }
+        for p, d in recent(session, scheme_id, limit)
+    ]
+
+
 def hit_counts(session: Session, since: datetime, until: datetime) -> dict[int, int]:
     """Matches per scheme in a period (the briefs' section)."""
     return dict(

@@ -22,7 +22,7 @@ from console.host import Host
 from console.pages import error_page, render
 from reports import charts
 from store.scheme_models import Scheme
-from yuqing.contracts import TIER_LABELS_ZH, parse_tier, tier_name
+from yuqing.contracts import parse_tier
 
 Yuqing = Annotated[Host, Depends(get_yuqing)]
 Analyst = Annotated[Principal, Depends(require("search"))]
@@ -114,20 +114,7 @@ def _detail(yq: Host, who: Principal, scheme_id: int) -> dict[str, Any]:
         row = _mine(s, who, scheme_id)
         doc = schemes.as_dict(row)
         doc["daily"] = schemes.volume(s, row.id, now - timedelta(days=DAYS - 1), now, zone)
-        doc["posts"] = [
-            {
-                "id": p.id,
-                "title": p.title,
-                "area": p.area,
-                "category": p.category,
-                "tier": tier_name(p.severity),
-                "tier_label": TIER_LABELS_ZH[p.severity],
-                "at": (p.published_at or p.fetched_at).isoformat(),
-                "url": p.url,
-                "words": d.get("words", []),
-            }
-            for p, d in schemes.recent(s, row.id, limit=50)
-        ]
+        doc["posts"] = schemes.recent_posts(s, row.id, limit=50)
     return doc
 
 

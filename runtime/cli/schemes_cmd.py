@@ -145,7 +145,6 @@ def show(state: CliState, name: str, days: int, as_json: bool) -> None:
 
     from analysis import schemes
     from store.scheme_models import Scheme
-    from yuqing.contracts import tier_name
 
     app = state.app()
     try:
@@ -157,18 +156,7 @@ def show(state: CliState, name: str, days: int, as_json: bool) -> None:
                 raise click.ClickException(f"no scheme named {name!r} (see `yuqing schemes list`)")
             doc = schemes.as_dict(row)
             doc["daily"] = schemes.volume(s, row.id, now - timedelta(days=days - 1), now, zone)
-            doc["posts"] = [
-                {
-                    "id": p.id,
-                    "title": p.title,
-                    "area": p.area,
-                    "category": p.category,
-                    "tier": tier_name(p.severity),
-                    "at": (p.published_at or p.fetched_at).isoformat(),
-                    "words": d.get("words", []),
-                }
-                for p, d in schemes.recent(s, row.id, limit=20)
-            ]
+            doc["posts"] = schemes.recent_posts(s, row.id, limit=20)
     finally:
         app.close()
     if as_json:

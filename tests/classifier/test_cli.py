@@ -8,23 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.cli import main
+from tests.classifier.conftest import run
 from tests.classifier.synthetic import examples
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, config_dir: Path, var_env: dict[str, str]) -> list[str]:
-    for k, v in var_env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
-    return ["--config", str(config_dir)]
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:

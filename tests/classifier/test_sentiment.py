@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from classifier import sentiment
 from runtime.app import App
-from runtime.cli import main
 from runtime.ingest import Ingestor
 from store.models import Post
+from tests.classifier.conftest import run
 from yuqing.clock import FrozenClock
 from yuqing.contracts import CrawledPost
 from yuqing.settings import load_config
@@ -51,21 +51,6 @@ def _rows(n: int = 8, seed: int = 1) -> list[dict[str, str]]:
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, config_dir: Path, var_env: dict[str, str]) -> list[str]:
-    for k, v in var_env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("YUQING_DATABASE_URL", raising=False)
-    return ["--config", str(config_dir)]
 
 
 def test_repeats_count_once_and_labels_fold_to_negative(tmp_path: Path) -> None:
