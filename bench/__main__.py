@@ -49,8 +49,9 @@ def readme_section(rows: list[Row], seconds: float, load: str) -> str:
             + data_note("the real messages in ../shared/data (read in place, not copied)")
             + ". Regenerate with `.venv/bin/python -m bench --write-readme`.",
             "",
-            "Every ratio is ours ÷ a reference measured in the same run on the same data, "
-            "so above 1 means slower or larger, except macro-F1 where above 1 is better. "
+            "Every ratio is ours against a reference measured in the same run on the same "
+            "data, as its notes define it; the column *better* says which way that ratio "
+            "should go for each row (↑ higher, ↓ lower, ≈ 1 flat, – no direction). "
             "Timings are medians of repeated runs; none is asserted in a test.",
             "",
             table(rows),

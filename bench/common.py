@@ -10,6 +10,7 @@ import functools
 import gc
 import json
 import platform
+import re
 import statistics
 import sys
 import time
@@ -40,6 +41,34 @@ class Row:
     reference: str
     ratio: float | None
     notes: str = ""
+    better: str = ""  # which way the ratio should go; empty: from DIRECTIONS by figure
+
+
+HIGHER, LOWER, NEAR_ONE, NONE = "↑ higher", "↓ lower", "≈ 1", "–"
+# Which way each figure's ratio should go, by its name (first match wins). A figure that
+# matches nothing shows "?" in the table and is named on stderr: give it a line here
+# (or a Row.better) before its numbers go into the README.
+DIRECTIONS: tuple[tuple[str, str], ...] = (
+    (r"^demo |^alerts reaching teams|^duty desk reads|^second-look line|precision at recall", NONE),
+    (r"read messages missed|false tier", LOWER),
+    (r"^backfill", NEAR_ONE),  # memory at the end over memory early on: flat is 1
+    (
+        r"throughput, share|^ingest|crawl throughput|^decoding|^distributed crawl|index build",
+        HIGHER,
+    ),
+    (r"accuracy|macro-F1|F1|AUC|nDCG|MRR|recall|precision|second reader|routing|placing", HIGHER),
+    (r"throughput|one post at a time|memory|time|latency|re-upsert|^indexing|p95|console", LOWER),
+)
+
+
+def direction(row: Row) -> str:
+    if row.better:
+        return row.better
+    for pattern, way in DIRECTIONS:
+        if re.search(pattern, row.figure):
+            return way
+    say(f"no direction for {row.figure!r}: add it to bench.common.DIRECTIONS")
+    return "?"
 
 
 def say(msg: str) -> None:
@@ -265,10 +294,11 @@ def fmt_ratio(r: float | None) -> str:
 
 
 def table(rows: Sequence[Row]) -> str:
-    head = ["figure", "ours", "reference", "ratio", "notes"]
+    head = ["figure", "ours", "reference", "ratio", "better", "notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r.figure, r.ours, r.reference, fmt_ratio(r.ratio), r.notes]
+        way = direction(r) if r.ratio is not None else NONE
+        cells = [r.figure, r.ours, r.reference, fmt_ratio(r.ratio), way, r.notes]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
