@@ -13,6 +13,9 @@ References, measured in the same run on the same store:
   must read): ratio = ours ÷ that, so it says how many such reads the overview costs;
 - ``/healthz`` through the same client (the framework's floor), in the notes.
 Latencies are medians of repeated requests through FastAPI's TestClient in this process.
+
+The same store also times one event's page (/api/v1/events/{id}, five posts) against a
+plain SELECT of its posts by event id.
 """
 
 from __future__ import annotations
@@ -180,6 +183,27 @@ def run(quick: bool) -> list[Row]:
                             f"median of {repeat}",
                         )
                     )
+                # the event page of a matter of this week (its EVENT_SIZE posts)
+                eid = (n_posts - 100) // EVENT_SIZE + 1
+
+                def event_posts() -> int:
+                    with app.store.session() as s:
+                        return len(s.scalars(select(Post.id).where(Post.event_id == eid)).all())
+
+                say("overview: event page API latency")
+                floor = _median(event_posts, repeat)
+                ours = _median(lambda: get(f"/api/v1/events/{eid}", sup), repeat)
+                rows.append(
+                    Row(
+                        "event page API latency (supervisor)",
+                        ms(ours),
+                        f"{ms(floor)} (SELECT of the event's posts)",
+                        ours / floor if floor else None,
+                        f"ratio = ours ÷ a plain SELECT of the event's {event_posts()} post ids by "
+                        f"posts.event_id (no index on it: both read the table); /healthz "
+                        f"{ms(health)}; same store; median of {repeat}",
+                    )
+                )
         finally:
             app.close()
     return rows
