@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -91,10 +92,12 @@ def event_detail(
     *,
     teams: Collection[str] | None = None,
     areas: Collection[str] | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> dict[str, Any]:
     """The event's timeline (views.event_timeline: only the posts in scope; AlertNotFound
-    when none is), with sources, authors, spread by day, places, category and tier
-    history, alerts with the responses made, and the after-reply effect."""
+    when none is), with sources, authors, spread by local day (``timezone``), places,
+    category and tier history, alerts with the responses made, and the after-reply
+    effect."""
     ev = session.get(Event, event_id)
     if ev is not None and ev.merged_into is not None:
         out = views.event_timeline(session, ev.merged_into, teams=teams, areas=areas)
@@ -111,7 +114,8 @@ def event_detail(
     ).scalar_one()
     out["places"] = dict(Counter(p["area"] for p in posts if p["area"]).most_common())
     out["categories"] = dict(Counter(p["category"] for p in posts if p["category"]).most_common())
-    days = Counter(_when(p).date().isoformat() for p in posts)
+    zone = ZoneInfo(timezone)
+    days = Counter(_when(p).astimezone(zone).date().isoformat() for p in posts)
     out["spread"] = [{"day": d, "posts": days[d]} for d in sorted(days)]
     history: list[dict[str, Any]] = []
     top = 0

@@ -35,7 +35,14 @@ pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 def _detail(yq: Host, who: Principal, event_id: int) -> dict[str, Any]:
     with yq.store.session() as s:
-        return event_detail(s, event_id, yq.now(), teams=who.scope.teams, areas=who.scope.areas)
+        return event_detail(
+            s,
+            event_id,
+            yq.now(),
+            teams=who.scope.teams,
+            areas=who.scope.areas,
+            timezone=yq.config.settings.timezone,
+        )
 
 
 @api.get("/events", summary="Events, those with two or more posts first, newest activity first")

@@ -110,6 +110,7 @@ class Post(Base):
         Index("ix_posts_source_url", "source", "url"),
         Index("ix_posts_published_at", "published_at"),
         Index("ix_posts_evaluated", "evaluated"),
+        Index("ix_posts_event_id", "event_id"),  # an event's posts (event page, linking)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(512), unique=True)
@@ -171,7 +172,10 @@ class Team(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_status_team", "status", "team_id"),)
+    __table_args__ = (
+        Index("ix_alerts_status_team", "status", "team_id"),
+        Index("ix_alerts_event_id", "event_id"),  # an event's alerts (event page, engine)
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     rule: Mapped[str] = mapped_column(String(80))

@@ -56,7 +56,7 @@ def show(state: CliState, event_id: int, as_json: bool) -> None:
     app = state.app()
     try:
         with app.store.session() as s:
-            e = event_detail(s, event_id, app.now())
+            e = event_detail(s, event_id, app.now(), timezone=app.config.settings.timezone)
     except AlertNotFound:
         raise click.ClickException(f"event {event_id} not found") from None
     finally:
