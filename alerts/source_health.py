@@ -3,7 +3,7 @@ changed), whose text turned to mojibake, or whose items stopped parsing: raised 
 the source's owner team so it is not discovered weeks later.
 
 Small and separate from the post rules: the crawler's record of each run
-(runtime.pipeline.record_crawl) decides when a source is unhealthy and calls this.
+(runtime.jobs.record_crawl) decides when a source is unhealthy and calls this.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def backfill(var: Path, db_url: str | None, n: int) -> Row:
     Memory is read after each tenth: flat means the backlog and caches do not grow with n."""
     from sqlalchemy import func, select
 
-    from runtime.pipeline import drain_index
+    from runtime.jobs import drain_index
     from store.models import IndexOutbox
 
     var.mkdir(parents=True, exist_ok=True)

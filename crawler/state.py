@@ -15,7 +15,7 @@ survives restarts. Keys the crawler uses:
     Whether the last clean crawl found anything (links, entries, a 304), and
     whether configured selectors matched nothing on a page that returned 200.
 ``bad_runs`` / ``health``
-    Kept by ``runtime.pipeline.record_crawl``: consecutive failed or empty crawls,
+    Kept by ``runtime.jobs.record_crawl``: consecutive failed or empty crawls,
     and the verdict drawn from them (an alert to the owner team when unhealthy).
 """
 

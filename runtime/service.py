@@ -27,8 +27,8 @@ from typing import Any
 
 from analysis import schemes
 from runtime.app import App
+from runtime.jobs import crawl_in_child, drain_index, evaluate_alerts, stop_children
 from runtime.observability import log_context
-from runtime.pipeline import crawl_in_child, drain_index, evaluate_alerts, stop_children
 
 log = logging.getLogger("yuqing.service")
 

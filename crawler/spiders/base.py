@@ -144,7 +144,7 @@ class SourceSpider(Spider):
 
     def finish_state(self, state: dict[str, Any]) -> None:
         """Update the crawl state after a clean finish (subclasses add their keys)."""
-        # read by runtime.pipeline.record_crawl, which judges the source's health
+        # read by runtime.jobs.record_crawl, which judges the source's health
         state["last_run_productive"] = bool(self.crawler.stats.get_value("yuqing/productive", 0))
         misses = self.crawler.stats.get_value("yuqing/selector_miss", 0)
         state["selector_miss"] = bool(misses)

@@ -23,7 +23,7 @@ from runtime.cli.common import fail, progress_printer
 def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> None:
     """Crawl SOURCE (a name from sources.yaml) or --all, then index the new posts
     and evaluate alert rules. Demo sources start the bundled demo site for the crawl."""
-    from runtime.pipeline import crawl_in_child, drain_index, evaluate_alerts
+    from runtime.jobs import crawl_in_child, drain_index, evaluate_alerts
 
     config = state.config()
     if bool(source) == all_:

@@ -66,7 +66,7 @@ def command(
     from crawler.distributed import WorkerOptions, run_worker
     from crawler.runner import CrawlStats
     from runtime.ingest import Ingestor
-    from runtime.pipeline import CrawlOutcome, record_crawl
+    from runtime.jobs import CrawlOutcome, record_crawl
 
     app = state.app(demo_url=demo_url)
     sink = Ingestor(app)  # with --demo-url and no model yet, trains the demo model

@@ -31,7 +31,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
     letters with the reason. Re-importing the same file adds nothing twice."""
     from crawler.imports import read_export
     from runtime.ingest import Ingestor
-    from runtime.pipeline import CrawlOutcome, drain_index, evaluate_alerts, record_crawl
+    from runtime.jobs import CrawlOutcome, drain_index, evaluate_alerts, record_crawl
     from yuqing.contracts import CrawledPost, DeadLetter
 
     config = state.config()

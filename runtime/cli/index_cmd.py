@@ -71,7 +71,7 @@ def rebuild(state: CliState, batch: int, as_json: bool) -> None:
     versioned index; embedded: the new file is copied in one transaction)."""
     from index.base import BackendError
     from index.maintenance import rebuild_index
-    from runtime.pipeline import drain_index
+    from runtime.jobs import drain_index
 
     app = _app(state)
     try:

@@ -76,7 +76,7 @@ def command(
 
 
 def _start_crawler_worker(app: Any, demo_url: str | None) -> subprocess.Popen[bytes]:
-    from runtime.pipeline import child_env
+    from runtime.jobs import child_env
 
     cmd = [sys.executable, "-m", "runtime.cli", "crawler-worker"]
     if demo_url:

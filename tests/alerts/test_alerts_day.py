@@ -22,7 +22,7 @@ from alerts.escalation import escalations
 from alerts.lifecycle import apply_action
 from alerts.silences import add_silence
 from runtime.app import App
-from runtime.pipeline import evaluate_alerts
+from runtime.jobs import evaluate_alerts
 from runtime.service import Service
 from store.models import Alert, AuditLog
 from yuqing.clock import FrozenClock

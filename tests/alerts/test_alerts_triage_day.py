@@ -25,7 +25,7 @@ from sqlalchemy import select
 from alerts import triage
 from alerts.lifecycle import correct
 from runtime.app import App
-from runtime.pipeline import evaluate_alerts
+from runtime.jobs import evaluate_alerts
 from runtime.service import Service
 from store.alerting_models import NotificationOutbox
 from store.classifier_models import ClassifierCorrection

@@ -19,7 +19,7 @@ from pathlib import Path
 from crawler.runner import run_crawls
 from runtime.app import App
 from runtime.ingest import Ingestor
-from runtime.pipeline import CrawlOutcome, record_crawl
+from runtime.jobs import CrawlOutcome, record_crawl
 from yuqing.settings import load_config
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from runtime.app import App
 from runtime.cli.crawl_cmd import stats_line
-from runtime.pipeline import child_env, crawl_in_child
+from runtime.jobs import child_env, crawl_in_child
 from store.crawl_models import CrawlRun
 from store.models import Alert, DeadLetterRow, Post, PostSighting, SourceRow
 from tests.crawler.robust_site import API_ENV, FLAKY, GOOD, THREADS, RobustSite, sources_yaml
@@ -215,18 +215,18 @@ def test_a_crawl_stopped_by_shutdown_is_not_held_against_the_source(
     logged at INFO, and does not count towards the source being unhealthy."""
     import threading
 
-    from runtime import pipeline
+    from runtime import jobs
 
     outcomes: list[Any] = []
     t = threading.Thread(
         target=lambda: outcomes.append(crawl_in_child(app, "robust-board", timeout=180))
     )
-    with caplog.at_level("INFO", logger="yuqing.pipeline"):
+    with caplog.at_level("INFO", logger="yuqing.jobs"):
         t.start()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not pipeline._children:
+        while time.monotonic() < deadline and not jobs._children:
             time.sleep(0.005)
-        pipeline.stop_children()
+        jobs.stop_children()
         t.join(timeout=120)
     assert not t.is_alive()
     [outcome] = outcomes

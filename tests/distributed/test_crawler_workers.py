@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from crawler.distributed import Frontier
 from crawler.frontier_codec import loads
 from runtime.app import App
-from runtime.pipeline import crawl_in_child, drain_index
+from runtime.jobs import crawl_in_child, drain_index
 from store.crawl_models import CrawlRun
 from store.models import DeadLetterRow, IndexOutbox, Post, PostSighting
 from tests.distributed.frontier_site import FrontierSite, expected_urls, sources_yaml

@@ -97,7 +97,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             upsert_post(s, post, cls, START)
     with app.store.session() as s:
         evaluate_new_posts(s, config, app.router, START)
-    from runtime.pipeline import drain_index
+    from runtime.jobs import drain_index
 
     drain_index(app)
     web = create_app(app)

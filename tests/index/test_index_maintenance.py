@@ -16,7 +16,7 @@ from index.embedded import EmbeddedBackend
 from index.maintenance import index_status, rebuild_index
 from runtime.app import App
 from runtime.cli import main
-from runtime.pipeline import drain_index
+from runtime.jobs import drain_index
 from store.models import IndexOutbox
 from store.posts import upsert_post
 from yuqing.clock import FrozenClock

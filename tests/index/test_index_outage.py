@@ -28,7 +28,7 @@ from test_index_maintenance import add_posts
 from index.base import SearchQuery
 from index.maintenance import index_status
 from runtime.app import App
-from runtime.pipeline import drain_index
+from runtime.jobs import drain_index
 from store.models import IndexOutbox
 from yuqing.clock import FrozenClock
 from yuqing.settings import load_config

@@ -21,7 +21,7 @@ from console import searching
 from console.app import build_templates
 from console.searching import SearchParams, iter_export_hits, run_search
 from runtime.app import App
-from runtime.pipeline import drain_index
+from runtime.jobs import drain_index
 from store.posts import upsert_post
 from yuqing.clock import FrozenClock
 from yuqing.contracts import Classification, CrawledPost

@@ -251,9 +251,7 @@ def test_standby_takes_over_and_nothing_is_doubled(
         # shutdown logged no scheduler error.
         logs = _json_lines(first)
         assert any(rec.get("job") == "crawl" and rec.get("source") for rec in logs)
-        errors = [
-            r for r in second_log if r["level"] == "ERROR" and r["logger"] != "yuqing.pipeline"
-        ]
+        errors = [r for r in second_log if r["level"] == "ERROR" and r["logger"] != "yuqing.jobs"]
         assert not errors, errors
     finally:
         for p in (first, second):

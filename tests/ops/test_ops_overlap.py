@@ -16,7 +16,7 @@ from ops_kit import CONFIG_DIR, START, add_post
 from sqlalchemy import select
 
 from runtime.app import App
-from runtime.pipeline import evaluate_alerts
+from runtime.jobs import evaluate_alerts
 from runtime.service import Service
 from store.alerting_models import NotificationOutbox
 from store.models import Alert, AlertPost, Post

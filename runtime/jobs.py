@@ -1,4 +1,6 @@
-"""The stages joined: crawl (child process) -> store -> index outbox -> alerts."""
+"""The jobs the scheduler (runtime/service.py) and the CLI run: a crawl of a source, in
+a child process or seeded into the shared frontier, and its record (``crawl_runs``, the
+source's health); draining the index outbox; evaluating the alert rules."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from runtime.app import App
 
-log = logging.getLogger("yuqing.pipeline")
+log = logging.getLogger("yuqing.jobs")
 
 
 _children: set[subprocess.Popen[str]] = set()
