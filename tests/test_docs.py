@@ -54,7 +54,7 @@ def test_every_setting_is_documented() -> None:
 def test_every_environment_variable_is_documented() -> None:
     documented = _first_cells("Environment variables")
     assert set(ENV_OVERRIDES) == documented, (
-        f"yuqing/settings.py ENV_OVERRIDES and README's environment table differ: "
+        f"yuqing.settings ENV_OVERRIDES and README's environment table differ: "
         f"only in code {sorted(set(ENV_OVERRIDES) - documented)}, "
         f"only in README {sorted(documented - set(ENV_OVERRIDES))}"
     )

@@ -4,7 +4,7 @@ A kind either looks at one post as it is evaluated (``single_post``, ``keyword``
 ``growing_event``: each gives a :class:`Finding` or nothing), or at one (area,
 category) pair the new posts touched (``spike``: a :class:`PairFinding`). The
 engine (alerts/engine.py) asks every enabled rule through :func:`kind_of`; the
-rule's options are its kind's model in yuqing/settings.py. A new kind is a module
+rule's options are its kind's model in yuqing/settings/alerting.py. A new kind is a module
 here with a :class:`RuleKind` subclass, a line in :data:`RULE_KINDS`, its model in
 the settings union, and the docs.
 """
