@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -91,3 +92,110 @@ def test_the_compiled_catalogue_matches_its_source() -> None:
     assert buf.getvalue() == (folder / f"{DOMAIN}.mo").read_bytes()
     have = {m.id for m in catalog if m.string}
     assert [m for m in msgids(cli) if m not in have] == []
+
+
+# What the commands print: Chinese by default, English where the locale asks for it.
+PATHS = re.compile(r"\S*/\S*")
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out + err
+
+
+@pytest.fixture
+def _store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YUQING_VAR_DIR", str(tmp_path / "var"))
+    for k in ("YUQING_DATABASE_URL", "YUQING_ES_URL", "YUQING_CONFIG"):
+        monkeypatch.delenv(k, raising=False)
+
+
+MESSAGES = [  # (arguments, exit status, Chinese needle, English needle)
+    (["schemes", "list"], 0, "尚无监测方案", "no schemes; add one with"),
+    (["events", "list"], 0, "没有事件", "no events"),
+    (["sentiment", "show"], 1, "没有负面倾向模型", "no negativity model in"),
+    (["alerts", "show", "999"], 1, "告警 999 不存在", "alert 999 not found"),
+    (
+        ["schemes", "add", "停水", "--must", "停水", "--alert-tier", "V"],
+        2,
+        "没有等级 'V'",
+        "unknown tier 'V': use I, II, III, IV or 1-4",
+    ),
+    (["alerts", "list"], 0, "编号  等级  状态", "No.  Tier  Status"),
+    (["alerts", "list", "--team", "nobody"], 2, "没有责任单位 'nobody'", "unknown team 'nobody'"),
+    (["search", "x", "--since", "someday"], 2, "不是日期", "is not a date"),
+]
+
+
+@pytest.mark.usefixtures("_store")
+@pytest.mark.parametrize(("args", "code", "zh", "en"), MESSAGES)
+def test_messages_are_chinese_by_default(
+    args: list[str],
+    code: int,
+    zh: str,
+    en: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    status, text = _run(["--config", str(config_dir), *args], capsys)
+    assert status == code and zh in text, text
+    english = ENGLISH.findall(NOT_PROSE.sub(" ", PATHS.sub(" ", text)))
+    assert not english, f"{args}: English left: {english} in {text!r}"
+
+
+@pytest.mark.usefixtures("_store")
+@pytest.mark.parametrize(("args", "code", "zh", "en"), MESSAGES)
+def test_messages_in_english_where_asked(
+    args: list[str],
+    code: int,
+    zh: str,
+    en: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LANGUAGE", "en")
+    status, text = _run(["--config", str(config_dir), *args], capsys)
+    assert status == code and en in text and zh not in text, text
+
+
+def test_every_message_is_in_the_catalogue_with_its_fields() -> None:
+    """Each _("...") msgid of the command modules has a translation that keeps its
+    str.format fields (a missing or renamed field would raise at run time)."""
+    from string import Formatter
+
+    from babel.messages.pofile import read_po
+
+    from runtime.cli.i18n import DOMAIN, LOCALE_DIR, message_msgids
+
+    with (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
+        have = {m.id: m.string for m in read_po(f, locale="zh_CN") if m.string}
+    ids = message_msgids()
+    assert len(ids) > 100 and "no events" in ids
+    assert [m for m in ids if m not in have] == []
+
+    def fields(text: str) -> list[str]:
+        return sorted(name for _, name, _, _ in Formatter().parse(text) if name)
+
+    assert [m for m in ids if fields(m) != fields(have[m])] == []
+
+
+def test_tables_line_up_with_chinese_headers() -> None:
+    from runtime.cli.common import table
+
+    lines = table(["编号", "等级", "标题"], [["#1", "II", "停水"], ["#12345", "IV", "x"]])
+    from wcwidth import wcswidth
+
+    # the third column starts at the same display cell on every line
+    starts = {
+        wcswidth(line[: line.index(cell)])
+        for line, cell in zip(lines, ["标题", "停水", "x"], strict=True)
+    }
+    assert len(starts) == 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from gettext import gettext as _
 from pathlib import Path
 from typing import Any
 
 import click
 
+from runtime.cli.i18n import _
 from store.db import StoreError
 from yuqing.settings import AppConfig, ConfigError, load_config, resolve_config_dir
 
@@ -29,8 +29,16 @@ class CliState:
             except ConfigError as exc:
                 first = exc.problems[0]
                 more = len(exc.problems) - 1
-                tail = f" (and {more} more: run `yuqing config check`)" if more else ""
-                raise click.UsageError(f"config: {first}{tail}") from None
+                tail = (
+                    _(" (and {n} more: run {command})").format(
+                        n=more, command="`yuqing config check`"
+                    )
+                    if more
+                    else ""
+                )
+                raise click.UsageError(
+                    _("config: {problem}").format(problem=f"{first}{tail}")
+                ) from None
         return self._config
 
     def app(self, demo_url: str | None = None) -> Any:

@@ -12,6 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
+from runtime.cli.i18n import _
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -58,7 +59,7 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
 
     config = state.config()
     if team is not None and team not in config.teams.by_id():
-        raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")
+        raise click.BadParameter(_("unknown team {team!r}").format(team=team), param_hint="--team")
     app = state.app()
     try:
         with app.store.session() as s:
@@ -69,8 +70,12 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
         click.echo(json.dumps({"alerts": alerts}, ensure_ascii=False, default=str))
         return
     zone = state.config().settings.timezone
-    more = "（已达 --limit 上限，可能还有更多；加大 --limit 查看）" if len(alerts) == limit else ""
-    click.echo(f"{len(alerts)} 条告警{more}，时间为 {zone} 本地时间")
+    more = _(" (the --limit was reached: there may be more; raise --limit to see them)")
+    click.echo(
+        _("{n} alerts{more}, times in {zone} local time").format(
+            n=len(alerts), more=more if len(alerts) == limit else "", zone=zone
+        )
+    )
     rows = [
         [
             f"#{a['id']}",
@@ -83,7 +88,10 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
         ]
         for a in alerts
     ]
-    for line in table(["编号", "等级", "状态", "责任单位", "时限", "升级", "标题"], rows):
+    for line in table(
+        [_("No."), _("Tier"), _("Status"), _("Team"), _("Deadline"), _("Escalated"), _("Title")],
+        rows,
+    ):
         click.echo(line)
 
 
@@ -130,37 +138,58 @@ def show(state: CliState, alert_id: int, as_json: bool) -> None:
     try:
         with app.store.session() as s:
             d = _detail(s, app.config, alert_id, app.now())
-    except AlertNotFound as exc:
-        raise click.ClickException(str(exc)) from None
+    except AlertNotFound:
+        raise click.ClickException(_("alert {id} not found").format(id=alert_id)) from None
     finally:
         app.close()
 
     def text() -> None:
         click.echo(f"#{d['id']} [{d['tier']}] {d['status']}  {d['title']}")
         click.echo(
-            f"  team {d['team']} ({d['team_name']})  rule {d['rule']}  posts {d['post_count']}"
+            _("  team {team} ({team_name})  rule {rule}  posts {posts}").format(
+                team=d["team"], team_name=d["team_name"], rule=d["rule"], posts=d["post_count"]
+            )
         )
-        click.echo(f"  reason: {d['reason']}")
+        click.echo(_("  reason: {reason}").format(reason=d["reason"]))
         click.echo(
-            f"  acknowledge by {_local(state, d['ack_deadline'])}, "
-            f"respond by {_local(state, d['respond_deadline'])}"
+            _("  acknowledge by {ack}, respond by {respond}").format(
+                ack=_local(state, d["ack_deadline"]), respond=_local(state, d["respond_deadline"])
+            )
         )
         am = d["aftermath"]
         if am["status"] != "pending":
             click.echo(
-                f"  after the reply: {am['status']} ({am['before']} posts before, "
-                f"{am['after']} after, {am['window_days']:g}-day window)"
+                _(
+                    "  after the reply: {status} ({before} posts before, "
+                    "{after} after, {days:g}-day window)"
+                ).format(
+                    status=am["status"],
+                    before=am["before"],
+                    after=am["after"],
+                    days=am["window_days"],
+                )
             )
         for e in d["escalations"]:
             click.echo(
-                f"  escalated L{e['level']} to {e['team']} ({e['deadline']}) {_local(state, e['at'])}"
+                _("  escalated L{level} to {team} ({deadline}) {at}").format(
+                    level=e["level"],
+                    team=e["team"],
+                    deadline=e["deadline"],
+                    at=_local(state, e["at"]),
+                )
             )
         for r in d["responses"]:
             click.echo(f"  {_local(state, r['at'])} {r['actor']} {r['action']} {r['text'] or ''}")
         for n in d["notifications"]:
             err = f"  {n['last_error']}" if n["last_error"] else ""
             click.echo(
-                f"  notify {n['kind']:<9} {n['channel']:<10} {n['status']:<8} x{n['attempts']}{err}"
+                _("  notify {kind:<9} {channel:<10} {status:<8} x{attempts}{error}").format(
+                    kind=n["kind"],
+                    channel=n["channel"],
+                    status=n["status"],
+                    attempts=n["attempts"],
+                    error=err,
+                )
             )
 
     _emit(d, as_json, text)
@@ -269,11 +298,11 @@ def silence(
 
     config = state.config()
     if rule is not None and rule not in {r.name for r in config.alerts.rules}:
-        raise click.BadParameter(f"unknown rule {rule!r}", param_hint="--rule")
+        raise click.BadParameter(_("unknown rule {rule!r}").format(rule=rule), param_hint="--rule")
     if area is not None and area not in config.areas.all():
-        raise click.BadParameter(f"unknown area {area!r}", param_hint="--area")
+        raise click.BadParameter(_("unknown area {area!r}").format(area=area), param_hint="--area")
     if (duration is None) == (until is None):
-        raise click.UsageError("give exactly one of --for and --until")
+        raise click.UsageError(_("give exactly one of --for and --until"))
     app = state.app()
     try:
         now = app.now()
@@ -286,7 +315,9 @@ def silence(
             try:
                 dt = datetime.fromisoformat(until or "")
             except ValueError:
-                raise click.BadParameter(f"{until!r} is not a time", param_hint="--until") from None
+                raise click.BadParameter(
+                    _("{value!r} is not a time").format(value=until), param_hint="--until"
+                ) from None
             if dt.tzinfo is None:
                 dt = dt.replace(tzinfo=ZoneInfo(config.settings.timezone))
             end = dt.astimezone(UTC)
@@ -310,7 +341,9 @@ def silence(
     _emit(
         {"silence": d},
         as_json,
-        lambda: click.echo(f"silence #{d['id']} until {_local(state, d['until'])}"),
+        lambda: click.echo(
+            _("silence #{id} until {until}").format(id=d["id"], until=_local(state, d["until"]))
+        ),
     )
 
 
@@ -328,11 +361,17 @@ def silences(state: CliState, as_json: bool) -> None:
         app.close()
 
     def text() -> None:
-        click.echo(f"{len(rows)} silences")
+        click.echo(_("{n} silences").format(n=len(rows)))
         for r in rows:
             scope = " ".join(f"{k}={r[k]}" for k in ("rule", "area", "event_id") if r[k])
             click.echo(
-                f"#{r['id']} {scope} until {_local(state, r['until'])} by {r['created_by']}: {r['reason']}"
+                _("#{id} {scope} until {until} by {by}: {reason}").format(
+                    id=r["id"],
+                    scope=scope,
+                    until=_local(state, r["until"]),
+                    by=r["created_by"],
+                    reason=r["reason"],
+                )
             )
 
     _emit({"silences": rows}, as_json, text)
@@ -377,11 +416,20 @@ def outbox(state: CliState, status: str, limit: int, as_json: bool) -> None:
         app.close()
 
     def text() -> None:
-        click.echo(f"{len(rows)} notifications")
+        click.echo(_("{n} notifications").format(n=len(rows)))
         for r in rows:
             click.echo(
-                f"#{r['id']} alert {r['alert_id']} {r['kind']:<9} {r['channel']:<10} "
-                f"{r['status']:<8} x{r['attempts']} {r['last_error'] or ''}"
+                _(
+                    "#{id} alert {alert} {kind:<9} {channel:<10} {status:<8} x{attempts} {error}"
+                ).format(
+                    id=r["id"],
+                    alert=r["alert_id"],
+                    kind=r["kind"],
+                    channel=r["channel"],
+                    status=r["status"],
+                    attempts=r["attempts"],
+                    error=r["last_error"] or "",
+                )
             )
 
     _emit({"notifications": rows}, as_json, text)
@@ -406,7 +454,10 @@ def test_channel(state: CliState, name: str, send: bool, as_json: bool) -> None:
     opts = config.alerts.channels.get(name)
     if opts is None:
         known = ", ".join(config.alerts.channels) or "none"
-        raise click.BadParameter(f"unknown channel {name!r} (known: {known})", param_hint="NAME")
+        raise click.BadParameter(
+            _("unknown channel {name!r} (known: {known})").format(name=name, known=known),
+            param_hint="NAME",
+        )
     clock = SystemClock()
     now = clock.now()
     sample = Alert(
@@ -436,8 +487,14 @@ def test_channel(state: CliState, name: str, send: bool, as_json: bool) -> None:
     try:
         channel.send(message)
     except DeliveryError as exc:
-        raise click.ClickException(f"channel {name}: delivery failed: {exc}") from None
-    _emit({"sent": True, "channel": name}, as_json, lambda: click.echo(f"sent via {name}"))
+        raise click.ClickException(
+            _("channel {name}: delivery failed: {error}").format(name=name, error=exc)
+        ) from None
+    _emit(
+        {"sent": True, "channel": name},
+        as_json,
+        lambda: click.echo(_("sent via {name}").format(name=name)),
+    )
 
 
 def _register_triage() -> None:

@@ -11,6 +11,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import progress_printer
+from runtime.cli.i18n import _, lang
 
 _DATA = click.Path(dir_okay=False, path_type=Path)
 
@@ -35,7 +36,9 @@ def _load(state: CliState, spec: str) -> Any:
             elif (config.model_dir / spec / META_FILE).is_file():
                 path = config.model_dir / spec
             else:
-                raise click.UsageError(f"--model {spec}: no model there (no meta.json, no current)")
+                raise click.UsageError(
+                    _("--model {spec}: no model there (no meta.json, no current)").format(spec=spec)
+                )
         # The model's own taxonomy (it may have been trained on another label set);
         # the segmenter is still checked against this installation.
         return load_model(path, uncertain_below=uncertain)
@@ -126,7 +129,7 @@ def train_cmd(
 
             with app.store.session() as s:
                 extra = correction_examples(s)
-            say(f"员工纠正: {len(extra)} 条")
+            say(_("staff corrections: {n}").format(n=len(extra)))
             examples += extra
             if groups is not None:
                 groups = groups + [f"correction-{i}" for i in range(len(extra))]
@@ -172,12 +175,16 @@ def train_cmd(
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False))
             return
-        click.echo(f"模型 {model.version} 已保存: {path}")
+        click.echo(_("model {version} saved: {path}").format(version=model.version, path=path))
         for line in summary_lines(report):
             click.echo(line)
-        click.echo(f"报告: {files[1]}")
+        click.echo(_("report: {path}").format(path=files[1]))
         if out is None and not activate:
-            click.echo(f"启用: yuqing classifier promote {model.version}")
+            click.echo(
+                _("to activate: {command}").format(
+                    command=f"yuqing classifier promote {model.version}"
+                )
+            )
     finally:
         app.close()
 
@@ -229,14 +236,14 @@ def evaluate_cmd(
     try:
         files = write_report(report, where / f"eval-{data.stem}", title=f"评估 {data.name}")
     except OSError as exc:
-        click.echo(f"warning: report not written: {exc}", err=True)
+        click.echo(_("warning: report not written: {error}").format(error=exc), err=True)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
     for line in summary_lines(report):
         click.echo(line)
     if files:
-        click.echo(f"报告: {files[1]}")
+        click.echo(_("report: {path}").format(path=files[1]))
 
 
 def _model_path(state: CliState, model: Any) -> Path:
@@ -279,7 +286,7 @@ def predict_cmd(
     sink = sys.stdout if to_stdout else output.open("w", encoding="utf-8")
     try:
         show = sys.stderr.isatty() and not to_stdout
-        with click.progressbar(length=len(texts), label="predicting", file=sys.stderr,
+        with click.progressbar(length=len(texts), label=_("predicting"), file=sys.stderr,
                                hidden=not show) as bar:  # fmt: skip
             for obj in predict_rows(
                 model, ids, texts, likes=likes, replies=replies, on_batch=bar.update
@@ -289,7 +296,12 @@ def predict_cmd(
         if not to_stdout:
             sink.close()
     if not to_stdout:
-        click.echo(f"{len(texts)} predictions by {model.version} -> {output}", err=True)
+        click.echo(
+            _("{n} predictions by {version} -> {output}").format(
+                n=len(texts), version=model.version, output=output
+            ),
+            err=True,
+        )
 
 
 def _registry(state: CliState) -> Any:
@@ -318,16 +330,16 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps({"versions": [asdict(v) for v in versions]}, ensure_ascii=False))
         return
     if not versions:
-        click.echo("no model versions yet (yuqing init --train FILE trains the first)")
+        click.echo(_("no model versions yet (yuqing init --train FILE trains the first)"))
     for v in versions:
         m = v.metrics
         f1 = m.get("holdout_macro_f1")
         score = f"  macro-F1 {f1:.3f}" if isinstance(f1, float) else ""
-        gone = "" if v.on_disk else "  (files missing)"
+        gone = "" if v.on_disk else _("  (files missing)")
         click.echo(
             f"{'*' if v.active else ' '} {v.version}  {v.created_at[:19]}  "
             f"n={m.get('n_category_examples', '?')}{score}{gone}  "
-            f"[{describe_version(Path(v.path), 'en')}]"
+            f"[{describe_version(Path(v.path), lang())}]"
         )
 
 
@@ -360,9 +372,13 @@ def retrain_cmd(
     except ModelLoadError as exc:
         raise _usage(exc) from None
     if name is None:
-        raise click.UsageError(f"no active model in {config.model_dir} to retrain")
+        raise click.UsageError(
+            _("no active model in {dir} to retrain").format(dir=config.model_dir)
+        )
     if not (config.model_dir / name / META_FILE).is_file():
-        raise click.UsageError(f"no model version {name!r} in {config.model_dir}")
+        raise click.UsageError(
+            _("no model version {name!r} in {dir}").format(name=name, dir=config.model_dir)
+        )
     app, reg = _registry(state)
     try:
         with app.store.session() as s:
@@ -387,11 +403,16 @@ def retrain_cmd(
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    click.echo(f"模型 {model.version} 已保存: {path}  ({report['data']['summary']})")
+    click.echo(
+        _("model {version} saved: {path}").format(version=model.version, path=path)
+        + f"  ({report['data']['summary']})"
+    )
     for line in summary_lines(report):
         click.echo(line)
     if not activate:
-        click.echo(f"启用: yuqing classifier promote {model.version}")
+        click.echo(
+            _("to activate: {command}").format(command=f"yuqing classifier promote {model.version}")
+        )
 
 
 @command.command("promote")
@@ -408,7 +429,11 @@ def promote_cmd(state: CliState, version: str) -> None:
         raise _usage(exc) from None
     finally:
         app.close()
-    click.echo(f"active: {version} (was {previous or 'none'})")
+    click.echo(
+        _("active: {version} (was {previous})").format(
+            version=version, previous=previous or _("none")
+        )
+    )
 
 
 @command.command("rollback")
@@ -424,4 +449,4 @@ def rollback_cmd(state: CliState) -> None:
         raise _usage(exc) from None
     finally:
         app.close()
-    click.echo(f"active: {new} (rolled back from {old})")
+    click.echo(_("active: {new} (rolled back from {old})").format(new=new, old=old))

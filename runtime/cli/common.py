@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from runtime.cli.i18n import _
+
 
 def default_actor() -> str:
     """Who acts from the command line when --by is not given (kept in the audit log)."""
@@ -22,7 +24,7 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: {message}").format(message=message), err=True)
     sys.exit(code)
 
 
@@ -54,7 +56,9 @@ def parse_since(value: str | None, tz: str, now: datetime | None = None) -> date
         dt = datetime.fromisoformat(v)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not a date (use YYYY-MM-DD, an ISO time, 7d or today)",
+            _("{value!r} is not a date (use YYYY-MM-DD, an ISO time, 7d or today)").format(
+                value=value
+            ),
             param_hint="--since",
         ) from None
     if dt.tzinfo is None:
@@ -74,7 +78,7 @@ def keep_first_admin(var_dir: Path, created: tuple[str, str | None] | None) -> s
         return None
     user, password = created
     if password is None:
-        return f"管理员 {user}：密码取自 YUQING_ADMIN_PASSWORD"
+        return _("{user}: password from YUQING_ADMIN_PASSWORD").format(user=user)
     folder = var_dir / "secrets"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "admin-password"
@@ -82,10 +86,10 @@ def keep_first_admin(var_dir: Path, created: tuple[str, str | None] | None) -> s
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(f"{user}\n{password}\n")
     os.chmod(path, 0o600)  # an older file keeps its mode through O_CREAT
-    return (
-        f"管理员 {user}：初始密码见 {path}（仅本机可读）；"
-        f"登录后请修改：yuqing users passwd {user}，然后删除该文件"
-    )
+    return _(
+        "{user}: first password in {path} (readable on this machine only); after logging in "
+        "change it with {command}, then delete the file"
+    ).format(user=user, path=path, command=f"yuqing users passwd {user}")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:

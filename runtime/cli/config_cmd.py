@@ -7,6 +7,7 @@ import sys
 import click
 
 from runtime.cli import CliState, pass_state
+from runtime.cli.i18n import _
 from yuqing.settings import ENV_OVERRIDES, ConfigError, load_config
 
 
@@ -26,13 +27,24 @@ def check(state: CliState) -> None:
     except ConfigError as exc:
         for p in exc.problems:
             click.echo(str(p), err=True)
-        click.echo(f"{len(exc.problems)} problem(s) in {state.config_dir}", err=True)
+        click.echo(
+            _("{n} problem(s) in {dir}").format(n=len(exc.problems), dir=state.config_dir),
+            err=True,
+        )
         sys.exit(2)
     click.echo(
-        f"ok: {cfg.directory} — {len(cfg.sources.sources)} sources, "
-        f"{len(cfg.taxonomy.categories)} categories, {len(cfg.areas.all())} areas, "
-        f"{len(cfg.teams.teams)} teams, {len(cfg.alerts.rules)} rules"
+        _(
+            "ok: {dir} — {sources} sources, {categories} categories, {areas} areas, "
+            "{teams} teams, {rules} rules"
+        ).format(
+            dir=cfg.directory,
+            sources=len(cfg.sources.sources),
+            categories=len(cfg.taxonomy.categories),
+            areas=len(cfg.areas.all()),
+            teams=len(cfg.teams.teams),
+            rules=len(cfg.alerts.rules),
+        )
     )
     overrides = [k for k in ENV_OVERRIDES if state.env.get(k)]
     if overrides:
-        click.echo("environment overrides: " + ", ".join(overrides))
+        click.echo(_("environment overrides: {names}").format(names=", ".join(overrides)))

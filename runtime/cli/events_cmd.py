@@ -9,6 +9,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
@@ -37,11 +38,17 @@ def list_(state: CliState, limit: int, query: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("no events")
+        click.echo(_("no events"))
     for e in rows:
         click.echo(
-            f"{e['id']:>6}  {e['post_count']:>4} 帖  {e['tier']:<4} {e['category'] or '-':<8} "
-            f"{e['area'] or '-':<10} {e['title'][:40]}"
+            _("{id:>6}  {posts:>4} posts  {tier:<4} {category:<8} {area:<10} {title}").format(
+                id=e["id"],
+                posts=e["post_count"],
+                tier=e["tier"],
+                category=e["category"] or "-",
+                area=e["area"] or "-",
+                title=e["title"][:40],
+            )
         )
 
 
@@ -58,20 +65,33 @@ def show(state: CliState, event_id: int, as_json: bool) -> None:
         with app.store.session() as s:
             e = event_detail(s, event_id, app.now(), timezone=app.config.settings.timezone)
     except AlertNotFound:
-        raise click.ClickException(f"event {event_id} not found") from None
+        raise click.ClickException(_("event {id} not found").format(id=event_id)) from None
     finally:
         app.close()
     if as_json:
         click.echo(json.dumps(e, ensure_ascii=False, indent=2))
         return
-    click.echo(f"事件 {e['id']}  {e['title']}")
-    click.echo(f"类别 {e['category'] or '-'}  属地 {e['area'] or '-'}  等级 {e['tier']}  "
-               f"帖子 {len(e['posts'])}  发帖人 {e['authors']}")  # fmt: skip
-    click.echo("来源 " + "；".join(f"{k} {v}" for k, v in e["sources"].items()))
-    click.echo("每日新帖 " + " ".join(f"{d['day']}:{d['posts']}" for d in e["spread"]))
-    click.echo(f"回应效果 {e['effect']['label']}")
+    click.echo(_("event {id}  {title}").format(id=e["id"], title=e["title"]))
+    click.echo(
+        _("category {category}  area {area}  tier {tier}  posts {posts}  authors {authors}").format(
+            category=e["category"] or "-",
+            area=e["area"] or "-",
+            tier=e["tier"],
+            posts=len(e["posts"]),
+            authors=e["authors"],
+        )
+    )
+    sources = _("; ").join(f"{k} {v}" for k, v in e["sources"].items())
+    click.echo(_("sources {sources}").format(sources=sources))
+    spread = " ".join(f"{d['day']}:{d['posts']}" for d in e["spread"])
+    click.echo(_("new posts a day {spread}").format(spread=spread))
+    click.echo(_("effect of the response {label}").format(label=e["effect"]["label"]))
     for a in e["alerts"]:
-        click.echo(f"告警 {a['id']} {a['tier']} {a['status']}: {a['title']}")
+        click.echo(
+            _("alert {id} {tier} {status}: {title}").format(
+                id=a["id"], tier=a["tier"], status=a["status"], title=a["title"]
+            )
+        )
         for r in a["responses"]:
             click.echo(f"  {r['at']} {r['actor']} {r['label']} {r['text'] or ''}")
     for p in e["posts"]:

@@ -6,11 +6,20 @@ texts are gettext catalogues, ``runtime/cli/locale/<lang>/LC_MESSAGES/yuqing.po`
 English in the code is the msgid) compiled to ``.mo`` beside it; they hold our help
 texts and click's own (Usage, Options, its error messages), which click looks up
 through the stdlib gettext module's domain. ``python -m runtime.cli.i18n`` lists help
-texts the catalogue lacks and compiles the .po (Babel, a dev dependency).
+texts and messages the catalogue lacks and compiles the .po (Babel, a dev dependency).
+
+What a command prints for people goes through :func:`_`, with ``str.format`` fields so
+the msgid stays a constant the catalogue can key::
+
+    from runtime.cli.i18n import _
+    raise click.ClickException(_("no scheme named {name}").format(name=name))
+
+Not translated: ``--json`` output, log lines, values (ids, names, paths) and option names.
 """
 
 from __future__ import annotations
 
+import ast
 import gettext
 import inspect
 import os
@@ -32,6 +41,18 @@ def language(env: Mapping[str, str]) -> str:
         if value:
             return "en" if value.lower().startswith("en") else DEFAULT
     return DEFAULT
+
+
+def _(message: str) -> str:
+    """``message`` (the English msgid) in the locale's language, read at call time so a
+    test or a caller that changes LANGUAGE gets it at once (the catalogue is cached)."""
+    lang = language(os.environ)
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext(message)
+
+
+def lang() -> str:
+    """ "zh" or "en", for the lower floors' ``lang`` arguments (e.g. describe_version)."""
+    return "en" if language(os.environ) == "en" else "zh"
 
 
 def install(cli: click.Command, env: Mapping[str, str] | None = None) -> str:
@@ -88,6 +109,23 @@ def msgids(cli: click.Command) -> list[str]:
     return list(seen)
 
 
+def message_msgids(folder: Path = Path(__file__).parent) -> list[str]:
+    """Every constant ``_("...")`` msgid in the CLI's modules, found in their source."""
+    seen: dict[str, None] = {}
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                seen.setdefault(node.args[0].value)
+    return list(seen)
+
+
 def _compile(lang: str = DEFAULT) -> None:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
@@ -99,14 +137,14 @@ def _compile(lang: str = DEFAULT) -> None:
         write_mo(f, catalog)
 
 
-if __name__ == "__main__":  # dev tool: report untranslated help, compile the catalogue
+if __name__ == "__main__":  # dev tool: report untranslated texts, compile the catalogue
     from babel.messages.pofile import read_po
 
     from runtime.cli import cli
 
     with (LOCALE_DIR / DEFAULT / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
         have = {m.id for m in read_po(f) if m.string}
-    missing = [m for m in msgids(cli) if m not in have]
+    missing = [m for m in [*msgids(cli), *message_msgids()] if m not in have]
     for m in missing:
         print(f"untranslated: {m!r}", file=sys.stderr)
     _compile()

@@ -9,6 +9,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import keep_first_admin, progress_printer
+from runtime.cli.i18n import _, lang
 
 
 @click.command("init", short_help="Create the database, the first admin, model and index.")
@@ -43,7 +44,7 @@ def command(
     from console.accounts import ensure_first_admin
 
     if train_file is not None and demo:
-        raise click.UsageError("give --train FILE or --demo, not both")
+        raise click.UsageError(_("give --train FILE or --demo, not both"))
     lset = None
     if train_file is not None:
         from classifier.datafile import DataError, labelled, read_rows
@@ -61,7 +62,7 @@ def command(
     app = state.app()
     progress = progress_printer()
     try:
-        progress(f"store: {app.store.safe_url}")
+        progress(_("store: {url}").format(url=app.store.safe_url))
         with app.store.session() as s:
             created = ensure_first_admin(s, app.config, app.now())
         if lset is not None and train_file is not None:
@@ -71,13 +72,13 @@ def command(
         else:
             model_line = _model_line(app, demo, progress)
         app.index.count()
-        click.echo(f"store      {app.store.safe_url}")
-        click.echo(f"model      {model_line}")
-        click.echo(f"index      {app.config.settings.index.backend}")
-        click.echo(f"var        {app.config.var_dir}")
+        click.echo(_("store      {value}").format(value=app.store.safe_url))
+        click.echo(_("model      {value}").format(value=model_line))
+        click.echo(_("index      {value}").format(value=app.config.settings.index.backend))
+        click.echo(_("var        {value}").format(value=app.config.var_dir))
         admin = keep_first_admin(app.config.var_dir, created)
         if admin:
-            click.echo(f"admin      {admin}")
+            click.echo(_("admin      {value}").format(value=admin))
     finally:
         app.close()
 
@@ -89,7 +90,7 @@ def _model_line(app: Any, demo: bool, progress: Any) -> str:
     try:
         model = app.model(progress=progress, demo=demo)
     except NoModelError as exc:
-        return f"none — {exc.message}"
+        return _("none — {reason}").format(reason=exc.message)
     return f"{model.version}  ({describe_version(app.config.model_dir / model.version)})"
 
 
@@ -114,7 +115,9 @@ def _train_first(app: Any, data: Path, lset: Any, fields: dict[str, Any], progre
         except ProvenanceError:
             prov = None  # an unreadable record: train afresh
         if prov and [(s.path, s.sha256) for s in prov.sources] == [(source.path, source.sha256)]:
-            return f"{current}  (already trained on {data}; kept)"
+            return _("{version}  (already trained on {data}; kept)").format(
+                version=current, data=data
+            )
     progress(f"{data.name}: {lset.summary()}")
     try:
         model, report = train_with_report(
@@ -134,4 +137,6 @@ def _train_first(app: Any, data: Path, lset: Any, fields: dict[str, Any], progre
     reg = Registry(app.store, config.model_dir, config.taxonomy, app.now)
     reg.register(model, path, note=f"yuqing init --train {data.name}")
     reg.promote(model.version, actor="init")
-    return f"{model.version}  (trained on {prov.describe('en')}; active)"
+    return _("{version}  (trained on {data}; active)").format(
+        version=model.version, data=prov.describe(lang())
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from runtime.cli import CliState, pass_state
+from runtime.cli.i18n import _
 
 
 @click.command("report", short_help="Write a daily or weekly brief as HTML or PDF.")
@@ -31,7 +32,7 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm", ".json"):
-        raise click.BadParameter("the file must end in .pdf, .html or .json", param_hint="--out")
+        raise click.BadParameter(_("the file must end in .pdf, .html or .json"), param_hint="--out")
     app = state.app()
     try:
         try:
@@ -51,11 +52,18 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
     finally:
         app.close()
     click.echo(
-        f"{brief.title} {brief.period_label}: {brief.posts} posts, {brief.alerts} alerts -> {out}"
+        _("{title} {period}: {posts} posts, {alerts} alerts -> {out}").format(
+            title=brief.title,
+            period=brief.period_label,
+            posts=brief.posts,
+            alerts=brief.alerts,
+            out=out,
+        )
     )
     if send and not sent:
-        click.echo("no channel configured (settings.yaml console.brief_channels)", err=True)
+        click.echo(_("no channel configured (settings.yaml console.brief_channels)"), err=True)
     for r in sent:
-        click.echo(f"sent via {r['channel']}" if r.get("sent") else f"{r['channel']}: {r['error']}")
+        sent_via = _("sent via {name}").format(name=r["channel"])
+        click.echo(sent_via if r.get("sent") else f"{r['channel']}: {r['error']}")
     if any(not r.get("sent") for r in sent):
         raise SystemExit(1)

@@ -12,6 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import progress_printer
+from runtime.cli.i18n import _
 
 LOG_FORMAT = click.option(
     "--log-format",
@@ -53,7 +54,7 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
     configure_logging(fmt, config.settings.ops.log_level)
     say = status_printer(fmt)
     if demo and demo_url:
-        raise click.UsageError("give --demo or --demo-url, not both")
+        raise click.UsageError(_("give --demo or --demo-url, not both"))
     site = None
     if demo:
         from crawler.demo.site import live_site
@@ -61,7 +62,7 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         site = live_site()  # the demo history, its last hour, and new posts as time passes
         site.start()
         demo_url = site.url
-        say(f"demo site  {site.url}")
+        say(_("demo site  {url}").format(url=site.url))
 
     stop = threading.Event()
 
@@ -74,8 +75,8 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
     try:
         app.model(progress=progress_printer())  # a hot standby has its model loaded too
         service.start()
-        role = "active" if service.scheduler is not None else "standby"
-        say(f"scheduler  {role} ({service.lock.holder})")
+        role = _("active") if service.scheduler is not None else _("standby")
+        say(_("scheduler  {role} ({holder})").format(role=role, holder=service.lock.holder))
         while not stop.wait(1.0):
             pass
     finally:
@@ -85,4 +86,4 @@ def command(state: CliState, demo: bool, demo_url: str | None, log_format: str |
         if site is not None:
             site.stop()
         app.close()
-        say("stopped")
+        say(_("stopped"))

@@ -10,6 +10,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
@@ -40,12 +41,25 @@ def list_(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps(docs, ensure_ascii=False, indent=2))
         return
     if not docs:
-        click.echo("no schemes; add one with `yuqing schemes add NAME --must WORD`")
+        click.echo(
+            _("no schemes; add one with {command}").format(
+                command="`yuqing schemes add NAME --must WORD`"
+            )
+        )
         return
     click.echo(
         "\n".join(
             table(
-                ["name", "must", "any", "exclude", "field", "7 days", "alert", "channels"],
+                [
+                    _("name"),
+                    _("must"),
+                    _("any"),
+                    _("exclude"),
+                    _("field"),
+                    _("7 days"),
+                    _("alert"),
+                    _("channels"),
+                ],
                 [
                     [
                         d["name"],
@@ -103,8 +117,11 @@ def add(
 
     try:
         severity = parse_tier(alert_tier) if alert_tier else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--alert-tier") from None
+    except ValueError:
+        raise click.BadParameter(
+            _("unknown tier {value!r}: use I, II, III, IV or 1-4").format(value=alert_tier),
+            param_hint="--alert-tier",
+        ) from None
     spec = schemes.SchemeSpec(
         name=name,
         must=schemes.words(must),
@@ -132,7 +149,11 @@ def add(
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"scheme {doc['name']} saved; {doc['matched']} posts of the last 30 days match")
+        click.echo(
+            _("scheme {name} saved; {n} posts of the last 30 days match").format(
+                name=doc["name"], n=doc["matched"]
+            )
+        )
 
 
 @command.command("show", short_help="One scheme: its words, daily matches and latest posts.")
@@ -153,7 +174,11 @@ def show(state: CliState, name: str, days: int, as_json: bool) -> None:
         with app.store.session() as s:
             row = s.scalars(select(Scheme).where(Scheme.name == name)).first()
             if row is None:
-                raise click.ClickException(f"no scheme named {name!r} (see `yuqing schemes list`)")
+                raise click.ClickException(
+                    _("no scheme named {name!r} (see {command})").format(
+                        name=name, command="`yuqing schemes list`"
+                    )
+                )
             doc = schemes.as_dict(row)
             doc["daily"] = schemes.volume(s, row.id, now - timedelta(days=days - 1), now, zone)
             doc["posts"] = schemes.recent_posts(s, row.id, limit=20)
@@ -162,8 +187,15 @@ def show(state: CliState, name: str, days: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{doc['name']}  must {' '.join(doc['must']) or '-'}  any {' '.join(doc['any_of']) or '-'}"
-               f"  exclude {' '.join(doc['exclude']) or '-'}  ({doc['field']})")  # fmt: skip
+    click.echo(
+        _("{name}  must {must}  any {any}  exclude {exclude}  ({field})").format(
+            name=doc["name"],
+            must=" ".join(doc["must"]) or "-",
+            any=" ".join(doc["any_of"]) or "-",
+            exclude=" ".join(doc["exclude"]) or "-",
+            field=doc["field"],
+        )
+    )
     click.echo("  ".join(f"{d[5:]} {n}" for d, n in doc["daily"]))
     for p in doc["posts"]:
         click.echo(
@@ -181,7 +213,7 @@ def remove(state: CliState, name: str) -> None:
     try:
         with app.store.session() as s:
             if not schemes.remove(s, name):
-                raise click.ClickException(f"no scheme named {name!r}")
+                raise click.ClickException(_("no scheme named {name!r}").format(name=name))
     finally:
         app.close()
-    click.echo(f"scheme {name} removed")
+    click.echo(_("scheme {name} removed").format(name=name))

@@ -8,6 +8,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import iso, parse_since, table
+from runtime.cli.i18n import _
 from yuqing.contracts import parse_tier, tier_name
 
 
@@ -16,8 +17,10 @@ def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return None
     try:
         return parse_tier(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    except ValueError:
+        raise click.BadParameter(
+            _("unknown tier {value!r}: use I, II, III, IV or 1-4").format(value=value)
+        ) from None
 
 
 @click.command("search", short_help="Search posts (Chinese full text, filters).")
@@ -93,7 +96,10 @@ def command(
     if category is not None and category not in config.taxonomy.category_names():
         known = "、".join(config.taxonomy.category_names())
         raise click.BadParameter(
-            f"unknown category {category!r} (known: {known})", param_hint="--category"
+            _("unknown category {category!r} (known: {known})").format(
+                category=category, known=known
+            ),
+            param_hint="--category",
         )
     from index.base import BackendError, QueryError, SearchQuery
 
@@ -120,9 +126,11 @@ def command(
     try:
         result = app.index.search(q)
     except QueryError as exc:
-        raise click.UsageError(f"query: {exc}") from None
+        raise click.UsageError(_("query: {error}").format(error=exc)) from None
     except BackendError as exc:
-        raise click.ClickException(f"search index unavailable: {exc}") from None
+        raise click.ClickException(
+            _("search index unavailable: {error}").format(error=exc)
+        ) from None
     finally:
         app.close()
     hits = [
@@ -164,9 +172,13 @@ def command(
         + ("；全面检索：任一词命中，按时间倒序" if recall else "")
     )
     if result.partial:
-        click.echo("  同时含所有词的帖子很少：只含部分词的也已列出")
+        click.echo(_("  few posts have all the words: those with only some are listed too"))
     for word, syns in result.expansions.items():
-        click.echo(f"  “{word}”同时检索了同义词：{'、'.join(syns)}（--no-expand 关闭）")
+        click.echo(
+            _("  {word!r} was also searched as its synonyms: {synonyms} (--no-expand: off)").format(
+                word=word, synonyms=_(", ").join(syns)
+            )
+        )
     if result.histogram:
         top = max(n for _, n in result.histogram) or 1
         for b, n in result.histogram:
@@ -180,12 +192,19 @@ def command(
             h["category"] or "-",
             h["area"] or "-",
             _local(zone, h["published_at"]),
-            h["title"] + (f"（同义词：{'、'.join(h['expanded'])}）" if h["expanded"] else ""),
+            h["title"]
+            + (
+                _(" (synonyms: {words})").format(words=_(", ").join(h["expanded"]))
+                if h["expanded"]
+                else ""
+            ),
         ]
         for h in hits
     ]
     if rows:
-        for line in table(["编号", "等级", "类别", "属地", "发布时间", "标题"], rows):
+        for line in table(
+            [_("No."), _("Tier"), _("Category"), _("Area"), _("Published"), _("Title")], rows
+        ):
             click.echo(line)
 
 
@@ -205,15 +224,21 @@ def _suggest(app: object, word: str, limit: int, as_json: bool) -> None:
     try:
         rows = suggest(app.index, word, app.tokenize, top=limit)  # type: ignore[attr-defined]
     except QueryError as exc:
-        raise click.UsageError(f"query: {exc}") from None
+        raise click.UsageError(_("query: {error}").format(error=exc)) from None
     except BackendError as exc:
-        raise click.ClickException(f"search index unavailable: {exc}") from None
+        raise click.ClickException(
+            _("search index unavailable: {error}").format(error=exc)
+        ) from None
     finally:
         app.close()  # type: ignore[attr-defined]
     if as_json:
         doc = [{"word": w, "posts": n, "lift": lift} for w, n, lift in rows]
         click.echo(json.dumps({"query": word, "candidates": doc}, ensure_ascii=False))
         return
-    click.echo(f"words used around {word} (posts, lift); add the right ones to synonyms.yaml:")
+    click.echo(
+        _("words used around {word} (posts, lift); add the right ones to synonyms.yaml:").format(
+            word=word
+        )
+    )
     for w, n, lift in rows:
         click.echo(f"  {w}\t{n}\t{lift}")

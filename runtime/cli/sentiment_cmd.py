@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from runtime.cli import CliState, pass_state
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
@@ -56,8 +57,9 @@ def show(state: CliState, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if meta is None:
         raise click.ClickException(
-            f"no negativity model in {config.model_dir}; train one with "
-            "`yuqing sentiment train --data FILE`"
+            _("no negativity model in {dir}; train one with {command}").format(
+                dir=config.model_dir, command="`yuqing sentiment train --data FILE`"
+            )
         )
     _show(meta, config.model_dir / sentiment.DIRECTORY, as_json)
 
@@ -73,7 +75,11 @@ def score(state: CliState, texts: tuple[str, ...]) -> None:
     except sentiment.SentimentLoadError as exc:
         raise click.ClickException(str(exc)) from None
     if model is None:
-        raise click.ClickException("no negativity model; train one with `yuqing sentiment train`")
+        raise click.ClickException(
+            _("no negativity model; train one with {command}").format(
+                command="`yuqing sentiment train`"
+            )
+        )
     for text, value in zip(texts, model.score_many(texts), strict=True):
         click.echo(f"{value:.2f}\t{text}")
 
@@ -88,11 +94,22 @@ def _show(meta: object, where: Path, as_json: bool) -> None:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     f = doc["figures"]
-    click.echo(f"{doc['version']}  ({doc['examples']} texts, trained {doc['trained_at']})")
     click.echo(
-        f"held out {int(f.get('held_out', 0))}: accuracy {f['accuracy']:.3f}, "
-        f"macro-F1 {f['macro_f1']:.3f}, AUC {f['auc']:.3f} "
-        f"(negative share {f['negative_share']:.2f})"
+        _("{version}  ({n} texts, trained {at})").format(
+            version=doc["version"], n=doc["examples"], at=doc["trained_at"]
+        )
+    )
+    click.echo(
+        _(
+            "held out {n}: accuracy {accuracy:.3f}, macro-F1 {f1:.3f}, AUC {auc:.3f} "
+            "(negative share {negative:.2f})"
+        ).format(
+            n=int(f.get("held_out", 0)),
+            accuracy=f["accuracy"],
+            f1=f["macro_f1"],
+            auc=f["auc"],
+            negative=f["negative_share"],
+        )
     )
     click.echo(f"{where}")
     click.echo(CAUTION_ZH)

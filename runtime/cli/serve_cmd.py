@@ -11,6 +11,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import keep_first_admin
+from runtime.cli.i18n import _
 from runtime.cli.scheduler_cmd import LOG_FORMAT, status_printer
 
 if TYPE_CHECKING:
@@ -79,9 +80,13 @@ def command(
     os.environ[WORKER_OPTIONS] = json.dumps(
         {"config_dir": str(state.config_dir.resolve()), "log_format": fmt}
     )
-    say(f"console    http://{host}:{port}/  ({workers} workers)")
+    say(
+        _("console    {url}  ({workers} workers)").format(
+            url=f"http://{host}:{port}/", workers=workers
+        )
+    )
     if admin:
-        say(f"admin      {admin}")
+        say(_("admin      {value}").format(value=admin))
     # uvicorn shuts down on SIGTERM, then raises it again under the handler found at
     # start: let that be a no-op so a stop by systemd ends with status 0, not -15.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
@@ -95,4 +100,4 @@ def command(
         log_level="warning",
         access_log=False,
     )
-    say("stopped")
+    say(_("stopped"))

@@ -12,6 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 by_option = click.option(
@@ -28,9 +29,6 @@ def command() -> None:
 
 def _actor(actor: str | None) -> str:
     return actor or default_actor()
-
-
-OUTCOME = {"triage": "研判", "backlog": "补看"}
 
 
 def _local(zone: ZoneInfo, iso: str | None) -> str:
@@ -63,17 +61,33 @@ def list_(state: CliState, which: str | None, desk: str | None, as_json: bool) -
     zone = ZoneInfo(state.config().settings.timezone)
 
     def text() -> None:
-        click.echo(f"{len(rows)} 条等待值班研判（时间为 {zone.key} 本地时间）")
+        click.echo(
+            _("{n} alerts awaiting triage (times in {zone} local time)").format(
+                n=len(rows), zone=zone.key
+            )
+        )
         lines = []
         for r in rows:
             left = ""
             if r["triage_deadline"] and r["status"] == "triage":
                 mins = (datetime.fromisoformat(r["triage_deadline"]) - now).total_seconds() / 60
-                left = f"{mins:+.0f} 分"
-            what = "复核" if r["triage"] == "review" else OUTCOME.get(r["status"], r["status"])
+                left = _("{minutes:+.0f} min").format(minutes=mins)
+            outcome = {"triage": _("triage"), "backlog": _("backlog")}
+            what = _("review") if r["triage"] == "review" else outcome.get(r["status"], r["status"])
             lines.append([f"#{r['id']}", what, r["tier"], r["team"],
                           _local(zone, r["triage_deadline"]), left, r["title"]])  # fmt: skip
-        for line in table(["编号", "类型", "等级", "拟派单位", "时限", "剩余", "标题"], lines):
+        for line in table(
+            [
+                _("No."),
+                _("Kind"),
+                _("Tier"),
+                _("Proposed team"),
+                _("Deadline"),
+                _("Left"),
+                _("Title"),
+            ],
+            lines,
+        ):
             click.echo(line)
 
     if as_json:
@@ -137,10 +151,13 @@ def retier(
 
     try:
         severity = parse_tier(tier) if tier else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--tier") from None
+    except ValueError:
+        raise click.BadParameter(
+            _("unknown tier {value!r}: use I, II, III, IV or 1-4").format(value=tier),
+            param_hint="--tier",
+        ) from None
     if severity is None and team is None:
-        raise click.UsageError("give --tier or --team")
+        raise click.UsageError(_("give --tier or --team"))
     _decide(
         state,
         as_json,

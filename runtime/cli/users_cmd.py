@@ -8,6 +8,7 @@ import sys
 import click
 
 from runtime.cli import CliState, pass_state
+from runtime.cli.i18n import _
 
 ROLE_CHOICE = click.Choice(["responder", "analyst", "supervisor", "admin"])
 
@@ -69,9 +70,11 @@ def add(
                  display_name=display_name)  # fmt: skip
 
     _run(state, go)
-    click.echo(f"added {username} ({role}{', ' + team if team else ''})")
+    click.echo(
+        _("added {user} ({role})").format(user=username, role=role + (", " + team if team else ""))
+    )
     if generated:
-        click.echo(f"password: {password}")
+        click.echo(_("password: {password}").format(password=password))
 
 
 @command.command("passwd", short_help="Set a new password (ends the user's sessions).")
@@ -84,9 +87,9 @@ def passwd(state: CliState, username: str, password_stdin: bool, generate: bool)
 
     password, generated = _password(password_stdin, generate)
     _run(state, lambda app, s: set_password(s, username, password, app.now()))
-    click.echo(f"password changed for {username}")
+    click.echo(_("password changed for {user}").format(user=username))
     if generated:
-        click.echo(f"password: {password}")
+        click.echo(_("password: {password}").format(password=password))
 
 
 @command.command("disable", short_help="Disable an account (ends sessions, revokes tokens).")
@@ -96,7 +99,7 @@ def disable(state: CliState, username: str) -> None:
     from console.accounts import set_disabled
 
     _run(state, lambda app, s: set_disabled(s, username, True, app.now()))
-    click.echo(f"disabled {username}")
+    click.echo(_("disabled {user}").format(user=username))
 
 
 @command.command("enable", short_help="Enable a disabled account.")
@@ -106,7 +109,7 @@ def enable(state: CliState, username: str) -> None:
     from console.accounts import set_disabled
 
     _run(state, lambda app, s: set_disabled(s, username, False, app.now()))
-    click.echo(f"enabled {username}")
+    click.echo(_("enabled {user}").format(user=username))
 
 
 @command.command("list", short_help="List accounts.")
@@ -121,7 +124,7 @@ def list_(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps({"users": users}, ensure_ascii=False))
         return
     for u in users:
-        flag = "  (disabled)" if u["disabled"] else ""
+        flag = _("  (disabled)") if u["disabled"] else ""
         click.echo(f"{u['username']:<20} {u['role']:<11} {u['team'] or '-':<20}{flag}")
 
 

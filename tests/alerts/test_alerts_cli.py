@@ -137,9 +137,15 @@ def test_test_channel_dry_run_and_send(
 
 
 def test_list_lines_up_in_a_terminal_and_names_its_zone(
-    cli: object, store: Store, config: AppConfig, capsys: pytest.CaptureFixture[str]
+    cli: object,
+    store: Store,
+    config: AppConfig,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from wcwidth import wcswidth
+
+    monkeypatch.setenv("LANGUAGE", "zh_CN")  # the Chinese headers: two cells a character
 
     add_post(store, START, "河西村养殖场污水直排入河", severity=3, area="河西村")
     with store.session() as s:

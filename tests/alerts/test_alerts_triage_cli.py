@@ -85,6 +85,6 @@ def test_the_desk_from_the_command_line(desk: str, capsys: pytest.CaptureFixture
     code, out, _ = _run(capsys, "archive", str(old["id"]), "--note", "已于十天前处置")
     assert code == 0 and "dismissed" in out
     code, out, _ = _run(capsys, "list")
-    assert code == 0 and out.startswith("0 条等待值班研判")
+    assert code == 0 and out.startswith("0 alerts awaiting triage")
     code, _, err = _run(capsys, "confirm", "999999")
     assert code == 1 and "not found" in err
