@@ -267,10 +267,10 @@ def _against_another_reader(decided: dict[str, int], labels: dict[str, int]) -> 
 def _rubric_only(examples: list[Any]) -> dict[str, Any]:
     from classifier.report import severity_metrics
     from classifier.severity import SeverityRubric
-    from classifier.text import normalize
+    from classifier.text import normalise
 
     rubric = SeverityRubric(config().taxonomy)
-    pred = [rubric.assess(normalize(e.text))[0] or 1 for e in examples]
+    pred = [rubric.assess(normalise(e.text))[0] or 1 for e in examples]
     return severity_metrics([e.severity for e in examples], pred)["tiers_I_II"]
 
 

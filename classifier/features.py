@@ -55,14 +55,14 @@ def _subtokens(token: str) -> str:
 
 
 def category_rows(
-    tokens: Sequence[Sequence[str]], normalized: Sequence[str], params: ModelParams
+    tokens: Sequence[Sequence[str]], normalised: Sequence[str], params: ModelParams
 ) -> list[str] | np.ndarray:
     """The category pipeline's input: model_input() strings ("long"), or rows of
     (space-joined tokens, normalised text) for the "short" features."""
     if params.text_mode == "short":
         rows = np.empty((len(tokens), 2), dtype=object)
         rows[:, 0] = [" ".join(t) for t in tokens]
-        rows[:, 1] = list(normalized)
+        rows[:, 1] = list(normalised)
         return rows
     return [model_input(t, params) for t in tokens]
 

@@ -70,9 +70,9 @@ class TrainedModel:
     def predict_category_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Class names and calibrated probabilities (rows: texts), no thresholding."""
         tk = self.tokenizer
-        normalized = [tk.normalize(join_title("", t)[:MAX_TEXT_CHARS]) for t in texts]
-        tokens = [tk.tokenize_normalized(s) for s in normalized]
-        proba = self.category_model.predict_proba(category_rows(tokens, normalized, self.params))
+        normalised = [tk.normalise(join_title("", t)[:MAX_TEXT_CHARS]) for t in texts]
+        tokens = [tk.tokenize_normalised(s) for s in normalised]
+        proba = self.category_model.predict_proba(category_rows(tokens, normalised, self.params))
         return [str(c) for c in self.category_model.classes_], proba
 
     def classify(
@@ -106,17 +106,17 @@ class TrainedModel:
         if len(likes) != n or len(replies) != n:
             raise ValueError("likes and replies must have one value per text")
         cut: list[bool] = []
-        normalized: list[str] = []
+        normalised: list[str] = []
         tokens: list[list[str]] = []
         kept: list[Segmented | None] = []
         for title, text in zip(titles, texts, strict=True):
             norm, toks, seg = self._segment(title or "", text or "")
             cut.append(seg is None and len(join_title(title, text)) > MAX_TEXT_CHARS)
-            normalized.append(norm)
+            normalised.append(norm)
             tokens.append(toks)
             kept.append(seg)
-        joined = category_rows(tokens, normalized, self.params)
-        hits = [self.rubric.hits(s) for s in normalized]
+        joined = category_rows(tokens, normalised, self.params)
+        hits = [self.rubric.hits(s) for s in normalised]
         cat_classes = [str(c) for c in self.category_model.classes_]
         cat_proba = self.category_model.predict_proba(joined)
         sev_classes = (
@@ -137,7 +137,7 @@ class TrainedModel:
                 reasons.append(f"类别: 文本为空或无可识别词语, 转{category}")
             sev_row = None if sev_proba is None else sev_proba[i]
             severity, p_high, review = self._decide_severity(
-                normalized[i],
+                normalised[i],
                 hits[i],
                 sev_classes,
                 sev_row,
@@ -186,16 +186,16 @@ class TrainedModel:
         if len(titles) != len(texts):
             raise ValueError(f"{len(titles)} titles but {len(texts)} texts")
         segmented = [self._segment(t or "", x or "") for t, x in zip(titles, texts, strict=True)]
-        normalized = [s[0] for s in segmented]
+        normalised = [s[0] for s in segmented]
         tokens = [s[1] for s in segmented]
-        hits = [self.rubric.hits(s) for s in normalized]
+        hits = [self.rubric.hits(s) for s in normalised]
         p_high = np.zeros(len(texts))
-        proba = self._severity_proba(tokens, category_rows(tokens, normalized, self.params), hits)
+        proba = self._severity_proba(tokens, category_rows(tokens, normalised, self.params), hits)
         if proba is not None and self.severity_model is not None:
             high = [i for i, c in enumerate(self.severity_model.classes_) if int(c) >= 3]
             p_high = proba[:, high].sum(axis=1)
         found = [
-            (self.rubric.assess(s, h)[0] or 1) >= 3 for s, h in zip(normalized, hits, strict=True)
+            (self.rubric.assess(s, h)[0] or 1) >= 3 for s, h in zip(normalised, hits, strict=True)
         ]
         return p_high + np.array(found, dtype=float)
 
@@ -209,10 +209,10 @@ class TrainedModel:
         tk = self.tokenizer
         title, text = title.strip(), text.strip()
         if len(title) + len(text) + 1 > MAX_TEXT_CHARS:
-            norm = tk.normalize(join_title(title, text)[:MAX_TEXT_CHARS])
-            return norm, tk.tokenize_normalized(norm), None
-        nt, nx = tk.normalize(title), tk.normalize(text)
-        tt, xt = tk.tokenize_normalized(nt), tk.tokenize_normalized(nx)
+            norm = tk.normalise(join_title(title, text)[:MAX_TEXT_CHARS])
+            return norm, tk.tokenize_normalised(norm), None
+        nt, nx = tk.normalise(title), tk.normalise(text)
+        tt, xt = tk.tokenize_normalised(nt), tk.tokenize_normalised(nx)
         seg = Segmented(self.segmenter_key, tuple(tt), tuple(xt))
         if not title or text.startswith(title):  # as join_title: the text repeats its title
             return (nx or nt), (xt or tt), seg
@@ -239,7 +239,7 @@ class TrainedModel:
 
     def _decide_severity(
         self,
-        normalized: str,
+        normalised: str,
         hits: list[RubricHit],
         classes: list[int],
         proba: np.ndarray | None,
@@ -251,7 +251,7 @@ class TrainedModel:
         whether the desk should take a second look (below II, above the review line)."""
         p = self.params
         p_high: float | None = None
-        rubric, rubric_reasons = self.rubric.assess(normalized, hits)
+        rubric, rubric_reasons = self.rubric.assess(normalised, hits)
         reasons.extend(rubric_reasons)
         severity = rubric or 1
         threshold = self.severity_threshold

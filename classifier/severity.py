@@ -95,13 +95,13 @@ class SeverityRubric:
             break
         return best, why
 
-    def hits(self, normalized_text: str) -> list[RubricHit]:
+    def hits(self, normalised_text: str) -> list[RubricHit]:
         """Distinct terms found, in order of first appearance."""
         if self._pattern is None:
             return []
         out: list[RubricHit] = []
         seen: set[str] = set()
-        text = normalized_text
+        text = normalised_text
         for m in self._pattern.finditer(text):
             term = m.group(0)
             severity, context = self._tier_in_context(text, term, m.start(), m.end())
@@ -128,14 +128,14 @@ class SeverityRubric:
         return out
 
     def assess(
-        self, normalized_text: str, hits: list[RubricHit] | None = None
+        self, normalised_text: str, hits: list[RubricHit] | None = None
     ) -> tuple[int | None, list[str]]:
         """Highest tier with unnegated evidence (None when there is none) and the reasons.
         ``hits``: :meth:`hits` of the same text, when the caller has them already."""
         best: int | None = None
         reasons: list[str] = []
         if hits is None:
-            hits = self.hits(normalized_text)
+            hits = self.hits(normalised_text)
         hits = sorted(hits, key=lambda h: -h.severity)
         for h in hits:
             if h.negated_by is not None:

@@ -67,7 +67,7 @@ def traditional_folding_available() -> bool:
     return _traditional_converter() is not None
 
 
-def normalize(text: str, *, fold_traditional: bool = True) -> str:
+def normalise(text: str, *, fold_traditional: bool = True) -> str:
     """Full-width to half-width, traditional to simplified, whitespace folded, ASCII lower-cased."""
     text = _to_halfwidth(unicodedata.normalize("NFC", text))
     if fold_traditional:
@@ -218,20 +218,20 @@ class JiebaTokenizer:
         }
 
     # ------------------------------------------------------------ using
-    def normalize(self, text: str) -> str:
-        return normalize(text, fold_traditional=self.fold_traditional)
+    def normalise(self, text: str) -> str:
+        return normalise(text, fold_traditional=self.fold_traditional)
 
     def tokenize(self, text: str) -> list[str]:
         """Normalised content tokens of ``text`` (punctuation and stop words removed)."""
-        return self.tokenize_normalized(self.normalize(text))
+        return self.tokenize_normalised(self.normalise(text))
 
-    def tokenize_normalized(self, normalized: str) -> list[str]:
-        """Like :meth:`tokenize` for text already passed through :meth:`normalize`."""
+    def tokenize_normalised(self, normalised: str) -> list[str]:
+        """Like :meth:`tokenize` for text already passed through :meth:`normalise`."""
         tk = self._ensure_ready()
         stop = self.stop_words_
         out: list[str] = []
         keep = out.append
-        for tok in tk.cut(normalized, HMM=self.hmm):
+        for tok in tk.cut(normalised, HMM=self.hmm):
             # isalnum() is C-fast and true for nearly every Chinese token; the
             # per-character test only runs for mixed tokens ("a.b", "3%").
             if tok.isalnum():

@@ -208,23 +208,23 @@ def train(
     tokenizer = JiebaTokenizer.from_taxonomy(taxonomy, hmm=params.hmm).fit()
     fp = tokenizer.fingerprint()
     say(f"分词: {len(examples)} 条 ({fp['name']} {fp['version']})")
-    normalized = [tokenizer.normalize(e.text) for e in examples]
-    tokens = [tokenizer.tokenize_normalized(n) for n in normalized]
+    normalised = [tokenizer.normalise(e.text) for e in examples]
+    tokens = [tokenizer.tokenize_normalised(n) for n in normalised]
 
     cat_idx = [i for i, e in enumerate(examples) if e.category]
     if params.text_mode == "auto":
-        lengths = sorted(len(normalized[i]) for i in cat_idx) or [0]
+        lengths = sorted(len(normalised[i]) for i in cat_idx) or [0]
         short = lengths[len(lengths) // 2] < params.short_text_chars
         # Recorded resolved, so the served model reads what it was trained on.
         params = replace(params, text_mode="short" if short else "long")
     cat_tokens = [tokens[i] for i in cat_idx]
-    cat_norm = [normalized[i] for i in cat_idx]
+    cat_norm = [normalised[i] for i in cat_idx]
     y_cat = [examples[i].category for i in cat_idx]
     n_real = len(cat_idx)
     if params.seed_examples:
         for name, text in _seed_examples(taxonomy):
-            cat_norm.append(tokenizer.normalize(text))
-            cat_tokens.append(tokenizer.tokenize_normalized(cat_norm[-1]))
+            cat_norm.append(tokenizer.normalise(text))
+            cat_tokens.append(tokenizer.tokenize_normalised(cat_norm[-1]))
             y_cat.append(name)
     X_cat = category_rows(cat_tokens, cat_norm, params)
     missing = known - set(y_cat)
@@ -238,7 +238,7 @@ def train(
 
     rubric = SeverityRubric(taxonomy)
     sev_idx = [i for i, e in enumerate(examples) if e.severity is not None]
-    sev_hits = [rubric.hits(normalized[i]) for i in sev_idx]
+    sev_hits = [rubric.hits(normalised[i]) for i in sev_idx]
     sev_params = params.for_severity()
     X_sev = [model_input(tokens[i], sev_params) for i in sev_idx]
     if params.severity_rubric_features:
@@ -256,7 +256,7 @@ def train(
         if params.severity_binary:
             sev_kind = "i-ii-gate:" + sev_kind
         rubric_tiers = [
-            rubric.assess(normalized[i], h)[0] or 1 for i, h in zip(sev_idx, sev_hits, strict=True)
+            rubric.assess(normalised[i], h)[0] or 1 for i, h in zip(sev_idx, sev_hits, strict=True)
         ]
         sev_threshold, review_threshold = _learn_threshold(X_sev, y_fit, rubric_tiers, params)
         if sev_threshold is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import jieba
 import pytest
 
-from classifier.text import JiebaTokenizer, normalize, taxonomy_words, tokenize, tokenizer_for
+from classifier.text import JiebaTokenizer, normalise, taxonomy_words, tokenize, tokenizer_for
 from yuqing.settings import TaxonomyFile
 
 
@@ -23,14 +23,14 @@ def test_private_jieba_instance_leaves_global_dictionary_alone(taxonomy: Taxonom
 
 
 def test_normalisation_folds_width_space_and_case() -> None:
-    assert normalize("ＡＢＣ１２３　 \n\t小区") == "abc123 小区"
+    assert normalise("ＡＢＣ１２３　 \n\t小区") == "abc123 小区"
 
 
 def test_traditional_folds_to_simplified() -> None:
     pytest.importorskip("opencc")
-    assert normalize("農民工討薪，燃氣洩漏") == "农民工讨薪,燃气泄漏"
+    assert normalise("農民工討薪，燃氣洩漏") == "农民工讨薪,燃气泄漏"
     # Simplified text passes through unchanged.
-    assert normalize("农民工讨薪") == "农民工讨薪"
+    assert normalise("农民工讨薪") == "农民工讨薪"
 
 
 def test_stop_words_and_punctuation_are_dropped() -> None:

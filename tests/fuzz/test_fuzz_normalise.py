@@ -16,7 +16,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from classifier.text import normalize
+from classifier.text import normalise
 from crawler.encoding import (
     Mojibake,
     canonical_encoding,
@@ -106,9 +106,9 @@ def test_html_to_text_is_total(fragment: str) -> None:
 @given(st.text(max_size=60) | tricky_text)
 @example("臺灣處理環境")
 @example("ＡＢＣ　Ｔｅｓｔ")
-def test_classifier_normalize_is_idempotent(text: str) -> None:
-    once = normalize(text)
-    assert normalize(once) == once
+def test_classifier_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
 
 
 @given(
