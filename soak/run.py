@@ -383,7 +383,7 @@ def reconcile(
     from runtime.app import App
     from store.alerting_models import NotificationOutbox
     from store.models import Alert, DeadLetterRow, IndexOutbox, Post, PostSighting
-    from store.posts import canonical_url
+    from store.posts import url_identity
     from yuqing.contracts import tier_name
     from yuqing.settings import load_config
 
@@ -392,7 +392,7 @@ def reconcile(
     try:
         now = app.now()
         expected = {
-            "url:" + canonical_url(f"{addresses['site']}/board/thread/{i}.html"): i
+            "url:" + url_identity(f"{addresses['site']}/board/thread/{i}.html"): i
             for i in world["published_ids"]
         }
         with app.store.session() as s:

@@ -32,8 +32,11 @@ _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|timestamp|_t|ts)$", re.I)
 _SPACE = re.compile(r"\s+")
 
 
-def canonical_url(url: str) -> str:
-    """Lower-case scheme/host, drop fragments, tracking parameters and default ports.
+def url_identity(url: str) -> str:
+    """What identifies a post by its URL (the part of its key after "url:"): scheme and
+    host lower-cased, fragment, tracking parameters and default port dropped, query
+    sorted. Not the crawler's ``page_url`` (what it requests and records): keys of
+    stored posts are built with these rules and must not change under them.
 
     A string urllib cannot read as a URL (a port of 99999, a broken IPv6 host) is
     its own canonical form: the post keeps a stable key instead of failing to store.
@@ -67,7 +70,7 @@ _MAX_IDENTITY = 400  # keys are String(512)
 
 def post_key(post: CrawledPost, rewrite: Callable[[str], str] | None = None) -> str:
     """The post's identity given by its source when there is one (``extra["identity"]``),
-    else canonical URL, else source + external id, else source + content.
+    else its URL's identity (url_identity), else source + external id, else source + content.
 
     ``rewrite`` maps a URL to its stable form first (e.g. a demo site on a new port).
     """
@@ -80,7 +83,7 @@ def post_key(post: CrawledPost, rewrite: Callable[[str], str] | None = None) -> 
             ident = "sha256:" + hashlib.sha256(ident.encode("utf-8")).hexdigest()
         return f"entry:{post.source}:{ident}"
     if post.url:
-        return "url:" + canonical_url(rewrite(post.url) if rewrite else post.url)
+        return "url:" + url_identity(rewrite(post.url) if rewrite else post.url)
     if post.external_id:
         return f"id:{post.source}:{post.external_id}"
     return f"hash:{post.source}:{content_hash(post.title, post.text)}"
@@ -602,7 +605,7 @@ def _adopt(
     has an identity key: move the stored row to it rather than store it twice."""
     if session.execute(select(Post.id).where(Post.key == key)).first() is not None:
         return
-    url_key = "url:" + canonical_url(rewrite(post.url) if rewrite else post.url)  # type: ignore[arg-type]
+    url_key = "url:" + url_identity(rewrite(post.url) if rewrite else post.url)  # type: ignore[arg-type]
     old = session.execute(
         select(Post.id).where(
             Post.key == url_key, Post.source == post.source, Post.content_hash == digest
@@ -666,7 +669,7 @@ def is_seen(
 ) -> bool:
     """Has *this source* already carried the post at ``url``? (Per source: a feed
     that stored the newest posts first must not stop the board's first crawl.)"""
-    key = "url:" + canonical_url(rewrite(url) if rewrite else url)
+    key = "url:" + url_identity(rewrite(url) if rewrite else url)
     q = select(PostSighting.post_id).where(
         PostSighting.url_key == key, PostSighting.source == source
     )

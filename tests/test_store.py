@@ -11,7 +11,6 @@ from store.models import Base, DeadLetterRow, Event, IndexOutbox, Post
 from store.posts import (
     OutboxEntry,
     add_dead_letter,
-    canonical_url,
     due_index_batch,
     index_backlog,
     is_seen,
@@ -19,6 +18,7 @@ from store.posts import (
     mark_indexed,
     post_key,
     upsert_post,
+    url_identity,
 )
 from yuqing.contracts import Classification, CrawledPost, DeadLetter
 
@@ -101,7 +101,7 @@ def test_changed_post_is_updated_and_requeued(store: Store) -> None:
 
 def test_keys(store: Store) -> None:
     assert (
-        canonical_url("HTTP://Example.COM:80/a?b=2&a=1&utm_medium=x#f")
+        url_identity("HTTP://Example.COM:80/a?b=2&a=1&utm_medium=x#f")
         == "http://example.com/a?a=1&b=2"
     )
     assert post_key(_post(url=None, external_id="T-1")) == "id:board:T-1"

@@ -26,7 +26,7 @@ from w3lib.url import add_or_replace_parameter
 from crawler.encoding import decode_body
 from crawler.items import RawPost
 from crawler.middlewares import header_charset
-from crawler.spiders.base import SourceSpider, _text_of, canonical_url
+from crawler.spiders.base import SourceSpider, _text_of, page_url
 from yuqing.contracts import DeadLetter
 from yuqing.settings import ApiSpec
 
@@ -193,7 +193,7 @@ class ApiSpider(SourceSpider):
             )
         return RawPost(
             source=self.source.name,
-            url=canonical_url(response.urljoin(str(url))) if url else None,
+            url=page_url(response.urljoin(str(url))) if url else None,
             title=html.escape(str(title or "")),
             body=str(text) if text is not None else html.escape(str(title)),
             external_id=str(external_id) if external_id is not None else None,

@@ -27,8 +27,11 @@ logger = logging.getLogger(__name__)
 _TEXT_SELECTOR = re.compile(r"(::text|::attr\([^)]*\)|text\(\)|/@[\w:-]+)\s*$")
 
 
-def canonical_url(url: str) -> str:
-    """The form of a URL used as a post's identity (and asked of ``sink.seen``).
+def page_url(url: str) -> str:
+    """A page's URL as the crawler requests and records it (``CrawledPost.url``, and
+    what it asks ``sink.seen``): w3lib's canonical form (percent-encoding normalised,
+    query sorted), without the fragment. The store derives a post's key from it by its
+    own rules (``store.posts.url_identity``).
 
     Raises ValueError for what is not a URL (a port of 99999, a broken IPv6 host).
     """
@@ -36,7 +39,7 @@ def canonical_url(url: str) -> str:
 
 
 def url_with_fragment(url: str) -> str:
-    """:func:`canonical_url` keeping the fragment: entries of one feed that link to
+    """:func:`page_url` keeping the fragment: entries of one feed that link to
     anchors of one page are told apart by it alone."""
     return canonicalize_url(url.strip(), keep_fragments=True).strip()
 

@@ -11,9 +11,9 @@ from scrapy.http import Response
 from crawler.items import RawPost
 from crawler.spiders.base import (
     SourceSpider,
-    canonical_url,
     extract_markup,
     extract_text,
+    page_url,
     select,
 )
 
@@ -52,7 +52,7 @@ class BoardSpider(SourceSpider):
             if not href:
                 continue
             try:
-                links[canonical_url(response.urljoin(href))] = None
+                links[page_url(response.urljoin(href))] = None
             except ValueError as exc:  # one broken link must not lose the rest of the page
                 yield self.bad_link(response, href, exc)
         if not links:
@@ -99,7 +99,7 @@ class BoardSpider(SourceSpider):
         try:
             item = RawPost(
                 source=self.source.name,
-                url=canonical_url(response.url),
+                url=page_url(response.url),
                 title=extract_markup(response, sel.title) or "",
                 body=extract_markup(response, sel.body) or "",
                 author=extract_markup(response, sel.author),

@@ -15,7 +15,7 @@ from scrapy.http import Response
 from crawler.encoding import as_utf8_xml, decode_body
 from crawler.items import RawPost
 from crawler.middlewares import header_charset
-from crawler.spiders.base import SourceSpider, _text_of, canonical_url, url_with_fragment
+from crawler.spiders.base import SourceSpider, _text_of, page_url, url_with_fragment
 from store.posts import IDENTITY_KEY
 from yuqing.contracts import DeadLetter
 
@@ -111,7 +111,7 @@ class FeedSpider(SourceSpider):
                 title = entry.get("title", "")
                 yield RawPost(
                     source=self.source.name,
-                    url=canonical_url(response.urljoin(link)) if link else None,
+                    url=page_url(response.urljoin(link)) if link else None,
                     title=html.escape(title),
                     body=body or html.escape(title),
                     external_id=entry.get("id") or link,
@@ -135,7 +135,7 @@ def _identities(response: Response, entries: list[Any]) -> list[str | None]:
     for entry in entries:
         try:
             full = response.urljoin(entry.get("link")) if entry.get("link") else None
-            links.append((canonical_url(full), url_with_fragment(full)) if full else None)
+            links.append((page_url(full), url_with_fragment(full)) if full else None)
         except ValueError:  # a broken link: its RawPost fails and is dead-lettered
             links.append(None)
     shared = Counter(link[0] for link in links if link)

@@ -12,7 +12,7 @@ from crawler.config import scrapy_settings, source_url
 from crawler.items import RawPost, to_crawled_post
 from crawler.runner import CrawlStats, run_crawl
 from crawler.sinks import MemorySink
-from crawler.spiders.base import canonical_url, extract_markup, extract_text
+from crawler.spiders.base import extract_markup, extract_text, page_url
 from yuqing.contracts import CrawledPost, DeadLetter, Outcome
 from yuqing.settings import CrawlerSettings, Source, load_config
 
@@ -44,7 +44,7 @@ def test_raw_post_normalises_masks_and_dates() -> None:
     r = response()
     raw = RawPost(
         source="s",
-        url=canonical_url(r.url + "#reply"),
+        url=page_url(r.url + "#reply"),
         title=extract_markup(r, "h1.subject::text") or "",
         body=extract_markup(r, "div.message") or "",
         time=extract_markup(r, "span.posted::text"),

@@ -27,8 +27,8 @@ from crawler.encoding import (
 )
 from crawler.items import RawPost, to_crawled_post
 from crawler.normalise import MAX_COUNT, fold_text, html_to_text, parse_cn_datetime, parse_count
-from crawler.spiders.base import canonical_url as crawl_canonical_url
-from store.posts import canonical_url, content_hash, post_key
+from crawler.spiders.base import page_url
+from store.posts import content_hash, post_key, url_identity
 from yuqing.contracts import CrawledPost, DeadLetter
 from yuqing.settings import ConfigError, load_config
 
@@ -250,14 +250,14 @@ def urls(draw: st.DrawFn) -> str:
 @example("http://example.com:99999/a")
 @example("http://[::1/a")
 @example("http://example.com:abc/")
-def test_canonical_urls_are_total_and_stable(url: str) -> None:
-    once = canonical_url(url)  # the store's: total, a post always gets a key
-    assert canonical_url(once) == once
+def test_url_identities_and_page_urls_are_total_and_stable(url: str) -> None:
+    once = url_identity(url)  # the store's: total, a post always gets a key
+    assert url_identity(once) == once
     try:  # the crawler's: a ValueError (documented) for what it cannot request
-        crawled = crawl_canonical_url(url)
+        crawled = page_url(url)
     except ValueError:
         return
-    assert crawl_canonical_url(crawled) == crawled
+    assert page_url(crawled) == crawled
 
 
 @st.composite
@@ -284,7 +284,7 @@ def readable_urls(draw: st.DrawFn) -> str:
 @given(readable_urls(), st.sampled_from(["utm_source=x", "spm=a.b", "from=timeline", "ts=1"]))
 def test_tracking_parameters_do_not_change_the_key(url: str, tracking: str) -> None:
     joined = url + ("&" if "?" in url else "?") + tracking
-    assert canonical_url(joined) == canonical_url(url)
+    assert url_identity(joined) == url_identity(url)
 
 
 @given(
@@ -354,9 +354,9 @@ def test_regressions_found_by_fuzzing(tmp_path: Path) -> None:
     assert parse_cn_datetime("99999999999天前", NOW) is None
     assert parse_cn_datetime("Fri, 31 Dec 9999 23:59:59 -1200", NOW) is None
     assert canonical_encoding("utf\x008") is None  # ValueError: embedded null character
-    assert canonical_url("http://example.com:99999/a") == "http://example.com:99999/a"
-    assert canonical_url("http://[::1/a") == "http://[::1/a"
-    assert canonical_url("http://example.com/ #top") == "http://example.com/"
+    assert url_identity("http://example.com:99999/a") == "http://example.com:99999/a"
+    assert url_identity("http://[::1/a") == "http://[::1/a"
+    assert url_identity("http://example.com/ #top") == "http://example.com/"
     gbk = "<p>东湖街道居民反映小区路灯坏了一个月</p>".encode("gbk")
     for lie in ("utf-16", "euc-kr", "shift_jis", "iso-8859-1"):  # declared or in the header
         assert decode_body(f'<meta charset="{lie}">'.encode() + gbk).encoding == "gb18030"
