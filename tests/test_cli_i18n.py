@@ -127,6 +127,7 @@ MESSAGES = [  # (arguments, exit status, Chinese needle, English needle)
     (["alerts", "list"], 0, "编号  等级  状态", "No.  Tier  Status"),
     (["alerts", "list", "--team", "nobody"], 2, "没有责任单位 'nobody'", "unknown team 'nobody'"),
     (["search", "x", "--since", "someday"], 2, "不是日期", "is not a date"),
+    (["crawl"], 2, "请给出 SOURCE 或 --all", "give a SOURCE or --all"),
 ]
 
 

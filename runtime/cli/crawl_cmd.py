@@ -13,6 +13,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import fail, progress_printer
+from runtime.cli.i18n import _
 
 
 @click.command("crawl", short_help="Crawl a source (or --all) now.")
@@ -27,7 +28,7 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
 
     config = state.config()
     if bool(source) == all_:
-        raise click.UsageError("give a SOURCE or --all (not both)")
+        raise click.UsageError(_("give a SOURCE or --all (not both)"))
     if source:
         try:
             config.source(source)
@@ -66,36 +67,51 @@ def command(state: CliState, source: str | None, all_: bool, as_json: bool) -> N
         else:
             for r in results:
                 click.echo(stats_line(r))
-            click.echo(f"indexed {run.indexed} posts; {stats.opened} new alerts")
+            click.echo(
+                _("indexed {n} posts; {alerts} new alerts").format(
+                    n=run.indexed, alerts=stats.opened
+                )
+            )
     finally:
         if site is not None:
             site.stop()
         app.close()
     if failed:
-        fail(f"{failed} of {len(names)} crawls failed")
+        fail(_("{failed} of {n} crawls failed").format(failed=failed, n=len(names)))
 
 
 def stats_line(r: dict[str, Any]) -> str:
     """One crawl's statistics (as kept in crawl_runs) on one line."""
-    head = f"{r['source']}: {'ok' if r['ok'] else 'FAILED'}"
+    head = f"{r['source']}: {_('ok') if r['ok'] else _('FAILED')}"
     if "enqueued_round" in r:  # a shared frontier: the crawler workers crawl it
         if r["enqueued_round"] is None:
-            return f"{head} - its previous round is still in the shared frontier; not seeded"
-        return (
-            f"{head} - round {r['enqueued_round']} seeded into the shared frontier; "
-            "`yuqing crawler-worker status` shows its progress"
-        )
-    body = (
-        f"{r.get('pages', 0)} pages fetched, {r.get('items_accepted', 0)} items "
-        f"({r.get('items_new', 0)} new, {r.get('items_updated', 0)} updated, "
-        f"{r.get('items_duplicate', 0)} unchanged, {r.get('items_collided', 0)} collided), "
-        f"{r.get('not_modified', 0)} not modified, {r.get('dead_letters', 0)} dead letters"
+            return head + _(" - its previous round is still in the shared frontier; not seeded")
+        return head + _(
+            " - round {round} seeded into the shared frontier; {command} shows its progress"
+        ).format(round=r["enqueued_round"], command="`yuqing crawler-worker status`")
+    body = _(
+        "{pages} pages fetched, {items} items ({new} new, {updated} updated, "
+        "{unchanged} unchanged, {collided} collided), {not_modified} not modified, "
+        "{dead} dead letters"
+    ).format(
+        pages=r.get("pages", 0),
+        items=r.get("items_accepted", 0),
+        new=r.get("items_new", 0),
+        updated=r.get("items_updated", 0),
+        unchanged=r.get("items_duplicate", 0),
+        collided=r.get("items_collided", 0),
+        not_modified=r.get("not_modified", 0),
+        dead=r.get("dead_letters", 0),
     )
     if r.get("mojibake") or r.get("unparsed"):
-        body += f" ({r.get('mojibake', 0)} mojibake, {r.get('unparsed', 0)} unparsed)"
+        body += _(" ({mojibake} mojibake, {unparsed} unparsed)").format(
+            mojibake=r.get("mojibake", 0), unparsed=r.get("unparsed", 0)
+        )
     if r.get("mojibake_repaired"):
-        body += f", {r['mojibake_repaired']} re-decoded"
-    body += f", {r.get('errors', 0)} errors, {float(r.get('duration_s', 0.0)):.1f}s"
+        body += _(", {n} re-decoded").format(n=r["mojibake_repaired"])
+    body += _(", {errors} errors, {seconds:.1f}s").format(
+        errors=r.get("errors", 0), seconds=float(r.get("duration_s", 0.0))
+    )
     tail = f" - {r['error']}" if r.get("error") else ""
     return f"{head} - {body}{tail}"
 
@@ -119,7 +135,12 @@ def _crawl_with_progress(app: Any, name: str, crawl: Callable[[Any, str], Any]) 
                 select(func.count()).select_from(PostSighting).where(PostSighting.source == name)
             )
         click.echo(
-            f"\r{name}: {n} posts stored, {time.monotonic() - start:.0f}s ", nl=False, err=True
+            "\r"
+            + _("{name}: {n} posts stored, {seconds:.0f}s ").format(
+                name=name, n=n, seconds=time.monotonic() - start
+            ),
+            nl=False,
+            err=True,
         )
     click.echo("", err=True)
     return result[0]

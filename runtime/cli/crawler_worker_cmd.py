@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from runtime.cli import CliState, pass_state
+from runtime.cli.i18n import _
 
 
 def _names(value: str | None) -> list[str]:
@@ -28,7 +29,9 @@ def _frontier_config(state: CliState) -> Any:
     config = state.config()
     if not config.settings.crawler.redis_url:
         raise click.UsageError(
-            "distributed crawling needs crawler.redis_url in settings.yaml (or YUQING_REDIS_URL)"
+            _("distributed crawling needs {setting} in settings.yaml (or {env})").format(
+                setting="crawler.redis_url", env="YUQING_REDIS_URL"
+            )
         )
     return config
 
@@ -98,7 +101,7 @@ def enqueue(state: CliState, sources: tuple[str, ...], all_: bool) -> None:
 
     config = _frontier_config(state)
     if bool(sources) == all_:
-        raise click.UsageError("give SOURCE names or --all (not both)")
+        raise click.UsageError(_("give SOURCE names or --all (not both)"))
     names = list(sources) or [s.name for s in worker_sources(config, [])]
     _check_sources(config, names)
     for name in names:
@@ -107,9 +110,9 @@ def enqueue(state: CliState, sources: tuple[str, ...], all_: bool) -> None:
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         if round_id is None:
-            click.echo(f"{name}: previous round still running; not seeded")
+            click.echo(_("{name}: previous round still running; not seeded").format(name=name))
         else:
-            click.echo(f"{name}: round {round_id} seeded")
+            click.echo(_("{name}: round {round} seeded").format(name=name, round=round_id))
 
 
 @command.command("status", short_help="Queued and pending requests per source, live workers.")

@@ -11,6 +11,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import fail, progress_printer
+from runtime.cli.i18n import _
 
 PROGRESS_EVERY = 500  # rows between progress lines
 
@@ -41,12 +42,15 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         raise click.UsageError(str(exc.args[0])) from None
     if source.kind != "file":
         raise click.UsageError(
-            f"来源 {source.name} 是 {source.kind} 类来源，不能导入文件；请在 sources.yaml 中配置 "
-            f"kind: file 的来源（示例见其末尾） / source {source.name} is a {source.kind} "
-            "source, not a file source"
+            _(
+                "source {name} is a {kind} source, not a file source: files import into a "
+                "source with {setting} in sources.yaml (an example is at its end)"
+            ).format(name=source.name, kind=source.kind, setting="`kind: file`")
         )
     if file.suffix.lower() not in (".csv", ".xlsx", ".jsonl", ".json"):
-        raise click.UsageError(f"{file.name}: unsupported file type (use .csv, .xlsx or .jsonl)")
+        raise click.UsageError(
+            _("{file}: unsupported file type (use .csv, .xlsx or .jsonl)").format(file=file.name)
+        )
     rows = read_export(file, source, config.settings.timezone)
     try:
         # the header is checked at the first row: a missing column fails here, with its
@@ -61,7 +65,7 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         started, t0 = app.now(), time.monotonic()
         batch: list[CrawledPost] = []  # classified together: several times faster than one by one
         say = progress_printer(not as_json)
-        say(f"导入 {file.name} → 来源 {source.name}")
+        say(_("importing {file} → source {source}").format(file=file.name, source=source.name))
         for seen, item in enumerate(rows, 1):
             if isinstance(item, DeadLetter):
                 sink.reject(item)
@@ -71,8 +75,16 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
                 sink.accept_many(batch)
                 batch = []
             if seen % PROGRESS_EVERY == 0:
-                say(f"已读 {seen} 行：入库 {sink.accepted}，存疑 {sink.rejected}"
-                    f"（{time.monotonic() - t0:.0f} 秒）")  # fmt: skip
+                say(
+                    _(
+                        "{n} rows read: {accepted} stored, {rejected} doubtful ({seconds:.0f}s)"
+                    ).format(
+                        n=seen,
+                        accepted=sink.accepted,
+                        rejected=sink.rejected,
+                        seconds=time.monotonic() - t0,
+                    )
+                )
         if batch:
             sink.accept_many(batch)
         # an import is a run of its source like a crawl: kept in crawl_runs
@@ -114,13 +126,22 @@ def command(state: CliState, file: Path, source_name: str, as_json: bool) -> Non
         else:
             dupes = sink.accepted - sink.new - sink.updated
             click.echo(
-                f"{file.name}：{sink.accepted + sink.rejected} 行，新增 {sink.new}，更新 "
-                f"{sink.updated}，重复 {dupes}（已有，未重复入库），存疑 {sink.rejected}"
-                f"（附原因保留为死信）；新告警 {stats.opened} 条"
-                f"（送值班研判 {stats.triage}，旧帖补看 {stats.backlog}，不呼叫）\n"
-                f"{sink.accepted} rows accepted ({sink.new} new, {sink.updated} updated, "
-                f"{dupes} duplicates), {sink.rejected} kept as dead letters; "
-                f"{stats.opened} new alerts"
+                _(
+                    "{file}: {rows} rows, {new} new, {updated} updated, {dupes} duplicates "
+                    "(already stored, not stored again), {rejected} doubtful (kept as dead "
+                    "letters with the reason); {alerts} new alerts ({triage} to the duty desk, "
+                    "{backlog} old posts to its backlog, nobody paged)"
+                ).format(
+                    file=file.name,
+                    rows=sink.accepted + sink.rejected,
+                    new=sink.new,
+                    updated=sink.updated,
+                    dupes=dupes,
+                    rejected=sink.rejected,
+                    alerts=stats.opened,
+                    triage=stats.triage,
+                    backlog=stats.backlog,
+                )
             )
     finally:
         app.close()

@@ -10,6 +10,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import iso
+from runtime.cli.i18n import _
 
 
 @click.group("index", short_help="Search index: status, rebuild from the store.")
@@ -25,7 +26,9 @@ def _app(state: CliState) -> Any:
         app.index  # noqa: B018 - opening it is the check
     except (BackendError, OSError) as exc:
         app.close()
-        raise click.ClickException(f"search index unavailable: {exc}") from None
+        raise click.ClickException(
+            _("search index unavailable: {error}").format(error=exc)
+        ) from None
     return app
 
 
@@ -47,14 +50,26 @@ def status(state: CliState, as_json: bool) -> None:
         click.echo(json.dumps(st.as_json(), ensure_ascii=False))
     else:
         where = "  ".join(f"{k}={v}" for k, v in st.location.items() if v)
-        docs = st.documents if st.documents is not None else f"unreachable ({st.error})"
-        click.echo(f"backend     {st.backend}  {where}")
-        click.echo(f"documents   {docs}")
-        click.echo(f"posts       {st.posts}")
-        click.echo(f"backlog     {st.backlog} queued, {st.failing} failing")
-        click.echo(f"oldest      {iso(st.oldest_queued_at) or '-'}")
+        docs = (
+            st.documents
+            if st.documents is not None
+            else _("unreachable ({error})").format(error=st.error)
+        )
+        click.echo(_("backend     {backend}  {where}").format(backend=st.backend, where=where))
+        click.echo(_("documents   {n}").format(n=docs))
+        click.echo(_("posts       {n}").format(n=st.posts))
+        click.echo(
+            _("backlog     {queued} queued, {failing} failing").format(
+                queued=st.backlog, failing=st.failing
+            )
+        )
+        click.echo(_("oldest      {at}").format(at=iso(st.oldest_queued_at) or "-"))
         if st.last_error:
-            click.echo(f"last error  {st.last_error}  (retry at {iso(st.next_retry_at)})")
+            click.echo(
+                _("last error  {error}  (retry at {at})").format(
+                    error=st.last_error, at=iso(st.next_retry_at)
+                )
+            )
     if not st.reachable:
         sys.exit(1)
 
@@ -77,7 +92,7 @@ def rebuild(state: CliState, batch: int, as_json: bool) -> None:
     try:
         show = not as_json and sys.stderr.isatty()
         with click.progressbar(
-            length=1, label="rebuilding", file=sys.stderr, show_pos=True, hidden=not show
+            length=1, label=_("rebuilding"), file=sys.stderr, show_pos=True, hidden=not show
         ) as bar:
 
             def progress(done: int, total: int) -> None:
@@ -89,7 +104,9 @@ def rebuild(state: CliState, batch: int, as_json: bool) -> None:
                     app.store, app.index, app.now, batch=batch, progress=progress
                 )
             except BackendError as exc:
-                raise click.ClickException(f"rebuild failed, old index kept: {exc}") from None
+                raise click.ClickException(
+                    _("rebuild failed, old index kept: {error}").format(error=exc)
+                ) from None
         drained = drain_index(app)  # posts that changed during the rebuild
     finally:
         app.close()
@@ -103,8 +120,12 @@ def rebuild(state: CliState, batch: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False))
         return
-    click.echo(f"indexed {report.indexed} of {report.posts} posts")
+    click.echo(_("indexed {n} of {posts} posts").format(n=report.indexed, posts=report.posts))
     for i, r in report.failed[:20]:
-        click.echo(f"  failed #{i}: {r}")
+        click.echo(_("  failed #{id}: {reason}").format(id=i, reason=r))
     if len(report.failed) > 20:
-        click.echo(f"  … and {len(report.failed) - 20} more (see `yuqing index status`)")
+        click.echo(
+            _("  … and {n} more (see {command})").format(
+                n=len(report.failed) - 20, command="`yuqing index status`"
+            )
+        )

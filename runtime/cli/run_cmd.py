@@ -11,6 +11,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import keep_first_admin, progress_printer
+from runtime.cli.i18n import _
 from runtime.cli.scheduler_cmd import LOG_FORMAT
 
 
@@ -43,7 +44,7 @@ def command(
 
         site = live_site()  # the demo history, its last hour, and new posts as time passes
         site.start()
-        click.echo(f"demo site  {site.url}", err=True)
+        click.echo(_("demo site  {url}").format(url=site.url), err=True)
     app = state.app(demo_url=site.url if site else None)
     service = Service(app)
     worker = None
@@ -60,10 +61,13 @@ def command(
             # A shared frontier: the scheduler only seeds it, so "everything in one
             # process" needs one crawler worker beside it to do the crawling.
             worker = _start_crawler_worker(app, site.url if site else None)
-            click.echo(f"crawler    worker pid {worker.pid} on the shared frontier", err=True)
-        click.echo(f"console    http://{host}:{port}/", err=True)
+            click.echo(
+                _("crawler    worker pid {pid} on the shared frontier").format(pid=worker.pid),
+                err=True,
+            )
+        click.echo(_("console    {url}").format(url=f"http://{host}:{port}/"), err=True)
         if admin:  # last, so the start-up output ends with it
-            click.echo(f"admin      {admin}", err=True)
+            click.echo(_("admin      {value}").format(value=admin), err=True)
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning", log_config=None)
     finally:
         if worker is not None:
@@ -72,7 +76,7 @@ def command(
         if site is not None:
             site.stop()
         app.close()
-        click.echo("stopped", err=True)
+        click.echo(_("stopped"), err=True)
 
 
 def _start_crawler_worker(app: Any, demo_url: str | None) -> subprocess.Popen[bytes]:

@@ -165,11 +165,21 @@ def command(
         click.echo(json.dumps(doc, ensure_ascii=False))
         return
     zone = state.config().settings.timezone
-    shown = f"第 {offset + 1}–{offset + len(hits)} 条" if hits else "本页无结果"
-    more = f"；下一页：--offset {offset + len(hits)}" if offset + len(hits) < result.total else ""
+    shown = (
+        _("showing {first}–{last}").format(first=offset + 1, last=offset + len(hits))
+        if hits
+        else _("none on this page")
+    )
+    more = (
+        _("; next page: --offset {offset}").format(offset=offset + len(hits))
+        if offset + len(hits) < result.total
+        else ""
+    )
     click.echo(
-        f"共 {result.total} 条，{shown}{more}（时间为 {zone} 本地时间）"
-        + ("；全面检索：任一词命中，按时间倒序" if recall else "")
+        _("{total} posts, {shown}{more} (times in {zone} local time)").format(
+            total=result.total, shown=shown, more=more, zone=zone
+        )
+        + (_("; everything: any word matches, newest first") if recall else "")
     )
     if result.partial:
         click.echo(_("  few posts have all the words: those with only some are listed too"))

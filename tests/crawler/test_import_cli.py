@@ -100,4 +100,4 @@ def test_import_refuses_a_source_that_is_not_a_file_source(env, capsys) -> None:
     csv = env.parent / "x.csv"
     csv.write_text("标题,内容\n停水,停水三天\n", encoding="utf-8")
     code, _out, err = run(["import", str(csv), "--source", "demo-board"], capsys)
-    assert code == 2 and "不能导入文件" in err and "kind: file" in err
+    assert code == 2 and "not a file source" in err and "kind: file" in err

@@ -217,8 +217,12 @@ def test_cli_search_filters_sort_and_histogram(
 
 
 def test_cli_search_text_says_its_zone_and_the_next_page(
-    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("LANGUAGE", "zh_CN")  # the header's Chinese wording
     a = App(load_config(cli_env, {"YUQING_VAR_DIR": str(tmp_path / "var")}), clock=FrozenClock(T0))
     add_posts(a, range(10))
     drain_index(a)
