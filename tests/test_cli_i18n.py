@@ -200,3 +200,17 @@ def test_tables_line_up_with_chinese_headers() -> None:
         for line, cell in zip(lines, ["标题", "停水", "x"], strict=True)
     }
     assert len(starts) == 1
+
+
+def test_the_sentiment_caution_is_the_classifiers_own_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from classifier.sentiment import CAUTION_ZH
+    from runtime.cli.i18n import _
+
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    english = (
+        "negativity is the model's estimate (trained on Weibo emotion texts): read it "
+        "as a trend, not as a verdict on a single post"
+    )
+    assert _(english) == CAUTION_ZH

@@ -12,7 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
-from runtime.cli.i18n import _
+from runtime.cli.i18n import _, lang
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -80,7 +80,7 @@ def list_(state: CliState, status: str | None, team: str | None, limit: int, as_
         [
             f"#{a['id']}",
             a["tier"],
-            STATUS_LABELS_ZH.get(a["status"], a["status"]),
+            STATUS_LABELS_ZH.get(a["status"], a["status"]) if lang() == "zh" else a["status"],
             a["team"],
             _local(state, a.get("deadline")),
             f"↑{a['escalation_level']}" if a.get("escalation_level") else "",

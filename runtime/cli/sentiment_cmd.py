@@ -87,8 +87,6 @@ def score(state: CliState, texts: tuple[str, ...]) -> None:
 def _show(meta: object, where: Path, as_json: bool) -> None:
     from dataclasses import asdict
 
-    from classifier.sentiment import CAUTION_ZH
-
     doc = {**asdict(meta), "path": str(where)}  # type: ignore[call-overload]
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
@@ -112,4 +110,10 @@ def _show(meta: object, where: Path, as_json: bool) -> None:
         )
     )
     click.echo(f"{where}")
-    click.echo(CAUTION_ZH)
+    # classifier.sentiment.CAUTION_ZH is the Chinese, kept word for word in the catalogue
+    click.echo(
+        _(
+            "negativity is the model's estimate (trained on Weibo emotion texts): read it "
+            "as a trend, not as a verdict on a single post"
+        )
+    )
