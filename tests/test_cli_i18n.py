@@ -214,3 +214,20 @@ def test_the_sentiment_caution_is_the_classifiers_own_words(
         "as a trend, not as a verdict on a single post"
     )
     assert _(english) == CAUTION_ZH
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("zh_CN", "告警 5 已结束，不能转办"), ("en", "alert 5 is resolved")],
+)
+def test_a_lower_floors_bilingual_error_shows_one_language(
+    language: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runtime.cli.i18n import one_language
+
+    monkeypatch.setenv("LANGUAGE", language)
+    assert one_language("告警 5 已结束，不能转办 / alert 5 is resolved") == expected
+    assert one_language("理由过长（上限 200 字）/ the reason is too long") != (
+        "理由过长（上限 200 字）/ the reason is too long"
+    )
+    assert one_language("see a/ b / c") == "see a/ b / c"  # not bilingual: as it is

@@ -23,6 +23,7 @@ import ast
 import gettext
 import inspect
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -53,6 +54,19 @@ def _(message: str) -> str:
 def lang() -> str:
     """ "zh" or "en", for the lower floors' ``lang`` arguments (e.g. describe_version)."""
     return "en" if language(os.environ) == "en" else "zh"
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def one_language(message: str) -> str:
+    """The locale's half of a lower floor's bilingual message ("中文 / English", as the
+    alert lifecycle words its errors); any other message as it is."""
+    for sep in re.finditer(r" ?/ ", message):
+        zh, en = message[: sep.start()], message[sep.end() :]
+        if _CJK.search(zh) and not _CJK.search(en):
+            return en if lang() == "en" else zh
+    return message
 
 
 def install(cli: click.Command, env: Mapping[str, str] | None = None) -> str:

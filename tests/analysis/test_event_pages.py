@@ -153,5 +153,5 @@ def test_cli_events_list_and_show(console: Console, matter: dict[str, int], tmp_
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["sources"] == {"demo-board": 1, "hotline-12345": 1}
     r = CliRunner().invoke(cli, ["events", "show", str(matter["event"])], env=env)
-    assert "hotline-12345" in r.output and "回应效果" in r.output
+    assert "hotline-12345" in r.output and "effect of the response" in r.output
     assert CliRunner().invoke(cli, ["events", "show", "99999"], env=env).exit_code == 1
