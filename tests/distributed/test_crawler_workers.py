@@ -41,7 +41,11 @@ from yuqing.settings import load_config
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("YUQING_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 CONCURRENCY = 4
-LEASE_SECONDS = 4
+# Long enough that a live worker starved of CPU on a busy CI machine (its heartbeat thread
+# waits for the GIL) is not taken for dead and its pages fetched twice, and that the
+# killed worker's leases can be read before the survivor reaps them; a 4 s lease did
+# neither under a full parallel suite on 2 cores.
+LEASE_SECONDS = 15
 
 pytestmark = pytest.mark.slow
 

@@ -126,7 +126,7 @@ class CrawlerSettings(_Model):
     unhealthy_after_empty_runs: int = Field(3, ge=1, le=1000)
     # posts handed to the store per batch (classified together); flushed every second too
     sink_batch: int = Field(16, ge=1, le=1000)
-    # Distributed crawling (crawler/distributed.py): with a Redis URL, crawls are seeded
+    # Distributed crawling (crawler/distributed/): with a Redis URL, crawls are seeded
     # into one shared frontier that `yuqing crawler-worker` processes drain, instead of
     # one child process per crawl. Keys live under redis_key_prefix.
     redis_url: str | None = None
