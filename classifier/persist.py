@@ -4,13 +4,13 @@ and the checks that refuse a model this process cannot serve as it was trained
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 from classifier.model import TrainedModel
 from classifier.params import FORMAT, ModelMeta
+from classifier.provenance import file_sha256
 from classifier.text import JiebaTokenizer, taxonomy_words
 from yuqing.settings import TaxonomyFile
 
@@ -56,7 +56,7 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
                 f"{name} contains types not on classifier.persist.TRUSTED_TYPES: "
                 f"{sorted(untrusted)}; review them and extend the list"
             )
-        model.meta.files[name] = _sha256(path)
+        model.meta.files[name] = file_sha256(path)
     meta = json.dumps(asdict(model.meta), ensure_ascii=False, indent=2)
     (directory / META_FILE).write_text(meta + "\n", encoding="utf-8")
     return directory
@@ -100,7 +100,7 @@ def load_model(
         if name not in (CATEGORY_FILE, SEVERITY_FILE):
             raise ModelLoadError(f"{meta_path}: unexpected file entry {name!r}")
         try:
-            actual = _sha256(directory / name)
+            actual = file_sha256(directory / name)
         except FileNotFoundError:
             raise ModelLoadError(f"{directory}: missing model file {name}") from None
         if actual != digest:
@@ -126,14 +126,6 @@ def load_model(
         severity_model=severity,
         uncertain_below=uncertain_below,
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_segmenter(meta: ModelMeta, tokenizer: JiebaTokenizer, where: Path) -> None:

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from classifier.provenance import file_sha256
+
 NEGATIVE_EMOTIONS = frozenset({"fear", "anger", "sadness", "disgust"})
 OTHER_EMOTIONS = frozenset({"optimism", "gratitude", "surprise"})
 DIRECTORY = "negativity"
@@ -181,7 +183,7 @@ def save(model: NegativityModel, model_dir: Path) -> Path:
         untrusted = sio.get_untrusted_types(file=work / MODEL_FILE)
         if untrusted:
             raise RuntimeError(f"{MODEL_FILE} holds types skops does not trust: {untrusted}")
-        model.meta.file_sha256 = _sha256(work / MODEL_FILE)
+        model.meta.file_sha256 = file_sha256(work / MODEL_FILE)
         (work / META_FILE).write_text(
             json.dumps(asdict(model.meta), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -213,18 +215,10 @@ def load(model_dir: Path) -> NegativityModel | None:
     if meta is None:
         return None
     path = model_dir / DIRECTORY / MODEL_FILE
-    if not path.is_file() or _sha256(path) != meta.file_sha256:
+    if not path.is_file() or file_sha256(path) != meta.file_sha256:
         raise SentimentLoadError(f"{path}: missing or altered since it was saved (checksum)")
     try:
         pipeline = sio.load(path, trusted=[])
     except Exception as exc:  # skops raises several types for damaged or untrusted files
         raise SentimentLoadError(f"{path}: {type(exc).__name__}: {exc}") from None
     return NegativityModel(pipeline, meta)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
