@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -159,6 +160,16 @@ class Worker:
             if "'yuqing/pages'" in line
         )
 
+    def refetches(self) -> int:
+        """Pages this worker had to fetch again, each for a reason it logged: a request
+        Scrapy retried (a timeout on a busy machine), pages put back after a store failure,
+        or leases reaped from a worker presumed dead."""
+        text = self.text()
+        retried = sum(int(m) for m in re.findall(r"'retry/count': (\d+)", text))
+        released = sum(int(m) for m in re.findall(r"; (\d+) pages go back to the queue", text))
+        reaped = sum(int(m) for m in re.findall(r": (\d+) of its requests are back", text))
+        return retried + released + reaped
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -255,7 +266,8 @@ def test_two_workers_share_one_frontier(app: App, workers: list[Worker]) -> None
 
     total = reconcile_store_and_index(app)
     hits = site.page_hits()
-    assert max(hits.values()) == 1, [p for p, n in hits.items() if n > 1]  # nothing twice
+    # nothing fetched twice, unless a worker says why (checked once their stats are out)
+    twice = {p: n - 1 for p, n in hits.items() if n > 1}
     assert len(hits) == total - 30 + 12 + 1 + 1  # threads, list pages, the 404, the feed
     with app.store.session() as s:
         runs = {r.source: r for r in s.scalars(select(CrawlRun))}
@@ -282,6 +294,9 @@ def test_two_workers_share_one_frontier(app: App, workers: list[Worker]) -> None
         assert w.stop() == 0, w.text()[-2000:]
     pages = [w.pages() for w in workers]
     assert all(p > 0 for p in pages), pages  # both workers did work
+    explained = sum(w.refetches() for w in workers)
+    logs = "\n".join(w.text()[-3000:] for w in workers)
+    assert sum(twice.values()) <= explained, f"fetched twice: {twice}\n{logs}"
     assert sum(pages) == 252 + 1 + 1  # round 1 board and feed, round 2's list page
     assert not frontier(app).workers()  # both signed off, nothing leased
 
