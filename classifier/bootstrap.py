@@ -50,7 +50,10 @@ def active_version(model_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     if not _VERSION_NAME.match(name):
-        raise ModelLoadError(f"{Path(model_dir) / POINTER}: not a version name: {name!r}")
+        where = Path(model_dir) / POINTER
+        raise ModelLoadError(
+            f"{where}：{name!r} 不是模型版本名 / {where}: not a version name: {name!r}"
+        )
     return name
 
 
@@ -68,7 +71,9 @@ def set_active(model_dir: Path, version: str) -> None:
     """Point ``current`` at ``version`` (atomically)."""
     model_dir = Path(model_dir)
     if not _VERSION_NAME.match(version) or not (model_dir / version).is_dir():
-        raise ModelLoadError(f"{model_dir}: no model version {version!r}")
+        raise ModelLoadError(
+            f"{model_dir} 中没有模型版本 {version!r} / {model_dir}: no model version {version!r}"
+        )
     fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".current-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -46,13 +46,16 @@ def record_correction(
     """Store a correction of ``post_id`` and apply it to the post."""
     post = session.get(Post, post_id)
     if post is None:
-        raise CorrectionError(f"no post {post_id}")
+        raise CorrectionError(f"没有帖子 {post_id} / no post {post_id}")
     if category is None and severity is None:
-        raise CorrectionError("a correction needs a category or a severity")
+        raise CorrectionError("请给出类别或等级 / a correction needs a category or a severity")
     if category is not None and category not in taxonomy.category_names():
-        raise CorrectionError(f"unknown category {category!r}")
+        raise CorrectionError(f"没有这个类别：{category!r} / unknown category {category!r}")
     if severity is not None and severity not in (1, 2, 3, 4):
-        raise CorrectionError(f"severity must be 1-4 (4 = tier I), got {severity}")
+        raise CorrectionError(
+            f"严重度应为 1-4（4 即 I 级），实际是 {severity} / "
+            f"severity must be 1-4 (4 = tier I), got {severity}"
+        )
     row = ClassifierCorrection(
         post_id=post_id,
         at=at,

@@ -33,7 +33,7 @@ def read_rows(path: Path) -> Dataset:
     """Rows of a ``.jsonl``/``.json`` (one object per line) or ``.csv`` file."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
+        raise DataError(f"没有这个文件：{path} / {path}: no such file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -41,11 +41,19 @@ def read_rows(path: Path) -> Dataset:
         elif suffix in (".jsonl", ".json", ".ndjson"):
             rows = list(_read_jsonl(path))
         else:
-            raise DataError(f"{path}: unknown file type {suffix!r} (use .jsonl or .csv)")
+            raise DataError(
+                f"{path}：不支持 {suffix!r} 文件（请用 .jsonl 或 .csv）/ "
+                f"{path}: unknown file type {suffix!r} (use .jsonl or .csv)"
+            )
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise DataError(
+            f"{path}：不是 UTF-8 编码的文本（第 {exc.start} 字节处）/ "
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV file: {exc}") from None
+        raise DataError(
+            f"{path}：无法按 CSV 读取 / {path}: not a readable CSV file: {exc}"
+        ) from None
     columns: dict[str, None] = {}
     for r in rows:
         columns.update(dict.fromkeys(r))
@@ -60,9 +68,15 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not JSON: {exc.msg}") from None
+                raise DataError(
+                    f"{path} 第 {n} 行：不是 JSON / {path}:{n}: not JSON: {exc.msg}"
+                ) from None
             if not isinstance(obj, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
+                got = type(obj).__name__
+                raise DataError(
+                    f"{path} 第 {n} 行：应为 JSON 对象，实际是 {got} / "
+                    f"{path}:{n}: expected a JSON object, got {got}"
+                )
             yield obj
 
 
@@ -71,15 +85,21 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames:
-            raise DataError(f"{path}: empty CSV file (no header row)")
+            raise DataError(
+                f"{path}：CSV 文件是空的（没有表头行）/ {path}: empty CSV file (no header row)"
+            )
         for row in reader:
             yield {k: v for k, v in row.items() if k is not None}
 
 
 def _require(ds: Dataset, field: str, option: str) -> None:
     if field not in ds.columns:
-        have = ", ".join(ds.columns[:12]) or "none"
-        raise DataError(f"{ds.path}: no column {field!r} ({option}); columns: {have}")
+        cols = [repr(c) for c in ds.columns[:12]]
+        raise DataError(
+            f"{ds.path}：没有 {field!r} 列（{option}），现有的列：{'、'.join(cols) or '无'} / "
+            f"{ds.path}: no column {field!r} ({option}); columns: "
+            + (", ".join(ds.columns[:12]) or "none")
+        )
 
 
 def text_of(row: dict[str, Any], text_field: str, title_field: str | None = None) -> str:
@@ -145,7 +165,11 @@ def labelled(
             try:
                 severity = parse_tier(str(r[severity_field]))
             except ValueError as exc:
-                raise DataError(f"{ds.path}: row {n}: {severity_field}: {exc}") from None
+                raise DataError(
+                    f"{ds.path} 第 {n} 行 {severity_field}：{r[severity_field]!r} 不是等级"
+                    "（可写 I、II、III、IV 或 1-4）/ "
+                    f"{ds.path}: row {n}: {severity_field}: {exc}"
+                ) from None
         if label is None and severity is None:
             unlabelled += 1
             continue
@@ -162,10 +186,14 @@ def labelled(
     classes = Counter(e.category for e in out if e.category)
     if label_field in ds.columns and len(classes) < min_classes:
         if not classes:
-            raise DataError(f"{ds.path}: no row has a label in {label_field!r}")
-        only = ", ".join(classes)
+            raise DataError(
+                f"{ds.path}：{label_field!r} 列没有一行有标注 / "
+                f"{ds.path}: no row has a label in {label_field!r}"
+            )
         raise DataError(
-            f"{ds.path}: only one class ({only}) in {label_field!r}; "
+            f"{ds.path}：{label_field!r} 列只有一个类别（{'、'.join(map(repr, classes))}），"
+            f"分类器至少需要 {min_classes} 个 / "
+            f"{ds.path}: only one class ({', '.join(map(repr, classes))}) in {label_field!r}; "
             f"a classifier needs at least {min_classes}"
         )
     return LabelledSet(out, empty, unlabelled, groups if group_field else None)

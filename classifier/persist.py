@@ -82,29 +82,44 @@ def load_model(
         raw = json.loads(meta_path.read_text(encoding="utf-8"))
         meta = ModelMeta(**raw)
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"{meta_path}: missing") from exc
+        raise ModelLoadError(f"{meta_path}：文件不存在 / {meta_path}: missing") from exc
     except (ValueError, TypeError) as exc:
-        raise ModelLoadError(f"{meta_path}: not a valid model description: {exc}") from exc
+        raise ModelLoadError(
+            f"{meta_path}：模型说明文件已损坏 / {meta_path}: not a valid model description: {exc}"
+        ) from exc
     if meta.format != FORMAT:
-        raise ModelLoadError(f"{meta_path}: format {meta.format}, this version reads {FORMAT}")
+        raise ModelLoadError(
+            f"{meta_path}：模型格式 {meta.format}，本版本只能读取格式 {FORMAT} / "
+            f"{meta_path}: format {meta.format}, this version reads {FORMAT}"
+        )
     if not all(isinstance(v, dict) for v in (meta.files, meta.tokenizer_params, meta.segmenter)):
-        raise ModelLoadError(f"{meta_path}: not a valid model description (field types)")
+        raise ModelLoadError(
+            f"{meta_path}：模型说明文件已损坏（字段类型不对）/ "
+            f"{meta_path}: not a valid model description (field types)"
+        )
     try:
         tokenizer = JiebaTokenizer(**meta.tokenizer_params)
     except TypeError as exc:
-        raise ModelLoadError(f"{meta_path}: bad tokenizer_params: {exc}") from None
+        raise ModelLoadError(
+            f"{meta_path}：tokenizer_params 有误 / {meta_path}: bad tokenizer_params: {exc}"
+        ) from None
     _check_segmenter(meta, tokenizer, meta_path)
     if taxonomy is not None:
         _check_taxonomy(meta, taxonomy, meta_path)
     for name, digest in meta.files.items():
         if name not in (CATEGORY_FILE, SEVERITY_FILE):
-            raise ModelLoadError(f"{meta_path}: unexpected file entry {name!r}")
+            raise ModelLoadError(
+                f"{meta_path}：多出未知的文件项 {name!r} / {meta_path}: unexpected file entry {name!r}"
+            )
         try:
             actual = file_sha256(directory / name)
         except FileNotFoundError:
-            raise ModelLoadError(f"{directory}: missing model file {name}") from None
+            raise ModelLoadError(
+                f"{directory}：缺少模型文件 {name} / {directory}: missing model file {name}"
+            ) from None
         if actual != digest:
             raise ModelLoadError(
+                f"{directory / name}：校验和与 meta.json 不符，文件在训练后被改动过，拒绝加载 / "
                 f"{directory / name}: checksum differs from meta.json: "
                 "the file was changed after training; refusing to load it"
             )
@@ -114,11 +129,20 @@ def load_model(
         if (directory / SEVERITY_FILE).exists():
             severity = sio.load(directory / SEVERITY_FILE, trusted=list(TRUSTED_TYPES))
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"{directory}: missing model file {exc.filename}") from exc
+        raise ModelLoadError(
+            f"{directory}：缺少模型文件 {exc.filename} / "
+            f"{directory}: missing model file {exc.filename}"
+        ) from exc
     except Exception as exc:  # skops raises several types for damaged/untrusted files
-        raise ModelLoadError(f"{directory}: cannot load model: {exc}") from exc
+        raise ModelLoadError(
+            f"{directory}：无法加载模型（文件损坏或含不受信任的类型）/ "
+            f"{directory}: cannot load model: {exc}"
+        ) from exc
     if [str(c) for c in category.classes_] != meta.categories:
-        raise ModelLoadError(f"{directory}: category model classes do not match meta.json")
+        raise ModelLoadError(
+            f"{directory}：类别模型的类别与 meta.json 不符 / "
+            f"{directory}: category model classes do not match meta.json"
+        )
     return TrainedModel(
         meta=meta,
         tokenizer=tokenizer,
@@ -137,6 +161,8 @@ def _check_segmenter(meta: ModelMeta, tokenizer: JiebaTokenizer, where: Path) ->
     ]
     if problems:
         raise ModelMismatchError(
+            f"{where}：模型训练时用的分词器与本机不同（{'；'.join(problems)}），"
+            "请在本机重新训练 / "
             f"{where}: the model was trained with a different segmenter ("
             + "; ".join(problems)
             + "); retrain it with this installation"
@@ -146,12 +172,18 @@ def _check_segmenter(meta: ModelMeta, tokenizer: JiebaTokenizer, where: Path) ->
 def _check_taxonomy(meta: ModelMeta, taxonomy: TaxonomyFile, where: Path) -> None:
     if sorted(meta.categories) != sorted(taxonomy.category_names()):
         raise ModelMismatchError(
+            f"{where}：模型的类别 {meta.categories} 与 taxonomy.yaml 的 "
+            f"{taxonomy.category_names()} 不同，请重新训练 / "
             f"{where}: the model's categories {meta.categories} differ from the taxonomy's "
             f"{taxonomy.category_names()}; retrain"
         )
     if JiebaTokenizer(taxonomy_words(taxonomy)).userdict_hash != meta.segmenter["userdict_hash"]:
         raise ModelMismatchError(
+            f"{where}：训练后 taxonomy.yaml 的关键词或等级用语改过了，请重新训练 / "
             f"{where}: the taxonomy's keywords or severity terms changed since training; retrain"
         )
     if TaxonomyFile.model_validate(meta.taxonomy) != taxonomy:
-        raise ModelMismatchError(f"{where}: the taxonomy changed since training; retrain")
+        raise ModelMismatchError(
+            f"{where}：训练后 taxonomy.yaml 改过了，请重新训练 / "
+            f"{where}: the taxonomy changed since training; retrain"
+        )

@@ -165,11 +165,13 @@ def read_provenance(version_dir: Path) -> Provenance | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ProvenanceError(f"{path}: unreadable: {exc}") from None
+        raise ProvenanceError(f"{path}：无法读取 / {path}: unreadable: {exc}") from None
     try:
         return Provenance.from_dict(raw)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ProvenanceError(f"{path}: not a valid provenance record: {exc}") from None
+        raise ProvenanceError(
+            f"{path}：训练数据记录已损坏 / {path}: not a valid provenance record: {exc}"
+        ) from None
 
 
 def describe_version(version_dir: Path, lang: str = "zh") -> str:
@@ -210,21 +212,27 @@ def check_recorded(version_dir: Path) -> Provenance:
     version = version_dir.name
     prov = read_provenance(version_dir)
     if prov is None or not prov.sources:
+        command = "`yuqing classifier train --data FILE --with-corrections`"
         raise ProvenanceError(
+            f"模型 {version} 没有记录训练数据（保存于开始记录之前），请用 {command} 训练新模型 / "
             f"model {version} records no training data (saved before training data was "
-            "recorded); train a new model with `yuqing classifier train --data FILE "
-            "--with-corrections`"
+            f"recorded); train a new model with {command}"
         )
     for src in prov.sources:
         path = source_path(src, version_dir)
         if not path.is_file():
             raise ProvenanceError(
+                f"{path}：模型 {version} 的训练数据文件已不在，请恢复该文件，"
+                "或用 `yuqing classifier train --data FILE` 换一个文件训练 / "
                 f"{path}: the training data of model {version} is gone; restore the file, "
                 "or train on another file with `yuqing classifier train --data FILE`"
             )
         digest = file_sha256(path)
         if digest != src.sha256:
             raise ProvenanceError(
+                f"{path}：模型 {version} 训练后其训练数据被改动过（sha256 {digest[:12]}…，"
+                f"记录为 {src.sha256[:12]}…），请恢复该文件，"
+                "或用 `yuqing classifier train --data FILE` 在新文件上训练 / "
                 f"{path}: the training data of model {version} has changed since it was "
                 f"trained (sha256 {digest[:12]}…, recorded {src.sha256[:12]}…); restore it, "
                 "or train on the new file with `yuqing classifier train --data FILE`"

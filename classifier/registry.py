@@ -29,6 +29,7 @@ from classifier.model import TrainedModel
 from classifier.persist import META_FILE, ModelLoadError, load_model
 from classifier.provenance import ProvenanceError, describe_version, read_provenance
 from store.classifier_models import ClassifierActivation, ClassifierModelRow
+from yuqing.bilingual import halves
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -142,11 +143,17 @@ class Registry:
         self.sync()
         path = self.model_dir / version
         if not (path / META_FILE).is_file():
-            raise RegistryError(f"no model version {version!r} in {self.model_dir}")
+            raise RegistryError(
+                f"{self.model_dir} 中没有模型版本 {version!r} / "
+                f"no model version {version!r} in {self.model_dir}"
+            )
         try:
             load_model(path, taxonomy=self.taxonomy)
         except ModelLoadError as exc:
-            raise RegistryError(f"refusing to promote {version}: {exc}") from None
+            zh, en = halves(exc)
+            raise RegistryError(
+                f"不能启用 {version}：{zh} / refusing to promote {version}: {en}"
+            ) from None
         previous = active_version(self.model_dir)
         with self.store.session() as s:
             s.add(
@@ -170,7 +177,7 @@ class Registry:
         self.sync()
         current = active_version(self.model_dir)
         if current is None:
-            raise RegistryError("no active model to roll back from")
+            raise RegistryError("当前没有启用的模型，无从回滚 / no active model to roll back from")
         with self.store.session() as s:
             history = list(
                 s.scalars(select(ClassifierActivation).order_by(ClassifierActivation.id.desc()))
@@ -185,7 +192,10 @@ class Registry:
                 self.promote(prev, actor=actor, action="rollback")
                 return current, prev
             break
-        raise RegistryError(f"no earlier version recorded before {current}")
+        raise RegistryError(
+            f"{current} 之前没有启用过其他版本，无从回滚 / "
+            f"no earlier version recorded before {current}"
+        )
 
     # ----------------------------------------------------------------- read
     def versions(self) -> list[VersionInfo]:

@@ -71,19 +71,28 @@ def read_emotions(path: Path) -> tuple[list[str], list[int], str]:
             text, label = str(row["text"]).strip(), str(row["label_name"])
         except (ValueError, KeyError, TypeError) as exc:
             raise SentimentDataError(
+                f"{path} 第 {no} 行：应为含 text 和 label_name 的 JSON 对象 / "
                 f"{path}:{no}: not a JSON object with text and label_name ({exc})"
             ) from None
         if label not in NEGATIVE_EMOTIONS | OTHER_EMOTIONS:
-            known = ", ".join(sorted(NEGATIVE_EMOTIONS | OTHER_EMOTIONS))
-            raise SentimentDataError(f"{path}:{no}: unknown emotion {label!r} (known: {known})")
+            known = sorted(NEGATIVE_EMOTIONS | OTHER_EMOTIONS)
+            raise SentimentDataError(
+                f"{path} 第 {no} 行：没有这种情绪 {label!r}（可用：{'、'.join(known)}）/ "
+                f"{path}:{no}: unknown emotion {label!r} (known: {', '.join(known)})"
+            )
         if text:
             votes[text].append(int(label in NEGATIVE_EMOTIONS))
     if len(votes) < 20:
-        raise SentimentDataError(f"{path}: {len(votes)} distinct texts; at least 20 are needed")
+        raise SentimentDataError(
+            f"{path}：只有 {len(votes)} 条不同的文本，至少需要 20 条 / "
+            f"{path}: {len(votes)} distinct texts; at least 20 are needed"
+        )
     texts = sorted(votes)
     labels = [int(sum(votes[t]) * 2 > len(votes[t])) for t in texts]
     if len(set(labels)) < 2:
-        raise SentimentDataError(f"{path}: every text has the same label")
+        raise SentimentDataError(
+            f"{path}：所有文本的标注都相同 / {path}: every text has the same label"
+        )
     return texts, labels, hashlib.sha256(data).hexdigest()
 
 
@@ -153,7 +162,7 @@ def train(
     """Fit on all but ``holdout`` of the texts, measure on the rest, then refit on
     everything (the figures are the held-out ones)."""
     if not 0 < holdout < 1:
-        raise ValueError("holdout must be between 0 and 1")
+        raise ValueError("holdout 应在 0 和 1 之间 / holdout must be between 0 and 1")
     tr, te = split(texts, labels, holdout, seed)
     probe = _pipeline(seed).fit([texts[i] for i in tr], [labels[i] for i in tr])
     held = figures([labels[i] for i in te], probe.predict_proba([texts[i] for i in te])[:, 1])
@@ -204,7 +213,7 @@ def read_meta(model_dir: Path) -> NegativityMeta | None:
     try:
         return NegativityMeta(**json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as exc:
-        raise SentimentLoadError(f"{path}: {exc}") from None
+        raise SentimentLoadError(f"{path}：负面倾向模型说明已损坏 / {path}: {exc}") from None
 
 
 def load(model_dir: Path) -> NegativityModel | None:
@@ -216,9 +225,14 @@ def load(model_dir: Path) -> NegativityModel | None:
         return None
     path = model_dir / DIRECTORY / MODEL_FILE
     if not path.is_file() or file_sha256(path) != meta.file_sha256:
-        raise SentimentLoadError(f"{path}: missing or altered since it was saved (checksum)")
+        raise SentimentLoadError(
+            f"{path}：文件缺失或保存后被改动过（校验和不符）/ "
+            f"{path}: missing or altered since it was saved (checksum)"
+        )
     try:
         pipeline = sio.load(path, trusted=[])
     except Exception as exc:  # skops raises several types for damaged or untrusted files
-        raise SentimentLoadError(f"{path}: {type(exc).__name__}: {exc}") from None
+        raise SentimentLoadError(
+            f"{path}：无法加载负面倾向模型 / {path}: {type(exc).__name__}: {exc}"
+        ) from None
     return NegativityModel(pipeline, meta)

@@ -196,14 +196,24 @@ def train(
     unknown = Counter(e.category for e in examples if e.category and e.category not in known)
     if unknown:
         listed = ", ".join(f"{k!r} ({v})" for k, v in unknown.most_common())
-        raise ValueError(f"examples use categories not in the taxonomy: {listed}")
+        zh = "、".join(f"{k!r}（{v} 条）" for k, v in unknown.most_common())
+        raise ValueError(
+            f"样本中有 taxonomy.yaml 没有的类别：{zh} / "
+            f"examples use categories not in the taxonomy: {listed}"
+        )
     bad_sev = {
         e.severity for e in examples if e.severity is not None and e.severity not in (1, 2, 3, 4)
     }
     if bad_sev:
-        raise ValueError(f"severity must be 1-4 (4 = tier I), got {sorted(bad_sev)}")
+        raise ValueError(
+            f"严重度应为 1-4（4 即 I 级），实际有 {sorted(bad_sev)} / "
+            f"severity must be 1-4 (4 = tier I), got {sorted(bad_sev)}"
+        )
     if len(known) < 2:
-        raise ValueError("the taxonomy needs at least two categories to train a classifier")
+        raise ValueError(
+            "taxonomy.yaml 至少要有两个类别才能训练分类器 / "
+            "the taxonomy needs at least two categories to train a classifier"
+        )
 
     tokenizer = JiebaTokenizer.from_taxonomy(taxonomy, hmm=params.hmm).fit()
     fp = tokenizer.fingerprint()
@@ -229,7 +239,10 @@ def train(
     X_cat = category_rows(cat_tokens, cat_norm, params)
     missing = known - set(y_cat)
     if missing:
-        raise ValueError(f"no examples for categories {sorted(missing)} (and seed_examples is off)")
+        raise ValueError(
+            f"类别 {sorted(missing)} 没有样本（且 seed_examples 已关闭）/ "
+            f"no examples for categories {sorted(missing)} (and seed_examples is off)"
+        )
     say(
         f"训练类别模型: {n_real} 条样本 + {len(X_cat) - n_real} 条种子, {len(known)} 类"
         f" ({'短文本' if params.text_mode == 'short' else '长文本'}特征)"
@@ -330,8 +343,11 @@ def check_labels(examples: Sequence[LabelledText], taxonomy: TaxonomyFile) -> No
     known = set(taxonomy.category_names())
     unknown = Counter(e.category for e in examples if e.category and e.category not in known)
     if unknown:
-        listed = ", ".join(f"{k} ({v})" for k, v in unknown.most_common(5))
+        listed = ", ".join(f"{k!r} ({v})" for k, v in unknown.most_common(5))
+        zh = "、".join(f"{k!r}（{v} 条）" for k, v in unknown.most_common(5))
         raise TrainingDataError(
+            f"标注中有 taxonomy.yaml 没有的类别：{zh}；请修正标注、修改 config/taxonomy.yaml，"
+            "或加 --labels-from-data 按文件自己的类别训练 / "
             f"labels not in the taxonomy: {listed}; fix the labels, edit config/taxonomy.yaml, "
             "or pass --labels-from-data to train on the file's own label set"
         )

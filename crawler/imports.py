@@ -61,6 +61,8 @@ def read_export(
     unknown = set(source.fields) - set(FIELDS)
     if unknown:
         raise ValueError(
+            f"来源 {source.name!r} 的 fields 中有不认识的字段 {sorted(unknown)}"
+            f"（可用：{'、'.join(FIELDS)}）/ "
             f"source {source.name!r}: unknown fields {sorted(unknown)} (known: {', '.join(FIELDS)})"
         )
     suffix = path.suffix.lower()
@@ -71,7 +73,10 @@ def read_export(
     elif suffix in (".jsonl", ".ndjson"):
         rows = _jsonl_rows(path)
     else:
-        raise ValueError(f"{path.name}: unsupported export format {suffix!r} (csv, xlsx or jsonl)")
+        raise ValueError(
+            f"{path.name}：不支持 {suffix!r} 格式（请用 csv、xlsx 或 jsonl）/ "
+            f"{path.name}: unsupported export format {suffix!r} (csv, xlsx or jsonl)"
+        )
 
     columns: dict[str, str] | None = None
     for number, row, problem in rows:
@@ -97,6 +102,7 @@ def _resolve_columns(header: Any, source: Source, path: Path) -> dict[str, str]:
     for field, column in source.fields.items():
         if column not in present:
             raise ValueError(
+                f"{path.name}：找不到 {column!r} 列（对应 {field}），现有的列：{present} / "
                 f"{path.name}: column {column!r} (for {field}) not found; columns are {present}"
             )
         columns[field] = column
@@ -107,6 +113,8 @@ def _resolve_columns(header: Any, source: Source, path: Path) -> dict[str, str]:
                 columns[field] = found
     if "text" not in columns:
         raise ValueError(
+            f"{path.name}：没有正文列，请在 sources.yaml 中用 fields: {{text: 列名}} 指定"
+            f"（现有的列：{present}）/ "
             f"{path.name}: no text column; map one with fields: {{text: 列名}} (columns are {present})"
         )
     return columns
@@ -229,7 +237,9 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise ValueError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
+        raise ValueError(
+            f"{path.name}：无法按 XLSX 工作簿读取 / {path.name}: not a readable XLSX workbook ({exc})"
+        ) from None
     try:
         ws = wb.worksheets[0]
         header: list[str] | None = None

@@ -92,7 +92,10 @@ class Brief:
 
 def brief_period(kind: str, day: date, timezone: str) -> tuple[datetime, datetime]:
     if kind not in KINDS:
-        raise BriefInputError(f"unknown brief {kind!r}: use {', '.join(KINDS)}")
+        raise BriefInputError(
+            f"没有 {kind!r} 这种简报，可选：{'、'.join(KINDS)} / "
+            f"unknown brief {kind!r}: use {', '.join(KINDS)}"
+        )
     tz = ZoneInfo(timezone)
     until = datetime.combine(day + timedelta(days=1), time(0), tz)
     return until - timedelta(days=KINDS[kind][1]), until
@@ -105,7 +108,9 @@ def parse_day(value: str | None, now: datetime, timezone: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BriefInputError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise BriefInputError(
+            f"{value!r} 不是日期（请写成 YYYY-MM-DD）/ {value!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def _minutes(a: datetime | None, b: datetime) -> float | None:
@@ -331,7 +336,10 @@ def find_font(configured: str | Path | None = None) -> Path | None:
     if configured:
         path = Path(configured)
         if not path.is_file():
-            raise FileNotFoundError(f"console.brief_font: no font file at {path}")
+            raise FileNotFoundError(
+                f"console.brief_font：{path} 处没有字体文件 / "
+                f"console.brief_font: no font file at {path}"
+            )
         return path
     return next((Path(f) for f in CJK_FONT_FILES if Path(f).is_file()), None)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from yuqing.bilingual import halves
 from yuqing.clock import Clock, SystemClock, clock_from_spec
 from yuqing.gazetteer import Gazetteer
 from yuqing.settings import AppConfig
@@ -133,9 +134,13 @@ class App:
                 try:
                     model = load_active(self.config.model_dir, self.config.taxonomy, uncertain)
                 except ModelLoadError as exc:
-                    raise NoModelError(f"the active model cannot be used: {exc}") from None
+                    zh, en = halves(exc)
+                    raise NoModelError(
+                        f"启用中的模型无法使用：{zh}", f"the active model cannot be used: {en}"
+                    ) from None
                 if model is None:
-                    raise NoModelError(f"no classifier model in {self.config.model_dir}")
+                    where = self.config.model_dir
+                    raise NoModelError(f"{where} 中没有分类模型", f"no classifier model in {where}")
             self._model = ServingModel(
                 model, self.config.model_dir, self.config.taxonomy, uncertain
             )
@@ -204,6 +209,11 @@ class App:
 
 DEMO_BASE = "http://demo.yuqing.invalid"
 
+TRAIN_HINT_ZH = (
+    "请用 `yuqing init --train FILE` 在标注好的文件上训练一个（JSONL 或 CSV，含 text 和 "
+    "category 两列），或用 `yuqing init --demo` 或 `yuqing run --demo` 先试用演示"
+    "（模型在合成的演示帖子上训练）"
+)
 TRAIN_HINT = (
     "train one on a labelled file with `yuqing init --train FILE` (JSONL or CSV with "
     "text and category columns), or try the demo with `yuqing init --demo` / "
@@ -216,5 +226,5 @@ class NoModelError(click.ClickException):
 
     exit_code = 2
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}; {TRAIN_HINT}")
+    def __init__(self, problem_zh: str, problem: str) -> None:
+        super().__init__(f"{problem_zh}；{TRAIN_HINT_ZH} / {problem}; {TRAIN_HINT}")

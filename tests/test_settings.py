@@ -75,8 +75,10 @@ def test_broken_yaml_names_line(config_dir: Path) -> None:
 
 def test_missing_file(config_dir: Path) -> None:
     (config_dir / "teams.yaml").unlink()
+    path = config_dir / "teams.yaml"
     assert _problems(config_dir) == [
-        f"teams.yaml: (file): missing: expected {config_dir / 'teams.yaml'}"
+        f"teams.yaml: (file): 缺少此文件，应在 {path} / "
+        f"teams.yaml: (file): missing: expected {path}"
     ]
 
 

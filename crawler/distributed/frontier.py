@@ -58,6 +58,8 @@ class Frontier:
         c = config.settings.crawler
         if not c.redis_url:
             raise ValueError(
+                "分布式采集需要在 settings.yaml 中设置 crawler.redis_url（或环境变量 "
+                "YUQING_REDIS_URL）/ "
                 "distributed crawling needs settings.crawler.redis_url (or YUQING_REDIS_URL)"
             )
         server = redis.Redis.from_url(c.redis_url, decode_responses=True)

@@ -75,14 +75,19 @@ def run_worker(
     leases to expire). Returns how many leases were handed back on the way out."""
     sources = worker_sources(config, options.sources)
     if not sources:
-        raise ValueError("no sources for this worker (none enabled of kind board, feed or api)")
+        raise ValueError(
+            "没有可供采集节点抓取的来源（board、feed、api 类来源都未启用）/ "
+            "no sources for this worker (none enabled of kind board, feed or api)"
+        )
     # scrapy-redis 0.9 still passes `spider` to the stats collector: not ours to fix
     warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
     frontier = frontier or Frontier.from_config(config)
     try:
         frontier.server.ping()
     except redis.RedisError as exc:
-        raise ValueError(f"the frontier's Redis is unreachable: {exc}") from exc
+        raise ValueError(
+            f"连不上共享队列的 Redis（{exc}）/ the frontier's Redis is unreachable: {exc}"
+        ) from exc
     frontier.start_heartbeat()
     settings = worker_settings(config, options)
     process = CrawlerProcess(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 
 import click
 
-from runtime.cli.i18n import _
+from runtime.cli.i18n import _, lang, one_language
 from store.db import StoreError
-from yuqing.settings import AppConfig, ConfigError, load_config, resolve_config_dir
+from yuqing.settings import AppConfig, ConfigError, Problem, load_config, resolve_config_dir
 
 
 @dataclass
@@ -27,7 +28,7 @@ class CliState:
             try:
                 self._config = load_config(self.config_dir, self.env)
             except ConfigError as exc:
-                first = exc.problems[0]
+                first = problem_text(exc.problems[0])
                 more = len(exc.problems) - 1
                 tail = (
                     _(" (and {n} more: run {command})").format(
@@ -48,6 +49,23 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+_WHERE_ZH = [
+    (re.compile(r"line (\d+), column (\d+)"), r"第 \1 行第 \2 列"),
+    (re.compile(r"\(file\)"), "（整个文件）"),
+    (re.compile(r"\(top\)"), "（顶层）"),
+    (re.compile(r"\(directory\)"), "（目录）"),
+]
+
+
+def problem_text(problem: Problem) -> str:
+    """A config problem as `file: key: message` in the locale's language (the key's
+    file positions too: "line 3, column 5" is 第 3 行第 5 列)."""
+    where = problem.key
+    if lang() != "en":
+        for pattern, zh in _WHERE_ZH:
+            where = pattern.sub(zh, where)
+    return f"{problem.file}: {where}: {one_language(problem.message)}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,7 +131,10 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point. Usage errors (bad option, unknown source, broken config) print
-    one line naming the problem and exit with status 2, before anything is written."""
+    one line naming the problem and exit with status 2, before anything is written.
+
+    The lower floors word errors for people "中文 / English"; here, the one place
+    every error passes, each line keeps the locale's half (i18n.one_language)."""
     from runtime.cli.i18n import install
 
     install(cli)  # Chinese unless the locale asks for English
@@ -121,13 +142,18 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, prog_name="yuqing", standalone_mode=False)
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx else "yuqing"
-        message = exc.format_message()
+        exc.message = one_language(exc.message)
+        message = one_language(exc.format_message())
         click.echo(_("{command}: error: {message}").format(command=cmd, message=message), err=True)
         sys.exit(2)
     except StoreError as exc:
-        click.echo(_("{command}: error: {message}").format(command="yuqing", message=exc), err=True)
+        message = one_language(str(exc))
+        click.echo(
+            _("{command}: error: {message}").format(command="yuqing", message=message), err=True
+        )
         sys.exit(1)
     except click.ClickException as exc:
+        exc.message = one_language(exc.message)
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:

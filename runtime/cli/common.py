@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from runtime.cli.i18n import _
+from runtime.cli.i18n import _, one_language
 
 
 def default_actor() -> str:
@@ -24,7 +24,7 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(_("Error: {message}").format(message=message), err=True)
+    click.echo(_("Error: {message}").format(message=one_language(message)), err=True)
     sys.exit(code)
 
 

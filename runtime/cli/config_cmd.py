@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from runtime.cli import CliState, pass_state
+from runtime.cli import CliState, pass_state, problem_text
 from runtime.cli.i18n import _
 from yuqing.settings import ENV_OVERRIDES, ConfigError, load_config
 
@@ -26,7 +26,7 @@ def check(state: CliState) -> None:
         cfg = load_config(state.config_dir, state.env)
     except ConfigError as exc:
         for p in exc.problems:
-            click.echo(str(p), err=True)
+            click.echo(problem_text(p), err=True)
         click.echo(
             _("{n} problem(s) in {dir}").format(n=len(exc.problems), dir=state.config_dir),
             err=True,

@@ -23,12 +23,13 @@ import ast
 import gettext
 import inspect
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import click
+
+from yuqing.bilingual import first_cjk, split
 
 DOMAIN = "yuqing"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -56,17 +57,24 @@ def lang() -> str:
     return "en" if language(os.environ) == "en" else "zh"
 
 
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-
-
 def one_language(message: str) -> str:
     """The locale's half of a lower floor's bilingual message ("中文 / English", as the
-    alert lifecycle words its errors); any other message as it is."""
-    for sep in re.finditer(r" ?/ ", message):
-        zh, en = message[: sep.start()], message[sep.end() :]
-        if _CJK.search(zh) and not _CJK.search(en):
-            return en if lang() == "en" else zh
-    return message
+    floors word their errors), line by line; any other line as it is. A line that wraps
+    one in words of its own (``"config: " + problem``, already in the locale's
+    language) keeps them: in English, the Chinese half is taken to start after the
+    last ": " before its first Chinese character."""
+    return "\n".join(_one_line(line) for line in message.split("\n"))
+
+
+def _one_line(line: str) -> str:
+    found = split(line)
+    if found is None:
+        return line
+    zh, en = found
+    if lang() != "en":
+        return zh
+    start = zh.rfind(": ", 0, max(first_cjk(zh), 0))
+    return (zh[: start + 2] if start >= 0 else "") + en
 
 
 def install(cli: click.Command, env: Mapping[str, str] | None = None) -> str:

@@ -9,7 +9,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import keep_first_admin, progress_printer
-from runtime.cli.i18n import _, lang
+from runtime.cli.i18n import _, lang, one_language
 
 
 @click.command("init", short_help="Create the database, the first admin, model and index.")
@@ -90,7 +90,7 @@ def _model_line(app: Any, demo: bool, progress: Any) -> str:
     try:
         model = app.model(progress=progress, demo=demo)
     except NoModelError as exc:
-        return _("none — {reason}").format(reason=exc.message)
+        return _("none — {reason}").format(reason=one_language(exc.message))
     return f"{model.version}  ({describe_version(app.config.model_dir / model.version)})"
 
 

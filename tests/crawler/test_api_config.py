@@ -35,8 +35,10 @@ def test_env_references_resolved_by_the_loader(config_dir: Path) -> None:
 def test_missing_env_variable_names_the_key(config_dir: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(config_dir, {"ROBUST_SESSION": "x"})
+    where = "sources.yaml: sources.5.api.headers.X-Token: "
     assert [str(p) for p in info.value.problems] == [
-        "sources.yaml: sources.5.api.headers.X-Token: environment variable ROBUST_API_TOKEN is not set"
+        f"{where}环境变量 ROBUST_API_TOKEN 未设置 / "
+        f"{where}environment variable ROBUST_API_TOKEN is not set"
     ]
 
 

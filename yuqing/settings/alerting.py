@@ -37,6 +37,7 @@ CHANNEL_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "feishu": (("url", "secret"), {}),
     "log": ((), {}),
 }
+REFUSED_ZH = {"secret": "企业微信群机器人不做签名，url 中的 key 就是它唯一的密钥"}
 
 
 class Channel(_Model):
@@ -53,10 +54,16 @@ class Channel(_Model):
         required, refused = CHANNEL_OPTIONS[self.kind]
         missing = [o for o in required if not getattr(self, o, None)]
         if missing:
-            raise ValueError(f"a {self.kind} channel needs {', '.join(missing)}")
+            raise ValueError(
+                f"{self.kind} 通知渠道缺少 {'、'.join(missing)} / "
+                f"a {self.kind} channel needs {', '.join(missing)}"
+            )
         for option, why in refused.items():
             if getattr(self, option, None):
-                raise ValueError(f"a {self.kind} channel takes no {option}: {why}")
+                raise ValueError(
+                    f"{self.kind} 通知渠道不用 {option}：{REFUSED_ZH[option]} / "
+                    f"a {self.kind} channel takes no {option}: {why}"
+                )
         return self
 
 
@@ -86,7 +93,7 @@ class KeywordRule(_RuleBase):
     @model_validator(mode="after")
     def _kw(self) -> KeywordRule:
         if not self.keywords:
-            raise ValueError("a keyword rule needs keywords")
+            raise ValueError("关注词规则需要填写 keywords / a keyword rule needs keywords")
         return self
 
 
@@ -187,7 +194,7 @@ class Triage(_Model):
     @classmethod
     def _urgent_tiers(cls, v: dict[int, timedelta]) -> dict[int, timedelta]:
         if set(v) - {3, 4}:
-            raise ValueError("windows are for tiers I and II only")
+            raise ValueError("windows 只能设 I 级和 II 级 / windows are for tiers I and II only")
         return v
 
 
@@ -234,5 +241,7 @@ class AlertsFile(_Model):
     @classmethod
     def _all_tiers(cls, v: dict[int, TierPolicy]) -> dict[int, TierPolicy]:
         if set(v) != {1, 2, 3, 4}:
-            raise ValueError("tiers must define I, II, III and IV")
+            raise ValueError(
+                "tiers 须定义 I、II、III、IV 四级 / tiers must define I, II, III and IV"
+            )
         return v

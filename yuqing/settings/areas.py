@@ -42,6 +42,6 @@ class AreasFile(_Model):
         for root in self.areas:
             for a, _ in root.walk():
                 if a.name in seen:
-                    raise ValueError(f"duplicate area name {a.name!r}")
+                    raise ValueError(f"地名重复：{a.name!r} / duplicate area name {a.name!r}")
                 seen.add(a.name)
         return self

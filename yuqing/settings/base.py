@@ -25,24 +25,38 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
+        raise ValueError(f"不是时长：{value!r} / not a duration: {value!r}")
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         m = _DURATION.match(str(value))
         if not m:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 15m, 5h, 2d)")
+            raise ValueError(
+                f"不是时长：{value!r}（可写 30s、15m、5h、2d 等）/ "
+                f"not a duration: {value!r} (use e.g. 30s, 15m, 5h, 2d)"
+            )
         seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
     if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
+        raise ValueError(
+            f"时长须大于 0，实际是 {value!r} / duration must be positive, got {value!r}"
+        )
     try:
         return timedelta(seconds=seconds)
     except OverflowError:  # 1e30 seconds, .inf
-        raise ValueError(f"duration too long: {value!r}") from None
+        raise ValueError(f"时长过长：{value!r} / duration too long: {value!r}") from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Severity = Annotated[int, BeforeValidator(parse_tier)]
+
+
+def _tier(value: Any) -> int:
+    try:
+        return parse_tier(value)
+    except ValueError as exc:
+        raise ValueError(f"不是等级：{value!r}（可写 I、II、III、IV 或 1-4）/ {exc}") from None
+
+
+Severity = Annotated[int, BeforeValidator(_tier)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 

@@ -45,13 +45,20 @@ class IndexSettings(_Model):
     def _cluster_settings(self) -> IndexSettings:
         if self.backend != "embedded" and not self.es_url:
             var = "YUQING_ES_URL" if self.backend == "elasticsearch" else "YUQING_OPENSEARCH_URL"
-            raise ValueError(f"backend {self.backend} needs es_url (or {var})")
+            raise ValueError(
+                f"检索后端 {self.backend} 需要 es_url（或环境变量 {var}）/ "
+                f"backend {self.backend} needs es_url (or {var})"
+            )
         if self.api_key is not None and self.username is not None:
-            raise ValueError("give api_key or username/password, not both")
+            raise ValueError(
+                "api_key 与 username/password 只能给一种 / give api_key or username/password, not both"
+            )
         if self.password is not None and self.username is None:
-            raise ValueError("password needs username")
+            raise ValueError("给了 password 还需要 username / password needs username")
         if self.ca_certs is not None and not self.ca_certs.is_file():
-            raise ValueError(f"ca_certs: no such file {self.ca_certs}")
+            raise ValueError(
+                f"ca_certs：没有这个文件 {self.ca_certs} / ca_certs: no such file {self.ca_certs}"
+            )
         return self
 
 
@@ -101,9 +108,12 @@ class ConsoleSettings(_Model):
     def _weights_sum_to_one(cls, v: tuple[EfficiencyTerm, ...]) -> tuple[EfficiencyTerm, ...]:
         total = sum(t.weight for t in v)
         if v and abs(total - 1.0) > 1e-6:
-            raise ValueError(f"efficiency weights must sum to 1, got {total:g}")
+            raise ValueError(
+                f"efficiency 各项权重之和须为 1，实际是 {total:g} / "
+                f"efficiency weights must sum to 1, got {total:g}"
+            )
         if len({t.activity for t in v}) != len(v):
-            raise ValueError("efficiency lists an activity twice")
+            raise ValueError("efficiency 中有重复的环节 / efficiency lists an activity twice")
         return v
 
 
@@ -205,5 +215,5 @@ class Settings(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
+            raise ValueError(f"没有这个时区：{v!r} / unknown time zone {v!r}") from exc
         return v

@@ -42,7 +42,7 @@ class ApiPagination(_Model):
     @model_validator(mode="after")
     def _cursor_needs_path(self) -> ApiPagination:
         if self.kind == "cursor" and not self.cursor_path:
-            raise ValueError("cursor pagination needs cursor_path")
+            raise ValueError("按游标翻页需要 cursor_path / cursor pagination needs cursor_path")
         return self
 
 
@@ -84,7 +84,10 @@ class Source(_Model):
         try:
             CronTrigger.from_crontab(v, timezone="UTC")
         except ValueError as exc:
-            raise ValueError(f"not a crontab line {v!r}: {exc}") from None
+            raise ValueError(
+                f"不是有效的 crontab 写法：{v!r}（应为“分 时 日 月 周”五段）/ "
+                f"not a crontab line {v!r}: {exc}"
+            ) from None
         return v
 
     @field_validator("encoding")
@@ -96,21 +99,27 @@ class Source(_Model):
             try:
                 codecs.lookup(v)
             except (LookupError, ValueError):
-                raise ValueError(f"unknown encoding {v!r} (e.g. gb18030, utf-8)") from None
+                raise ValueError(
+                    f"没有这种编码：{v!r}（例如 gb18030、utf-8）/ "
+                    f"unknown encoding {v!r} (e.g. gb18030, utf-8)"
+                ) from None
         return v
 
     @model_validator(mode="after")
     def _api_needs(self) -> Source:
         if self.kind == "api" and (self.api is None or not self.fields):
-            raise ValueError("an api source needs api (items, pagination) and fields")
+            raise ValueError(
+                "api 来源需要 api（items、pagination）和 fields / "
+                "an api source needs api (items, pagination) and fields"
+            )
         return self
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Source:
         if self.kind in ("feed", "board", "api") and not self.url:
-            raise ValueError(f"a {self.kind} source needs url")
+            raise ValueError(f"{self.kind} 来源需要 url / a {self.kind} source needs url")
         if self.kind == "board" and self.selectors is None:
-            raise ValueError("a board source needs selectors")
+            raise ValueError("board 来源需要 selectors / a board source needs selectors")
         return self
 
 
@@ -123,6 +132,6 @@ class SourcesFile(_Model):
         seen: set[str] = set()
         for s in v:
             if s.name in seen:
-                raise ValueError(f"duplicate source name {s.name!r}")
+                raise ValueError(f"来源名称重复：{s.name!r} / duplicate source name {s.name!r}")
             seen.add(s.name)
         return v

@@ -45,7 +45,8 @@ class TaxonomyFile(_Model):
         if missing:
             from yuqing.contracts import tier_name
 
-            raise ValueError("missing tiers: " + ", ".join(tier_name(s) for s in sorted(missing)))
+            names = [tier_name(s) for s in sorted(missing)]
+            raise ValueError(f"缺少等级：{'、'.join(names)} / missing tiers: {', '.join(names)}")
         return v
 
     @field_validator("categories")
@@ -54,7 +55,7 @@ class TaxonomyFile(_Model):
         names = [c.name for c in v]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"duplicate categories: {sorted(dup)}")
+            raise ValueError(f"类别重复：{sorted(dup)} / duplicate categories: {sorted(dup)}")
         return v
 
     def category_names(self) -> list[str]:

@@ -26,9 +26,15 @@ class WorkingTime(_Model):
     @model_validator(mode="after")
     def _span(self) -> WorkingTime:
         if not self.days or any(d < 1 or d > 7 for d in self.days):
-            raise ValueError("days must be ISO weekdays 1 (Monday) .. 7 (Sunday)")
+            raise ValueError(
+                "days 须为 1（周一）到 7（周日）的数字 / "
+                "days must be ISO weekdays 1 (Monday) .. 7 (Sunday)"
+            )
         if self.end <= self.start:
-            raise ValueError(f"end {self.end} must be after start {self.start}")
+            raise ValueError(
+                f"下班时间 end {self.end} 须晚于上班时间 start {self.start} / "
+                f"end {self.end} must be after start {self.start}"
+            )
         return self
 
 
@@ -55,22 +61,34 @@ class TeamsFile(_Model):
         ids = [t.id for t in self.teams]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
-            raise ValueError(f"duplicate team ids: {sorted(dup)}")
+            raise ValueError(f"责任单位 id 重复：{sorted(dup)} / duplicate team ids: {sorted(dup)}")
         if self.triage_team not in ids:
-            raise ValueError(f"triage_team {self.triage_team!r} is not a team")
+            raise ValueError(
+                f"triage_team {self.triage_team!r} 不是已配置的责任单位 / "
+                f"triage_team {self.triage_team!r} is not a team"
+            )
         for area, desk in self.duty_desks.items():
             if desk not in ids:
-                raise ValueError(f"duty_desks.{area}: {desk!r} is not a team")
+                raise ValueError(
+                    f"duty_desks.{area}：{desk!r} 不是已配置的责任单位 / "
+                    f"duty_desks.{area}: {desk!r} is not a team"
+                )
         for t in self.teams:
             if t.parent is not None and t.parent not in ids:
-                raise ValueError(f"team {t.id!r}: parent {t.parent!r} is not a team")
+                raise ValueError(
+                    f"责任单位 {t.id!r} 的上级 {t.parent!r} 不是已配置的责任单位 / "
+                    f"team {t.id!r}: parent {t.parent!r} is not a team"
+                )
         # the escalation chain must end (no cycles)
         parents = {t.id: t.parent for t in self.teams}
         for t in self.teams:
             seen, cur = set(), t.id
             while cur is not None:
                 if cur in seen:
-                    raise ValueError(f"team {t.id!r}: escalation chain loops")
+                    raise ValueError(
+                        f"责任单位 {t.id!r} 的升级链绕回了自己 / "
+                        f"team {t.id!r}: escalation chain loops"
+                    )
                 seen.add(cur)
                 cur = parents[cur]
         return self
