@@ -63,7 +63,14 @@ def read_emotions(path: Path) -> tuple[list[str], list[int], str]:
     flatter the figures."""
     data = Path(path).read_bytes()
     votes: dict[str, list[int]] = defaultdict(list)
-    for no, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SentimentDataError(
+            f"{path}：不是 UTF-8 编码的文本（第 {exc.start} 字节处）/ "
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    for no, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:

@@ -128,6 +128,40 @@ MESSAGES = [  # (arguments, exit status, Chinese needle, English needle)
     (["alerts", "list", "--team", "nobody"], 2, "没有责任单位 'nobody'", "unknown team 'nobody'"),
     (["search", "x", "--since", "someday"], 2, "不是日期", "is not a date"),
     (["crawl"], 2, "请给出 SOURCE 或 --all", "give a SOURCE or --all"),
+    # the lower floors' errors, worded "中文 / English" where they are raised
+    (["crawl", "nosuch"], 2, "没有来源 'nosuch'", "unknown source 'nosuch' (known: demo-board"),
+    (
+        ["import", "--source", "nosuch", "config/sources.yaml"],
+        2,
+        "没有来源 'nosuch'",
+        "unknown source 'nosuch' (known: demo-board",
+    ),
+    (
+        ["classifier", "train", "--data", "/nonexistent.jsonl"],
+        2,
+        "没有这个文件：/nonexistent.jsonl",
+        "/nonexistent.jsonl: no such file",
+    ),
+    (["classifier", "promote", "77"], 2, "没有模型版本 '77'", "no model version '77' in"),
+    (["classifier", "rollback"], 2, "当前没有启用的模型", "no active model to roll back from"),
+    (
+        ["report", "daily", "--date", "2026-13-01", "--out", "b.html"],
+        2,
+        "'2026-13-01' 不是日期",
+        "'2026-13-01' is not a date (YYYY-MM-DD)",
+    ),
+    (
+        ["report", "monthly", "--out", "b.html"],
+        2,
+        "'monthly' 不在可选值",
+        "'monthly' is not one of",
+    ),
+    (
+        ["sentiment", "train", "--data", "config/sources.yaml"],
+        1,
+        "应为含 text 和 label_name 的 JSON 对象",
+        "not a JSON object with text and label_name",
+    ),
 ]
 
 
@@ -231,3 +265,57 @@ def test_a_lower_floors_bilingual_error_shows_one_language(
         "理由过长（上限 200 字）/ the reason is too long"
     )
     assert one_language("see a/ b / c") == "see a/ b / c"  # not bilingual: as it is
+
+
+BROKEN_CONFIG = [  # (settings.yaml text, replaced by, Chinese, English)
+    ("timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nbogus: 1",
+     "settings.yaml: bogus: 没有这个配置项", "settings.yaml: bogus: Extra inputs are not permitted"),
+    ("port: 8000", "port: eighty", "settings.yaml: console.port: 应为整数",
+     "settings.yaml: console.port: Input should be a valid integer"),
+    ("timezone: Asia/Shanghai", "timezone: Mars/Base", "settings.yaml: timezone: 没有这个时区",
+     "settings.yaml: timezone: unknown time zone 'Mars/Base'"),
+]  # fmt: skip
+
+
+@pytest.mark.usefixtures("_store")
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize(("old", "new", "zh", "en"), BROKEN_CONFIG)
+@pytest.mark.parametrize("command", [["config", "check"], ["alerts", "list"]])
+def test_config_problems_in_the_locales_language(
+    command: list[str],
+    old: str,
+    new: str,
+    zh: str,
+    en: str,
+    language: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LANGUAGE", language)
+    settings = config_dir / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    status, text = _run(["--config", str(config_dir), *command], capsys)
+    assert status == 2, text
+    if language == "en":
+        assert en in text and zh.split(": ")[-1] not in text, text
+        return
+    assert zh in text and en.split(": ")[-1] not in text, text
+    english = ENGLISH.findall(NOT_PROSE.sub(" ", PATHS.sub(" ", text)))
+    assert not english, f"{command}: English left: {english} in {text!r}"
+
+
+def test_a_wrapped_bilingual_error_keeps_its_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI sentence around a lower floor's error ("config: " + problem) keeps its own
+    words in either language; a line of a list is read on its own."""
+    from runtime.cli.i18n import one_language
+
+    text = "config: settings.yaml: console.port: 不能小于 0 / Input should be greater than 0"
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert (
+        one_language(text) == "config: settings.yaml: console.port: Input should be greater than 0"
+    )
+    two = "没有来源 'x' / unknown source 'x'\n没有类别 '停水' / unknown category '停水'"
+    assert one_language(two) == "unknown source 'x'\nunknown category '停水'"
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    assert one_language(two) == "没有来源 'x'\n没有类别 '停水'"

@@ -120,3 +120,55 @@ def test_durations(text: str | int, seconds: int) -> None:
 def test_bad_durations(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+# pydantic's own messages, and ours: "中文 / English", pydantic's English kept as it is.
+BROKEN = [  # (file, text, replaced by, Chinese, English)
+    ("settings.yaml", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nbogus: 1",
+     "bogus: 没有这个配置项", "bogus: Extra inputs are not permitted"),
+    ("settings.yaml", "port: 8000", "port: eighty", "应为整数", "Input should be a valid integer"),
+    ("settings.yaml", "port: 8000", "port: 80.5", "应为整数，不能带小数", "fractional part"),
+    ("settings.yaml", "port: 8000", "port: -1", "不能小于 0", "greater than or equal to 0"),
+    ("settings.yaml", "port: 8000", "port: 70000", "不能大于 65535", "less than or equal to 65535"),
+    ("settings.yaml", "uncertain_below: 0.35", "uncertain_below: abc", "应为数字",
+     "Input should be a valid number"),
+    ("settings.yaml", "obey_robots_txt: true", "obey_robots_txt: maybe", "应为 true 或 false",
+     "Input should be a valid boolean"),
+    ("settings.yaml", "timezone: Asia/Shanghai", "timezone: [a]", "应为文字",
+     "Input should be a valid string"),
+    ("settings.yaml", "timezone: Asia/Shanghai", "timezone: Mars/Base", "没有这个时区",
+     "unknown time zone 'Mars/Base'"),
+    ("settings.yaml", "backend: embedded", "backend: solr",
+     "只能是 'embedded'、'elasticsearch'、'opensearch'",
+     "Input should be 'embedded', 'elasticsearch' or 'opensearch'"),
+    ("teams.yaml", "triage_team:", "triage_teamx:", "triage_team: 缺少此项", "Field required"),
+    ("alerts.yaml", "kind: keyword", "kind: nonsense", "'kind' 的值 'nonsense' 不对",
+     "Input tag 'nonsense' found using 'kind'"),
+    ("alerts.yaml", "kind: keyword", "knd: keyword", "缺少 'kind'",
+     "Unable to extract tag using discriminator 'kind'"),
+    ("sources.yaml", "name: demo-board", "name: 'demo board!'", "只能由英文字母、数字和 _ . - 组成",
+     "String should match pattern"),
+    ("sources.yaml", "name: demo-board", "name: ''", "至少 1 个字符",
+     "String should have at least 1 character"),
+    ("alerts.yaml", "{acknowledge: 15m, respond: 5h}", "{acknowledge: soon, respond: 5h}",
+     "不是时长：'soon'", "not a duration: 'soon'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "old", "new", "zh", "en"), BROKEN)
+def test_every_problem_says_it_in_chinese_and_english(
+    config_dir: Path, name: str, old: str, new: str, zh: str, en: str
+) -> None:
+    from yuqing.bilingual import split
+
+    text = (config_dir / name).read_text(encoding="utf-8")
+    assert old in text
+    (config_dir / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = _problems(config_dir)
+    assert any(zh in p and en in p for p in problems), problems
+    halves = [split(p) for p in problems]
+    assert all(halves), problems
+    # each half is a whole line: file and key in both, Chinese only in the first
+    for (cn, english), p in zip(halves, problems, strict=True):
+        where = p.split(": ")[0] + ": "
+        assert cn.startswith(where) and english.startswith(where), p

@@ -12,7 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
-from runtime.cli.i18n import _, lang, one_language
+from runtime.cli.i18n import _, lang
 
 
 @click.group("alerts", short_help="List and act on alerts; silences.")
@@ -224,9 +224,9 @@ def _act(
             )
             d = alert_as_dict(alert)
     except InvalidInput as exc:
-        raise click.UsageError(one_language(str(exc))) from None
+        raise click.UsageError(str(exc)) from None
     except (AlertNotFound, TransitionError) as exc:
-        raise click.ClickException(one_language(str(exc))) from None
+        raise click.ClickException(str(exc)) from None
     finally:
         app.close()
     _emit({"alert": d}, as_json, lambda: click.echo(f"#{d['id']} {d['status']}"))
@@ -310,7 +310,7 @@ def silence(
             try:
                 end = now + parse_duration(duration)
             except ValueError as exc:
-                raise click.BadParameter(one_language(str(exc)), param_hint="--for") from None
+                raise click.BadParameter(str(exc), param_hint="--for") from None
         else:
             try:
                 dt = datetime.fromisoformat(until or "")
@@ -334,7 +334,7 @@ def silence(
                     event_id=event_id,
                 )
             except SilenceError as exc:
-                raise click.UsageError(one_language(str(exc))) from None
+                raise click.UsageError(str(exc)) from None
             d = silence_as_dict(row)
     finally:
         app.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from runtime.cli import CliState, pass_state
-from runtime.cli.i18n import _, one_language
+from runtime.cli.i18n import _
 
 
 @click.command("report", short_help="Write a daily or weekly brief as HTML or PDF.")
@@ -38,7 +38,7 @@ def command(state: CliState, kind: str, out: Path, day: str | None, send: bool) 
         try:
             d = reports.parse_day(day, app.now(), app.config.settings.timezone)
         except reports.BriefInputError as exc:
-            raise click.BadParameter(one_language(str(exc)), param_hint="--date") from None
+            raise click.BadParameter(str(exc), param_hint="--date") from None
         with app.store.session() as s:
             brief = reports.build_brief(s, app.config, kind, d, app.now())
         html = reports.render_html(brief)

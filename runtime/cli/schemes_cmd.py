@@ -10,7 +10,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
-from runtime.cli.i18n import _, one_language
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
@@ -141,7 +141,7 @@ def add(
             try:
                 row = schemes.save(s, app.config, spec, actor or default_actor(), app.now())
             except schemes.SchemeError as exc:
-                raise click.ClickException(one_language(str(exc))) from None
+                raise click.ClickException(str(exc)) from None
             doc = schemes.as_dict(row)
             doc["matched"] = len(schemes.recent(s, row.id, limit=100_000))
     finally:

@@ -12,7 +12,7 @@ import click
 
 from runtime.cli import CliState, pass_state
 from runtime.cli.common import default_actor, table
-from runtime.cli.i18n import _, one_language
+from runtime.cli.i18n import _
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 by_option = click.option(
@@ -106,9 +106,9 @@ def _decide(state: CliState, as_json: bool, act: Callable[[Any, Any, datetime], 
             alert = act(s, app.config, app.now())
             d = alert_as_dict(alert)
     except TriageError as exc:
-        raise click.ClickException(one_language(str(exc))) from None
+        raise click.ClickException(str(exc)) from None
     except LookupError as exc:
-        raise click.ClickException(one_language(str(exc))) from None
+        raise click.ClickException(str(exc)) from None
     finally:
         app.close()
     if as_json:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from runtime.cli import CliState, pass_state
-from runtime.cli.i18n import _, one_language
+from runtime.cli.i18n import _
 
 ROLE_CHOICE = click.Choice(["responder", "analyst", "supervisor", "admin"])
 
@@ -32,7 +32,7 @@ def _run(state: CliState, fn: object) -> object:
         with app.store.session() as s:
             return fn(app, s)  # type: ignore[operator]
     except AccountError as exc:
-        raise click.UsageError(one_language(str(exc))) from None
+        raise click.UsageError(str(exc)) from None
     finally:
         app.close()
 

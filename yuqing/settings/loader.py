@@ -378,7 +378,7 @@ _PYDANTIC_ZH: dict[str, str] = {
     "string_pattern_mismatch": "格式不对（应符合 {pattern}）",
     "literal_error": "只能是 {expected}",
     "enum": "只能是 {expected}",
-    "union_tag_invalid": "{discriminator} 的值 {tag} 不对，只能是 {expected_tags}",
+    "union_tag_invalid": "{discriminator} 的值 '{tag}' 不对，只能是 {expected_tags}",
     "union_tag_not_found": "缺少 {discriminator}（据此区分种类）",
     "url_parsing": "不是有效的网址",
     "url_type": "不是有效的网址",
@@ -396,6 +396,12 @@ _PYDANTIC_ZH: dict[str, str] = {
     "timedelta_type": "不是时长（可写 30s、15m、5h、2d 等）",
 }
 _LISTED = ("expected", "expected_tags", "expected_schemes")
+# The patterns the settings use, said in words.
+_PATTERN_ZH = {
+    r"^[A-Za-z0-9_.\-]+$": "只能由英文字母、数字和 _ . - 组成",
+    r"^([01]\d|2[0-3]):[0-5]\d$": "应为 HH:MM 格式的时刻，例如 08:30",
+    r"^https?://[^\s/?#]+(/[^\s?#]*)?$": "应为 http:// 或 https:// 开头的网址",
+}
 
 
 def pydantic_message(err: Any) -> str:
@@ -404,6 +410,9 @@ def pydantic_message(err: Any) -> str:
     pydantic's text as it is."""
     msg = str(err["msg"]).removeprefix("Value error, ")
     template = _PYDANTIC_ZH.get(err["type"])
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if err["type"] == "string_pattern_mismatch" and pattern in _PATTERN_ZH:
+        template = _PATTERN_ZH[pattern]
     if template is None:
         return msg
     ctx = {k: (_choices(v) if k in _LISTED else v) for k, v in (err.get("ctx") or {}).items()}
