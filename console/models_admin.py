@@ -25,6 +25,7 @@ from console.deps import csrf_protect, get_yuqing, require
 from console.host import Host
 from console.pages import error_page, render
 from store.models import AuditLog, Post
+from yuqing.bilingual import halves  # "中文 / English" errors: the Chinese half
 from yuqing.contracts import parse_tier
 
 log = logging.getLogger("yuqing.console")
@@ -70,7 +71,7 @@ def _retrain_base(yq: Host, active: str | None) -> dict[str, Any]:
     try:
         prov = check_recorded(yq.config.model_dir / active)
     except ProvenanceError as exc:
-        return {"ok": False, "problem": str(exc)}
+        return {"ok": False, "problem": halves(exc)[0]}
     return {"ok": True, "version": active, "data": prov.describe(), "synthetic": prov.synthetic}
 
 
@@ -117,7 +118,7 @@ class Retrainer:
                           "data": report.get("data", {}).get("summary", "")}  # fmt: skip
         except Exception as exc:  # a failed retrain is shown to the admin, never fatal
             log.exception("retraining failed")
-            self.state = {"state": "failed", "error": str(exc)[:500], "by": actor}
+            self.state = {"state": "failed", "error": halves(exc)[0][:500], "by": actor}
 
 
 def _retrainer(request: Request) -> Retrainer:
@@ -167,7 +168,7 @@ def promote(yq: Yuqing, who: Admin, version: str) -> Response:
     try:
         previous = _registry(yq).promote(version, actor=who.username)
     except RegistryError as exc:
-        return _back(error=str(exc))
+        return _back(error=halves(exc)[0])
     with yq.store.session() as s:
         s.add(AuditLog(at=yq.now(), actor=who.username, action="model.promote",
                        target_type="model", target_id=version,
@@ -182,7 +183,7 @@ def rollback(yq: Yuqing, who: Admin) -> Response:
     try:
         old, new = _registry(yq).rollback(actor=who.username)
     except RegistryError as exc:
-        return _back(error=str(exc))
+        return _back(error=halves(exc)[0])
     with yq.store.session() as s:
         s.add(AuditLog(at=yq.now(), actor=who.username, action="model.rollback",
                        target_type="model", target_id=new, detail={"from": old}))  # fmt: skip

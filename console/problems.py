@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from console.accounts import ROLE_LABELS_ZH
+from yuqing.bilingual import split
 
 Wording = Callable[[re.Match[str]], str]
 
@@ -167,7 +168,8 @@ def explain(status: int, detail: object) -> tuple[str, str]:
     fallback_code, fallback = BY_STATUS.get(
         status, ("error", "无法完成" if status < 500 else "服务器出错，请稍后再试")
     )
-    halves = _BILINGUAL.split(text, maxsplit=1)
+    found = split(text)  # also where the English half starts with a value ('x', a path)
+    halves = list(found) if found else _BILINGUAL.split(text, maxsplit=1)
     if len(halves) == 2 and _HAN.search(halves[0]):
         text = halves[0]  # "中文 / english": the Chinese half
     if text.startswith("查询有误") and ENGLISH_RUN.search(_without_code(text)):

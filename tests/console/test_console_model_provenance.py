@@ -46,10 +46,13 @@ def test_retraining_refuses_when_the_recorded_file_is_gone(
     assert "labelled.jsonl（1 条）" in html and SYNTHETIC_ZH not in html
     data.unlink()
     html = c.get("/admin/models").text
-    assert "无法重新训练" in html and f"{data}: the training data of model" in html
+    gone = f"{data}：模型 {model.version} 的训练数据文件已不在"
+    assert "无法重新训练" in html and gone in html and "the training data of model" not in html
     r = c.post("/admin/models/retrain", data={"csrf_token": _csrf(html)}, follow_redirects=False)
     assert r.status_code == 303
     retrainer = console.client.app.state.retrainer
     retrainer.thread.join(timeout=120)
     assert retrainer.state["state"] == "failed", retrainer.state
-    assert str(data) in retrainer.state["error"] and "is gone" in retrainer.state["error"]
+    assert (
+        str(data) in retrainer.state["error"] and "训练数据文件已不在" in retrainer.state["error"]
+    )
