@@ -70,7 +70,7 @@ def make_engine(url: str, pool: DatabasePoolSettings | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(f"database URL is not valid: {url!r}") from exc
+        raise StoreError(f"数据库地址无效：{url!r} / database URL is not valid: {url!r}") from exc
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +89,24 @@ def _alembic_config(engine: Engine) -> Any:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
+
+
+_REASONS_ZH = [  # the driver's reason (English) as staff would say it
+    ("connection refused", "连接被拒绝（数据库没有运行，或地址、端口不对）"),
+    ("password authentication failed", "用户名或口令不对"),
+    ("does not exist", "数据库或用户不存在"),
+    ("timeout", "连接超时"),
+    ("timed out", "连接超时"),
+    ("could not translate host name", "找不到该主机名"),
+]
+
+
+def _reason_zh(reason: str) -> str:
+    low = reason.lower()
+    for needle, zh in _REASONS_ZH:
+        if needle in low:
+            return zh
+    return "请检查数据库是否在运行、地址和口令是否正确"
 
 
 class Store:
@@ -111,7 +129,10 @@ class Store:
                 pass
         except OperationalError as exc:
             reason = " ".join(str(exc.orig).split())  # drivers add hint lines; keep one
-            raise StoreError(f"cannot reach the database {self.safe_url}: {reason}") from exc
+            raise StoreError(
+                f"连不上数据库 {self.safe_url}：{_reason_zh(reason)} / "
+                f"cannot reach the database {self.safe_url}: {reason}"
+            ) from exc
         # Stages add their tables on their own migration branches; apply them all.
         command.upgrade(_alembic_config(self.engine), "heads")
 

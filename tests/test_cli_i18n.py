@@ -319,3 +319,26 @@ def test_a_wrapped_bilingual_error_keeps_its_wrapping(monkeypatch: pytest.Monkey
     assert one_language(two) == "unknown source 'x'\nunknown category '停水'"
     monkeypatch.setenv("LANGUAGE", "zh_CN")
     assert one_language(two) == "没有来源 'x'\n没有类别 '停水'"
+
+
+@pytest.mark.usefixtures("_store")
+@pytest.mark.parametrize(
+    ("language", "needle"),
+    [
+        ("zh_CN", "连不上数据库 postgresql+psycopg://nobody@127.0.0.1:1/none：连接被拒绝"),
+        ("en", "cannot reach the database postgresql+psycopg://nobody@127.0.0.1:1/none: "),
+    ],
+)
+def test_an_unreachable_store_in_the_locales_language(
+    language: str,
+    needle: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LANGUAGE", language)
+    monkeypatch.setenv("YUQING_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    status, text = _run(["--config", str(config_dir), "alerts", "list"], capsys)
+    assert status == 1 and needle in text and len(text.strip().splitlines()) == 1, text
+    if language == "zh_CN":
+        assert not ENGLISH.findall(NOT_PROSE.sub(" ", PATHS.sub(" ", text))), text
