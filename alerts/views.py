@@ -16,6 +16,7 @@ from alerts.errors import AlertNotFound, InvalidInput
 from alerts.status import (
     ACTIVE_STATUSES,
     AT_DESK,
+    CLOSED,
     STATUSES,
     allowed_actions,
     deadline_sql,
@@ -102,6 +103,58 @@ def alert_as_dict(alert: Alert, team_name: str | None = None) -> dict[str, Any]:
     }
 
 
+_LIST_COLUMNS = (
+    Alert.id, Alert.tier, Alert.status, Alert.team_id, Alert.title, Alert.reason,
+    Alert.category, Alert.area, Alert.post_count, Alert.opened_at, Alert.ack_deadline,
+    Alert.respond_deadline, Alert.acknowledged_at, Alert.responded_at, Alert.resolved_at,
+    Alert.updated_at, Alert.escalation_level, Alert.rule, Alert.triage, Alert.desk_team_id,
+    Alert.triage_deadline, Alert.triaged_at, Alert.triaged_by, Alert.routed_at, Alert.signals,
+)  # fmt: skip
+
+
+def _row_as_dict(r: Any, team_name: str) -> dict[str, Any]:
+    """:func:`alert_as_dict` of a Core row of _LIST_COLUMNS (no ORM object to build)."""
+    status = r.status
+    if status in AT_DESK:
+        deadline = r.triage_deadline
+    elif status == "open":
+        deadline = r.ack_deadline
+    elif status not in CLOSED:
+        deadline = r.respond_deadline
+    else:
+        deadline = None
+    return {
+        "id": r.id,
+        "tier": tier_name(r.tier),
+        "severity": r.tier,
+        "status": status,
+        "team": r.team_id,
+        "team_name": team_name,
+        "title": r.title,
+        "reason": r.reason,
+        "category": r.category,
+        "area": r.area,
+        "post_count": r.post_count,
+        "opened_at": iso(r.opened_at),
+        "deadline": iso(deadline),
+        "ack_deadline": iso(r.ack_deadline),
+        "respond_deadline": iso(r.respond_deadline),
+        "acknowledged_at": iso(r.acknowledged_at),
+        "responded_at": iso(r.responded_at),
+        "resolved_at": iso(r.resolved_at),
+        "updated_at": iso(r.updated_at),
+        "escalation_level": r.escalation_level,
+        "rule": r.rule,
+        "triage": r.triage,
+        "desk": r.desk_team_id,
+        "triage_deadline": iso(r.triage_deadline),
+        "triaged_at": iso(r.triaged_at),
+        "triaged_by": r.triaged_by,
+        "routed_at": iso(r.routed_at),
+        "signals": [g.get("reason") for g in (r.signals or [])],
+    }
+
+
 def alerts_as_dicts(
     session: Session,
     status: str | Iterable[str] | None = None,
@@ -109,28 +162,43 @@ def alerts_as_dicts(
     limit: int = 100,
     *,
     teams: Collection[str] | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Alerts sorted by their nearest pending deadline (most serious first on ties).
 
     ``status`` None lists the active alerts (open, acknowledged, responded);
     "all", one status, "a,b" or a list of statuses narrow or widen that.
     ``teams`` (a user's scope) keeps only alerts of those teams; None keeps all.
+    ``offset`` skips that many (a page further down).
     """
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative")
     deadline = deadline_sql()
-    stmt = (
-        select(Alert, Team.name)
-        .join(Team, Team.id == Alert.team_id)
+    # Sort ids alone (a narrow sort of every matching alert), then read the page's rows:
+    # sorting the full rows carried every column of thousands of alerts through the sort.
+    page = (
+        select(Alert.id)
         .where(Alert.status.in_(_statuses(status)))
         .order_by(deadline.asc().nulls_last(), Alert.tier.desc(), Alert.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     if team:
-        stmt = stmt.where(Alert.team_id == team)
+        page = page.where(Alert.team_id == team)
     if teams is not None:
-        stmt = stmt.where(_in_scope(teams))
-    return [alert_as_dict(a, name) for a, name in session.execute(stmt).all()]
+        page = page.where(_in_scope(teams))
+    ids = list(session.scalars(page))
+    if not ids:
+        return []
+    rows = session.execute(
+        select(*_LIST_COLUMNS, Team.name.label("team_name"))
+        .join(Team, Team.id == Alert.team_id)
+        .where(Alert.id.in_(ids))
+    ).all()
+    by_id = {r.id: r for r in rows}
+    return [_row_as_dict(by_id[i], by_id[i].team_name) for i in ids if i in by_id]
 
 
 def count_alerts(

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"act", "search", "dashboard", "reports", "admin"}),
 }
 MIN_PASSWORD = 8
+TOKEN_STAMP_EVERY = timedelta(minutes=1)  # how fresh an API token's last_used_at is kept
 _hasher = PasswordHasher()
 
 
@@ -347,17 +348,43 @@ def close_session(session: Session, token: str) -> None:
 def principal_from_session(
     session: Session, config: AppConfig, token: str, now: datetime
 ) -> Principal | None:
+    found = resolve_hashed(session, config, "session", hash_secret(token), now)
+    return found[0] if found is not None else None
+
+
+def resolve_hashed(
+    session: Session, config: AppConfig, kind: str, secret_hash: str, now: datetime
+) -> tuple[Principal, datetime] | None:
+    """The principal behind a session ("session") or API token ("token") by the hash of
+    its secret, and until when that answer may be reused without asking the store again
+    (a session's end; a token's next last-use stamp). None: unknown, ended, revoked or
+    disabled."""
+    if kind == "session":
+        row = session.execute(
+            select(ConsoleSession, User)
+            .join(User, User.id == ConsoleSession.user_id)
+            .where(ConsoleSession.token_hash == secret_hash)
+        ).first()
+        if row is None:
+            return None
+        sess, user = row
+        if sess.expires_at <= now or user.disabled:
+            return None
+        return principal_for(config, user, "session", sess.csrf_token), sess.expires_at
     row = session.execute(
-        select(ConsoleSession, User)
-        .join(User, User.id == ConsoleSession.user_id)
-        .where(ConsoleSession.token_hash == hash_secret(token))
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == secret_hash)
     ).first()
     if row is None:
         return None
-    sess, user = row
-    if sess.expires_at <= now or user.disabled:
+    tok, user = row
+    if tok.revoked or user.disabled:
         return None
-    return principal_for(config, user, "session", sess.csrf_token)
+    # Coarse last-use stamp: one write per token per minute at most.
+    if tok.last_used_at is None or now - tok.last_used_at > TOKEN_STAMP_EVERY:
+        tok.last_used_at = now
+    return principal_for(config, user, "token"), tok.last_used_at + TOKEN_STAMP_EVERY
 
 
 # ---------------------------------------------------------------- API tokens
@@ -381,20 +408,8 @@ def create_token(
 def principal_from_token(
     session: Session, config: AppConfig, token: str, now: datetime
 ) -> Principal | None:
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(token))
-    ).first()
-    if row is None:
-        return None
-    tok, user = row
-    if tok.revoked or user.disabled:
-        return None
-    # Coarse last-use stamp: one write per token per minute at most.
-    if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1):
-        tok.last_used_at = now
-    return principal_for(config, user, "token")
+    found = resolve_hashed(session, config, "token", hash_secret(token), now)
+    return found[0] if found is not None else None
 
 
 def ensure_first_admin(

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from alerts import lifecycle, views
 from alerts.errors import AlertNotFound, InvalidInput, TransitionError
 from console.accounts import Principal
-from console.deps import NO_STORE, Who, csrf_protect, get_yuqing, require, require_raw_reader
+from console.deps import (
+    NO_STORE,
+    Who,
+    csrf_protect,
+    get_yuqing,
+    request_version,
+    require,
+    require_raw_reader,
+    response_cache,
+)
 from console.host import Host
 from console.searching import (
     SearchParams,
@@ -56,8 +67,14 @@ def me(who: Who) -> dict[str, Any]:
     }
 
 
-@router.get("/alerts", summary="Alerts by nearest pending deadline (within the caller's scope)")
-def list_alerts(
+@router.get(
+    "/alerts",
+    summary="Alerts by nearest pending deadline (within the caller's scope)",
+    response_model=None,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def list_alerts(
+    request: Request,
     yq: Yuqing,
     who: Who,
     status: Annotated[
@@ -65,15 +82,29 @@ def list_alerts(
     ] = None,
     team: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    try:
-        with yq.store.session() as s:
-            alerts = views.alerts_as_dicts(
-                s, status=status, team=team or None, limit=limit, teams=who.scope.teams
-            )
-    except InvalidInput as exc:
-        raise HTTPException(400, str(exc)) from None
-    return {"alerts": alerts}
+) -> Response:
+    # The answer depends on the caller's scope and the query alone (no clock), so it is
+    # kept per scope under the store version read before the request's first query
+    # (console.freshness): any commit since, a new or changed alert, recomputes it.
+    version = request_version(request)
+    cache = response_cache(request)
+    key = ("alerts", who.scope.teams, status, team or None, limit)
+    body = cache.get(key, version)
+    if body is None:
+
+        def compute() -> bytes:
+            with yq.store.session() as s:
+                alerts = views.alerts_as_dicts(
+                    s, status=status, team=team or None, limit=limit, teams=who.scope.teams
+                )
+            return JSONResponse({"alerts": alerts}).body
+
+        try:
+            body = await run_in_threadpool(compute)
+        except InvalidInput as exc:
+            raise HTTPException(400, str(exc)) from None
+        cache.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its posts and responses")

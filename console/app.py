@@ -7,7 +7,8 @@ config, store, index and clock); nothing here reads config or the environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from console import (
     triage,
 )
 from console.deps import CSRF_FIELD, AuthMiddleware, require
+from console.freshness import StoreVersion, VersionedCache
 from console.host import Host
 from yuqing.contracts import TIER_COLOURS, TIER_LABELS_ZH, TIER_NAMES
 
@@ -107,7 +109,13 @@ def build_templates(app: Host) -> Jinja2Templates:
 
 
 def create_app(app: Host) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
+        yield
+        _web.state.store_version.close()
+
     web = FastAPI(
+        lifespan=lifespan,
         title="yuqing console",
         description="舆情监测与应对：告警收件箱、处置、检索。",
         version="1",
@@ -117,6 +125,9 @@ def create_app(app: Host) -> FastAPI:
         redoc_url=None,
     )
     web.state.yuqing = app
+    web.state.store_version = StoreVersion(app.config.database_url, lambda: app.store.engine)
+    web.state.auth_cache = VersionedCache(size=1024)
+    web.state.responses = VersionedCache(size=256)  # console.api's cached JSON bodies
     web.state.templates = build_templates(app)
     web.state.retrainer = models_admin.Retrainer()
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

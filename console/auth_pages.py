@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console import accounts
-from console.deps import SESSION_COOKIE, client_ip, csrf_protect, get_yuqing, optional_principal
+from console.deps import (
+    SESSION_COOKIE,
+    client_ip,
+    csrf_protect,
+    forget_credential,
+    get_yuqing,
+    optional_principal,
+)
 from console.host import Host
 from console.pages import render
 
@@ -77,6 +84,7 @@ def logout(request: Request, yq: Yuqing) -> Response:
     if cookie:
         with yq.store.session() as s:
             accounts.close_session(s, cookie)
+        forget_credential(request, "session", cookie)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

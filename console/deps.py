@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console import accounts
 from console.accounts import Principal
+from console.freshness import StoreVersion, VersionedCache
 from console.host import Host
 from console.problems import json_error
 
@@ -47,17 +49,82 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _resolve(request: Request) -> Principal | None:
-    yq = get_yuqing(request)
-    auth = request.headers.get("authorization", "")
-    scheme, _, credential = auth.partition(" ")
+def _credential(request: Request) -> tuple[str, str] | None:
+    """("token" or "session", the secret's hash) of what the request carries."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return "token", accounts.hash_secret(credential.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return ("session", accounts.hash_secret(cookie)) if cookie else None
+
+
+def _lookup(yq: Host, kind: str, secret_hash: str) -> tuple[Principal, datetime] | None:
     with yq.store.session() as s:
-        if scheme.lower() == "bearer" and credential.strip():
-            return accounts.principal_from_token(s, yq.config, credential.strip(), yq.now())
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            return accounts.principal_from_session(s, yq.config, cookie, yq.now())
-    return None
+        return accounts.resolve_hashed(s, yq.config, kind, secret_hash, yq.now())
+
+
+def auth_cache(request: Request) -> VersionedCache[tuple[Principal, datetime]]:
+    cache: VersionedCache[tuple[Principal, datetime]] = request.app.state.auth_cache
+    return cache
+
+
+def store_versions(request: Request) -> StoreVersion:
+    versions: StoreVersion = request.app.state.store_version
+    return versions
+
+
+def response_cache(request: Request) -> VersionedCache[bytes]:
+    """Response bodies kept under the store version they were computed at."""
+    cache: VersionedCache[bytes] = request.app.state.responses
+    return cache
+
+
+def request_version(request: Request) -> str | None:
+    """The store version read before this request's first query (None: do not cache)."""
+    v: str | None = getattr(request.state, "store_version", None)
+    return v
+
+
+def forget_credential(request: Request, kind: str, secret: str) -> None:
+    """Drop a credential from this process's cache at once (logout); other processes
+    see the store change and drop theirs on their next request."""
+    auth_cache(request).pop((kind, accounts.hash_secret(secret)))
+
+
+def _resolve(request: Request) -> tuple[Principal | None, str | None]:
+    """Who is asking, and the store version read before finding out.
+
+    A principal found in the store is kept in memory under the store version it was
+    read at and reused while that version holds: a logout, a password, role or team
+    change, a disabled user or a revoked token is a commit, which changes the version,
+    so every worker looks the credential up again on its next request. A session is
+    also reused no longer than it lasts, and a token no longer than its last-use stamp
+    is fresh (the slow path stamps it, as without the cache).
+    """
+    yq = get_yuqing(request)
+    version = store_versions(request).current()
+    cred = _credential(request)
+    if cred is None:
+        return None, version
+    cache = auth_cache(request)
+    hit = cache.get(cred, version)
+    if hit is not None and yq.now() < hit[1]:
+        return hit[0], version
+    found = _lookup(yq, *cred)
+    if found is None:
+        return None, version
+    cache.put(cred, version, found)
+    return found[0], version
+
+
+def _resolve_cached(request: Request) -> tuple[Principal | None, str | None]:
+    """The cached principal alone (no store query), or None."""
+    version = store_versions(request).current()
+    cred = _credential(request)
+    hit = auth_cache(request).get(cred, version) if cred is not None else None
+    if hit is not None and get_yuqing(request).now() < hit[1]:
+        return hit[0], version
+    return None, version
 
 
 def _wants_json(request: Request) -> bool:
@@ -94,10 +161,15 @@ class AuthMiddleware:
         if request.method not in SAFE_METHODS and _cross_origin(request):
             return json_error(403, "cross-origin request refused")
         path = request.url.path
-        principal = None
+        principal, version = None, None
         if not path.startswith(PUBLIC_PREFIXES) and path != "/healthz":  # no DB for those
-            principal = await run_in_threadpool(_resolve, request)
+            if store_versions(request).kind == "sqlite":
+                # a local file read of microseconds: a cache hit needs no thread
+                principal, version = _resolve_cached(request)
+            if principal is None:
+                principal, version = await run_in_threadpool(_resolve, request)
         request.state.principal = principal  # lives in the scope: routes see it
+        request.state.store_version = version
         if principal is None and not is_public(path):
             if request.method in ("GET", "HEAD") and not _wants_json(request):
                 target = path + (f"?{request.url.query}" if request.url.query else "")
