@@ -14,14 +14,16 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from crawler.items import MOJIBAKE_REASON, REPAIRED_KEY, RawPost, dead_letter, to_crawled_post
 from store.posts import IDENTITY_KEY, content_hash, post_key
 from yuqing.clock import SystemClock
-from yuqing.contracts import CrawledPost, DeadLetter, Outcome
+from yuqing.contracts import CrawledPost, DeadLetter, Outcome, SinkUnavailable
 
 logger = logging.getLogger(__name__)
+SINK_UNAVAILABLE = "sink_unavailable"  # the finish reason of a crawl stopped by it
 
 
 class _SpiderPipeline:
@@ -88,6 +90,7 @@ class SinkPipeline(_SpiderPipeline):
         self.keys: dict[str, str] = {}  # key -> what the post stored under it was
         self.batch = max(1, crawler.settings.getint("YUQING_SINK_BATCH", 16))
         self.pending: list[CrawledPost] = []
+        self.unavailable: str | None = None  # why the sink takes nothing (the crawl stops)
         self._timer: LoopingCall | None = None
         crawler.signals.connect(self.flush, signal=signals.spider_idle)
 
@@ -107,6 +110,8 @@ class SinkPipeline(_SpiderPipeline):
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, CrawledPost):
             return item
+        if self.unavailable is not None:  # the crawl is stopping: the next one reads it
+            raise DropItem(f"not stored, the sink is unavailable: {self.unavailable}")
         self._keep_apart(item)
         self.pending.append(item)
         if len(self.pending) >= self.batch:
@@ -115,25 +120,46 @@ class SinkPipeline(_SpiderPipeline):
 
     def flush(self, *args: Any, **kwargs: Any) -> None:
         posts, self.pending = self.pending, []
-        if not posts:
+        if not posts or self.unavailable is not None:
             return
         sink = self.spider.sink
         if len(posts) > 1:
             try:
                 self._count(sink.accept_many(posts))
                 return
+            except SinkUnavailable as exc:
+                self._stop(exc, len(posts))
+                return
             except Exception:  # the batch's transaction kept nothing: find the post at fault
                 # one by one below (each stored once, the faulty one a dead letter)
                 logger.warning("batch of %d refused; retrying one by one", len(posts))
-        for post in posts:
+        for n, post in enumerate(posts):
             try:
                 self._count([sink.accept(post)])
+            except SinkUnavailable as exc:
+                self._stop(exc, len(posts) - n)
+                return
             except Exception as exc:  # the store failing on one post is that post's problem
                 logger.exception("sink refused %s", post.url)
                 self.inc("errors")
                 raw = RawPost(source=post.source, url=post.url, title=post.title, body=post.text)
                 sink.reject(dead_letter("sink", raw, f"{type(exc).__name__}: {exc}"))
                 self.inc("dead_letters")
+
+    def _stop(self, exc: SinkUnavailable, lost: int) -> None:
+        """Stop the crawl unfinished: its state stays "running", so the next crawl walks
+        every page and stores what this one could not (nothing is marked seen)."""
+        self.unavailable = str(exc)
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("yuqing/sink_unavailable", self.unavailable)
+        logger.error(
+            "%s: the sink is unavailable, %d posts not stored; stopping the crawl: %s",
+            self.spider.source.name,
+            lost,
+            exc,
+        )
+        if self.crawler.engine is not None:  # (already closing: it just waits for that)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=SINK_UNAVAILABLE))
 
     def _keep_apart(self, post: CrawledPost) -> None:
         key = post_key(post)

@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sink.close()
     print(json.dumps(asdict(stats), default=str), flush=True)
+    if sink.unavailable is not None:  # stopped unfinished: the parent records a failure
+        print(f"crawl stopped, nothing stored: {sink.unavailable}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

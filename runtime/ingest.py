@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.linking import Linker
-from runtime.app import App
+from runtime.app import App, NoModelError
 from store.posts import (
     Outcome,
     UpsertResult,
@@ -22,7 +22,7 @@ from store.posts import (
     upsert_posts,
 )
 from store.raw import keep_raw_many
-from yuqing.contracts import CrawledPost, DeadLetter
+from yuqing.contracts import CrawledPost, DeadLetter, SinkUnavailable
 from yuqing.settings import AppConfig, load_config, resolve_config_dir
 
 log = logging.getLogger("yuqing.ingest")
@@ -32,14 +32,31 @@ class Ingestor:
     """A PostSink writing to the store. Each batch is one transaction, so a killed
     crawl keeps every batch committed before it died and none of a batch half."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, lazy: bool = False) -> None:
+        """``lazy``: load the classifier at the first post, not now. A crawl that finds
+        nothing new (most scheduled runs of a feed or board) then never pays for loading
+        scikit-learn and the model; one whose model is unusable stops at its first
+        batch (SinkUnavailable), storing and dead-lettering nothing."""
         self.app = app
-        self.model = app.model()
+        self._model: Any = None
+        self.unavailable: str | None = None  # why the lazy model could not be loaded
+        if not lazy:
+            self._model = app.model()
         self.rewrite = app.url_rewrite()
         self.accepted = 0
         self.new = 0
         self.updated = 0
         self.rejected = 0
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            try:
+                self._model = self.app.model()
+            except NoModelError as exc:
+                self.unavailable = str(exc)
+                raise SinkUnavailable(str(exc)) from exc
+        return self._model
 
     def accept(self, post: CrawledPost) -> Outcome:
         return self.accept_many([post])[0]
@@ -156,7 +173,8 @@ def source_row(session: Session, config: AppConfig, name: str) -> Any:
 
 
 def open_sink(config: AppConfig | None = None, demo_url: str | None = None) -> Ingestor:
-    """Factory used by `scrapy crawl` (YUQING_SINK_FACTORY) and the crawl child process."""
+    """Factory used by `scrapy crawl` (YUQING_SINK_FACTORY) and the crawl child process:
+    the model is loaded at the first new post (a crawl finding nothing new loads none)."""
     if config is None:
         config = load_config(resolve_config_dir(None, os.environ), os.environ)
-    return Ingestor(App(config, demo_url=demo_url))
+    return Ingestor(App(config, demo_url=demo_url), lazy=True)

@@ -162,12 +162,19 @@ class Outcome(IntEnum):
     UPDATED = 2
 
 
+class SinkUnavailable(Exception):
+    """The sink can store nothing at all now (no usable classifier model): not one
+    post's fault, so no post becomes a dead letter. The crawl stops unfinished and
+    its posts are fetched again by the next crawl, which walks every page."""
+
+
 class PostSink(Protocol):
     """Where the crawler hands its posts: the rest of the pipeline.
 
     ``accept`` stores one post and says whether it was new, updated or unchanged;
     ``accept_many`` stores a batch in one transaction (all or nothing: on an error
-    the caller retries post by post to find the one at fault). ``seen`` tells an
+    the caller retries post by post to find the one at fault; on
+    :class:`SinkUnavailable` the crawl stops instead). ``seen`` tells an
     incremental crawler whether a URL of this source is already stored, so it can
     stop paging. ``load_state``/``save_state`` keep a source's crawl state (cursors,
     ETags, health) between crawls.

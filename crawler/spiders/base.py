@@ -136,8 +136,11 @@ class SourceSpider(Spider):
     def _closed(self, spider: Spider, reason: str) -> None:
         for hook in self.before_close:  # e.g. the sink pipeline's last batch
             hook()
+        # a last batch the sink could not take leaves the crawl unfinished, whatever
+        # Scrapy's reason: the next crawl walks every page (no 304, no early stop)
+        stored_all = not self.crawler.stats.get_value("yuqing/sink_unavailable")
         try:
-            if reason == "finished":
+            if reason == "finished" and stored_all:
                 self.finish_state(self.crawl_state)
                 self.crawl_state["running"] = False
             self._state_store.save_state(self.source.name, self.crawl_state)

@@ -238,3 +238,58 @@ def test_a_crawl_stopped_by_shutdown_is_not_held_against_the_source(
         row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-board")).one()
         assert int((row.state or {}).get("bad_runs", 0)) == 0
     assert runs(app, "robust-board")[-1].error == "stopped at shutdown"
+
+
+def test_a_crawl_without_a_usable_model_keeps_nothing_and_the_next_one_stores_all(
+    app: App, tmp_path: Path
+) -> None:
+    """The crawl child loads the classifier at the first new post. With none to load
+    the crawl stops unfinished: nothing stored, nothing dead-lettered, the feed's ETag
+    not kept (no 304 next time), and the next crawl with a model stores every post."""
+    env = {**API_ENV, "YUQING_VAR_DIR": str(tmp_path / "no-model")}
+    bare = App(
+        load_config(app.config.directory, {**env, "YUQING_DATABASE_URL": app.config.database_url})
+    )
+    try:
+        failed = crawl_in_child(bare, "robust-rss", timeout=120)
+    finally:
+        bare.close()
+    assert not failed.ok and "nothing stored" in (failed.error or ""), failed
+    assert failed.stats["finish_reason"] == "sink_unavailable", failed.stats
+    assert (failed.stats["items_new"], failed.stats["dead_letters"]) == (0, 0)
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 0
+        assert s.scalar(select(func.count()).select_from(DeadLetterRow)) == 0
+        row = s.scalars(select(SourceRow).where(SourceRow.name == "robust-rss")).one()
+        assert row.state["running"] is True and not row.state.get("etag")
+
+    again = crawl_in_child(app, "robust-rss", timeout=120)
+    assert again.ok, again.error
+    assert (again.stats["items_new"], again.stats["not_modified"]) == (3, 0)
+
+
+def test_a_crawl_that_finds_nothing_new_loads_no_model(app: App) -> None:
+    """Most scheduled crawls find nothing new: their child never loads scikit-learn."""
+    assert crawl_in_child(app, "robust-rss", timeout=120).ok
+    env = child_env(app)
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['runtime.crawl_child', '--source', 'robust-rss']\n"
+        "try:\n"
+        "    runpy.run_module('runtime.crawl_child', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats_json, loaded = done.stdout.strip().splitlines()[-2:]
+    assert '"not_modified": 1' in stats_json
+    assert loaded == "False"
