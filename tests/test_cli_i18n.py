@@ -321,24 +321,34 @@ def test_a_wrapped_bilingual_error_keeps_its_wrapping(monkeypatch: pytest.Monkey
     assert one_language(two) == "没有来源 'x'\n没有类别 '停水'"
 
 
+AWAY = [  # (variable, address nobody answers at, arguments, exit status, Chinese, English)
+    ("YUQING_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none", ["alerts", "list"], 1,
+     "连不上数据库 postgresql+psycopg://nobody@127.0.0.1:1/none：连接被拒绝",
+     "cannot reach the database postgresql+psycopg://nobody@127.0.0.1:1/none: "),
+    ("YUQING_REDIS_URL", "redis://127.0.0.1:1/0", ["crawler-worker", "status"], 1,
+     "连不上共享队列的 Redis", "the frontier's Redis is unreachable"),
+]  # fmt: skip
+
+
 @pytest.mark.usefixtures("_store")
-@pytest.mark.parametrize(
-    ("language", "needle"),
-    [
-        ("zh_CN", "连不上数据库 postgresql+psycopg://nobody@127.0.0.1:1/none：连接被拒绝"),
-        ("en", "cannot reach the database postgresql+psycopg://nobody@127.0.0.1:1/none: "),
-    ],
-)
-def test_an_unreachable_store_in_the_locales_language(
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize(("variable", "url", "args", "code", "zh", "en"), AWAY)
+def test_an_unreachable_service_in_the_locales_language(
+    variable: str,
+    url: str,
+    args: list[str],
+    code: int,
+    zh: str,
+    en: str,
     language: str,
-    needle: str,
     config_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("LANGUAGE", language)
-    monkeypatch.setenv("YUQING_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    status, text = _run(["--config", str(config_dir), "alerts", "list"], capsys)
-    assert status == 1 and needle in text and len(text.strip().splitlines()) == 1, text
+    monkeypatch.setenv(variable, url)
+    status, text = _run(["--config", str(config_dir), *args], capsys)
+    needle = zh if language == "zh_CN" else en
+    assert status == code and needle in text and len(text.strip().splitlines()) == 1, text
     if language == "zh_CN":
         assert not ENGLISH.findall(NOT_PROSE.sub(" ", PATHS.sub(" ", text))), text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,19 @@ def _check_sources(config: Any, names: list[str]) -> None:
             config.source(name)
         except KeyError as exc:
             raise click.UsageError(str(exc.args[0])) from None
+
+
+@contextmanager
+def _frontier_reached() -> Iterator[None]:
+    """Redis away: one line saying so, not a traceback."""
+    import redis
+
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise click.ClickException(
+            _("the frontier's Redis is unreachable: {error}").format(error=exc)
+        ) from None
 
 
 def _frontier_config(state: CliState) -> Any:
@@ -106,7 +121,8 @@ def enqueue(state: CliState, sources: tuple[str, ...], all_: bool) -> None:
     _check_sources(config, names)
     for name in names:
         try:
-            round_id = enqueue_source(config, name)
+            with _frontier_reached():
+                round_id = enqueue_source(config, name)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         if round_id is None:
@@ -122,4 +138,6 @@ def status(state: CliState) -> None:
     from crawler.distributed import frontier_status
 
     config = _frontier_config(state)
-    click.echo(json.dumps(frontier_status(config), ensure_ascii=False, indent=2))
+    with _frontier_reached():
+        found = frontier_status(config)
+    click.echo(json.dumps(found, ensure_ascii=False, indent=2))
