@@ -28,11 +28,13 @@ def add_silence(
     event_id: int | None = None,
 ) -> AlertSilence:
     if rule is None and area is None and event_id is None:
-        raise SilenceError("a silence needs a rule, an area or an event")
+        raise SilenceError(
+            "请指定要静默的规则、属地或事件 / a silence needs a rule, an area or an event"
+        )
     if until <= now:
-        raise SilenceError("a silence must end in the future")
+        raise SilenceError("静默的结束时间须在将来 / a silence must end in the future")
     if not reason.strip():
-        raise SilenceError("a silence needs a reason")
+        raise SilenceError("请填写静默的理由 / a silence needs a reason")
     row = AlertSilence(
         rule=rule,
         area=area,

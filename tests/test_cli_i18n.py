@@ -144,6 +144,13 @@ MESSAGES = [  # (arguments, exit status, Chinese needle, English needle)
     ),
     (["classifier", "promote", "77"], 2, "没有模型版本 '77'", "no model version '77' in"),
     (["classifier", "rollback"], 2, "当前没有启用的模型", "no active model to roll back from"),
+    (["alerts", "triage", "confirm", "5"], 1, "告警 5 不存在", "alert 5 not found"),
+    (
+        ["alerts", "silence", "--area", "云溪县", "--for", "1h", "--reason", " "],
+        2,
+        "请填写静默的理由",
+        "a silence needs a reason",
+    ),
     (
         ["report", "daily", "--date", "2026-13-01", "--out", "b.html"],
         2,

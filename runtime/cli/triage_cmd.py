@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -107,8 +108,10 @@ def _decide(state: CliState, as_json: bool, act: Callable[[Any, Any, datetime], 
             d = alert_as_dict(alert)
     except TriageError as exc:
         raise click.ClickException(str(exc)) from None
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
+    except LookupError as exc:  # the triage floor's "alert N not found", in our words
+        found = re.fullmatch(r"alert (\d+) not found", str(exc))
+        text = _("alert {id} not found").format(id=found[1]) if found else str(exc)
+        raise click.ClickException(text) from None
     finally:
         app.close()
     if as_json:
