@@ -206,11 +206,15 @@ def count_alerts(
     status: str | Iterable[str] | None = None,
     *,
     teams: Collection[str] | None = None,
+    team: str | None = None,
 ) -> int:
-    """How many alerts of ``status`` (as in :func:`alerts_as_dicts`) the scope sees."""
+    """How many alerts of ``status`` (and ``team``, as in :func:`alerts_as_dicts`) the
+    scope sees."""
     from sqlalchemy import func
 
     stmt = select(func.count()).select_from(Alert).where(Alert.status.in_(_statuses(status)))
+    if team:
+        stmt = stmt.where(Alert.team_id == team)
     if teams is not None:
         stmt = stmt.where(_in_scope(teams))
     return int(session.scalar(stmt) or 0)

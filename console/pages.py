@@ -48,7 +48,8 @@ Actor = Annotated[Principal, Depends(require("act"))]
 Searcher = Annotated[Principal, Depends(require("search"))]
 RawReader = Annotated[Principal, Depends(require_raw_reader)]
 PAGE_SIZE = 20
-INBOX_LIMIT = 200
+INBOX_PAGE = 50  # alerts per inbox page; 更多 leads to the next
+MAX_INBOX_PAGE = 1000  # past any real inbox: keeps the offset a small number
 STATUS_FILTERS: dict[str, str] = {
     "": "待办（未办结）",
     "open": "待确认",
@@ -140,37 +141,57 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 INBOX_POLL_SECONDS = 5  # how often an open inbox asks for its list again
 
 
-def _inbox_context(yq: Host, who: Principal, team: str, status: str) -> dict[str, Any]:
+def _inbox_context(yq: Host, who: Principal, team: str, status: str, page: int) -> dict[str, Any]:
     now = yq.now()
+    page = max(1, min(page, MAX_INBOX_PAGE))
     with yq.store.session() as s:
+        # one more than a page: whether a next page exists, without counting again
         alerts = views.alerts_as_dicts(
             s,
             status=status or None,
             team=team or None,
-            limit=INBOX_LIMIT,
+            limit=INBOX_PAGE + 1,
+            offset=(page - 1) * INBOX_PAGE,
             teams=who.scope.teams,
         )
+        total = views.count_alerts(s, status=status or None, team=team or None,
+                                   teams=who.scope.teams)  # fmt: skip
         teams = views.team_choices(s, teams=who.scope.teams)
         unread = views.count_alerts(s, status="open", teams=who.scope.teams)
+    more = len(alerts) > INBOX_PAGE
+    alerts = alerts[:INBOX_PAGE]
+    filters = [(k, v) for k, v in (("team", team), ("status", status)) if v]
+
+    def page_url(path: str, n: int) -> str:
+        return path + "?" + urlencode(filters + ([("page", str(n))] if n > 1 else []))
+
+    first = (page - 1) * INBOX_PAGE + 1
     return {
         "alerts": [_with_deadline_state(a, now) for a in alerts],
         "teams": teams,
         "team": team,
         "status": status,
         "status_filters": STATUS_FILTERS,
-        "limit": INBOX_LIMIT,
+        "page": page,
+        "page_size": INBOX_PAGE,
+        "total": total,
+        "shown_from": first if alerts else 0,
+        "shown_to": first + len(alerts) - 1 if alerts else 0,
+        "next_url": page_url("/", page + 1) if more else None,
+        "prev_url": page_url("/", page - 1) if page > 1 else None,
         "unread": unread,
         "server_now": now.isoformat(),
         "poll_seconds": INBOX_POLL_SECONDS,
-        "list_url": "/inbox/list?"
-        + urlencode({k: v for k, v in (("team", team), ("status", status)) if v}),
+        "list_url": page_url("/inbox/list", page),
     }
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox(request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "") -> HTMLResponse:
+def inbox(
+    request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "", page: int = 1
+) -> HTMLResponse:
     try:
-        context = _inbox_context(yq, who, team, status)
+        context = _inbox_context(yq, who, team, status, page)
     except InvalidInput as exc:
         return error_page(request, 400, str(exc))
     return render(request, "inbox.html", context)
@@ -178,18 +199,18 @@ def inbox(request: Request, yq: Yuqing, who: Who, team: str = "", status: str = 
 
 @router.get("/inbox/list", response_class=HTMLResponse)
 def inbox_list(
-    request: Request, yq: Yuqing, who: Who, team: str = "", status: str = ""
+    request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "", page: int = 1
 ) -> HTMLResponse:
     """The inbox's list alone, polled by static/inbox.js; the server's clock rides in a
     header so the page's countdowns follow it, not the browser's."""
     try:
-        context = _inbox_context(yq, who, team, status)
+        context = _inbox_context(yq, who, team, status, page)
     except InvalidInput as exc:
         return error_page(request, 400, str(exc))
-    page = render(request, "_inbox_list.html", context)
-    page.headers["X-Server-Now"] = context["server_now"]
-    page.headers.update(NO_STORE)
-    return page
+    resp = render(request, "_inbox_list.html", context)
+    resp.headers["X-Server-Now"] = context["server_now"]
+    resp.headers.update(NO_STORE)
+    return resp
 
 
 def _alert_page(

@@ -8,6 +8,8 @@
   if (!box) { return; }
   var url = box.getAttribute("data-refresh");
   var every = Number(box.getAttribute("data-every") || "5") * 1000;
+  // a new alert lands on page 1; on later pages a card is new only because others moved
+  var firstPage = (box.getAttribute("data-page") || "1") === "1";
   var baseTitle = document.title.replace(/^\(\d+\) /, "");
   // server now - browser now, in ms: the page counts from the server's clock
   var offset = Date.parse(box.getAttribute("data-now")) - Date.now();
@@ -134,7 +136,7 @@
           box.innerHTML = html;
           var now = ids();
           Object.keys(now).forEach(function (id) {
-            if (!known[id]) {
+            if (firstPage && !known[id]) {
               var card = box.querySelector(".alert-card[data-alert-id='" + id + "']");
               if (card) {
                 card.classList.add("fresh");
