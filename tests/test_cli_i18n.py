@@ -359,3 +359,29 @@ def test_an_unreachable_service_in_the_locales_language(
     assert status == code and needle in text and len(text.strip().splitlines()) == 1, text
     if language == "zh_CN":
         assert not ENGLISH.findall(NOT_PROSE.sub(" ", PATHS.sub(" ", text))), text
+
+
+@pytest.mark.usefixtures("_store")
+@pytest.mark.parametrize(
+    ("language", "needle"),
+    [
+        ("zh_CN", "h.csv：找不到 '工单号' 列（对应 external_id），现有的列：['a', 'b']"),
+        ("en", "h.csv: column '工单号' (for external_id) not found; columns are ['a', 'b']"),
+    ],
+)
+def test_an_import_missing_a_column_in_the_locales_language(
+    language: str,
+    needle: str,
+    config_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LANGUAGE", language)
+    with (config_dir / "sources.yaml").open("a", encoding="utf-8") as f:
+        f.write("  - {name: hotline, kind: file, fields: {external_id: 工单号, text: 内容}}\n")
+    (tmp_path / "h.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    status, text = _run(
+        ["--config", str(config_dir), "import", "--source", "hotline", "h.csv"], capsys
+    )
+    assert status == 2 and needle in text and len(text.strip().splitlines()) == 1, text
