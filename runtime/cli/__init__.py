@@ -50,22 +50,20 @@ class CliState:
 
 pass_state = click.make_pass_decorator(CliState)
 
-_WHERE_ZH = [
-    (re.compile(r"line (\d+), column (\d+)"), r"第 \1 行第 \2 列"),
-    (re.compile(r"\(file\)"), "（整个文件）"),
-    (re.compile(r"\(top\)"), "（顶层）"),
-    (re.compile(r"\(directory\)"), "（目录）"),
-]
+_LINE = re.compile(r"line (\d+), column (\d+)")
+_WHOLE = ("(file)", "(top)", "(directory)")  # the Chinese message says which
 
 
 def problem_text(problem: Problem) -> str:
     """A config problem as `file: key: message` in the locale's language (the key's
-    file positions too: "line 3, column 5" is 第 3 行第 5 列)."""
-    where = problem.key
-    if lang() != "en":
-        for pattern, zh in _WHERE_ZH:
-            where = pattern.sub(zh, where)
-    return f"{problem.file}: {where}: {one_language(problem.message)}"
+    file position too: "line 3, column 5" is 第 3 行第 5 列)."""
+    message = one_language(problem.message)
+    if lang() == "en":
+        return f"{problem.file}: {problem.key}: {message}"
+    if problem.key in _WHOLE:
+        return f"{problem.file}: {message}"
+    where = _LINE.sub(r"第 \1 行第 \2 列", problem.key)
+    return f"{problem.file}: {where}: {message}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
