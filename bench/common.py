@@ -249,13 +249,17 @@ def config() -> Any:
     return load_config(ROOT / "config", {})
 
 
-def config_for(var_dir: Path, database_url: str | None = None) -> Any:
+def config_for(
+    var_dir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Any:
+    """The shipped config on ``var_dir``, as ``yuqing`` would load it with these
+    environment variables (e.g. ``YUQING_OPENSEARCH_URL`` for a cluster index)."""
     from yuqing.settings import load_config
 
-    env = {"YUQING_VAR_DIR": str(var_dir)}
+    full = {"YUQING_VAR_DIR": str(var_dir), **(env or {})}
     if database_url:
-        env["YUQING_DATABASE_URL"] = database_url
-    return load_config(ROOT / "config", env)
+        full["YUQING_DATABASE_URL"] = database_url
+    return load_config(ROOT / "config", full)
 
 
 @functools.lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ the backfill on PostgreSQL and adds the warm figure there.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +80,12 @@ def _classify(model: Any, posts: list[Any], size: int) -> None:
         )
 
 
-def _ingestor(var_dir: Path, db_url: str) -> Any:
+def _ingestor(var_dir: Path, db_url: str, env: dict[str, str] | None = None) -> Any:
     """An Ingestor on a migrated store with its model, gazetteer and keys loaded."""
     from runtime.app import App
     from runtime.ingest import Ingestor
 
-    app = App(config_for(var_dir, db_url))
+    app = App(config_for(var_dir, db_url, env))
     ing = Ingestor(app)  # loads the active model
     app.store  # noqa: B018
     app.gazetteer  # noqa: B018
@@ -211,11 +213,13 @@ def _rss_mib() -> float:
     return float("nan")
 
 
-def backfill(var: Path, db_url: str | None, n: int) -> Row:
+def backfill(var: Path, db_url: str | None, n: int, search_url: str | None = None) -> Row:
     """``n`` posts through the pipeline as ``yuqing import`` and ``yuqing run`` move them:
     batches of 64 stored, the index outbox drained after every 16 batches (about 1,000
-    posts, as the scheduler's tick would) into the embedded index, until all are searchable.
-    Memory is read after each tenth: flat means the backlog and caches do not grow with n."""
+    posts, as the scheduler's tick would) into the index, until all are searchable: the
+    OpenSearch backend on ``search_url`` (set as YUQING_OPENSEARCH_URL, the deployment's
+    path), else the embedded one. Memory is read after each tenth: flat means the backlog
+    and caches do not grow with n."""
     from sqlalchemy import func, select
 
     from runtime.jobs import drain_index
@@ -224,7 +228,7 @@ def backfill(var: Path, db_url: str | None, n: int) -> Row:
     var.mkdir(parents=True, exist_ok=True)
     install_model(var / "models")
     url = db_url or f"sqlite:///{var / 'backfill.db'}"
-    ing = _ingestor(var, url)
+    ing = _ingestor(var, url, {"YUQING_OPENSEARCH_URL": search_url} if search_url else None)
     app = ing.app
     app.index  # noqa: B018 (opened before the clock starts)
     posts = crawled(messages(n))
@@ -250,20 +254,39 @@ def backfill(var: Path, db_url: str | None, n: int) -> Row:
         _empty_postgres(ing)
     ing.close()
     store = "PostgreSQL" if db_url else "SQLite"
+    where = (
+        "OpenSearch backend on osmem-server, the stand-in" if search_url else "the embedded index"
+    )
     return Row(
-        f"backfill, {n:,} posts (store + index, {store})",
+        f"backfill, {n:,} posts (store + index, {store}{', search stand-in' if search_url else ''})",
         f"{n / wall:,.0f} posts/s, {wall:,.0f} s",
         f"RSS {rss[0]:,.0f} MiB after the first tenth",
         rss[-1] / rss[0],
         f"ratio = RSS at the end ÷ after the first tenth (1.00 = flat), RSS by tenths "
         f"{' '.join(f'{r:.0f}' for r in rss)} MiB; batches of {BATCH}, the outbox drained "
-        f"every 16 batches into the embedded index ({found:,} posts found); "
+        f"every 16 batches into {where} ({found:,} posts found); "
         f"{n / cpu:,.0f} posts per CPU-second of this process; "
         + data_note(f"{n:,} posts: the 4,312 hot-issue messages cycled, ids made unique"),
     )
 
 
 BACKFILL_ENV = "YUQING_BENCH_BACKFILL_POSTS"  # how many posts the backfill row moves
+
+
+@contextlib.contextmanager
+def _search_stand_in() -> Iterator[str | None]:
+    """A fresh osmem-server for the backfill to index into (the search cluster we can
+    run here), or None (the embedded index) when it is not installed."""
+    try:
+        from osmem_server import OsmemServer
+    except ImportError:
+        yield None
+        return
+    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
+    try:
+        yield server.url
+    finally:
+        server.close()
 
 
 def run(quick: bool) -> list[Row]:
@@ -313,7 +336,8 @@ def run(quick: bool) -> list[Row]:
         say(
             f"ingest: backfill of {size:,} posts, store and index ({'PostgreSQL' if pg else 'SQLite'})"
         )
-        rows.append(backfill(var / "backfill", pg, size))
+        with _search_stand_in() as search_url:
+            rows.append(backfill(var / "backfill", pg, size, search_url))
         if pg:
             say(f"ingest: {n} posts in batches of {BATCH}, warm, PostgreSQL, {repeats}×")
             cls, ing = _warm(var, pg, posts, BATCH, repeats)
