@@ -33,6 +33,8 @@ from index.base import (
 from index.query import (
     COORD,
     FULL_MATCH_MIN,
+    PROX_BONUS,
+    PROX_SLOP,
     TITLE_CREDIT,
     Clause,
     CompiledQuery,
@@ -559,6 +561,20 @@ class ClusterBackend:
             syns = [self._clause(c, scored=True) for c in clauses if c.kind == "synonym"]
             if syns:
                 should.append({"dis_max": {"queries": syns}})
+        for a, b in plan.near:  # proximity, as the embedded index's NEAR rows
+            # Either order: a sloppy phrase counts a swap as two moves, NEAR none. (A
+            # word of several tokens may spread within the slop here; NEAR keeps it whole.)
+            near = [
+                {"match_phrase": {f: {"query": " ".join(x + y), "slop": PROX_SLOP}}}
+                for f in ("title_tok", "text_tok")
+                for x, y in ((a, b), (b, a))
+            ]
+            should.append({
+                "constant_score": {
+                    "filter": {"bool": {"should": near, "minimum_should_match": 1}},
+                    "boost": PROX_BONUS,
+                }
+            })  # fmt: skip
         for name in ("category", "area", "source", "severity"):
             val = getattr(cq, name)
             if val is not None:

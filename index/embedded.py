@@ -33,6 +33,8 @@ from index.base import (
 from index.query import (
     COORD,
     FULL_MATCH_MIN,
+    PROX_BONUS,
+    PROX_SLOP,
     TITLE_CREDIT,
     Clause,
     CompiledQuery,
@@ -61,6 +63,7 @@ TEXT_WEIGHT = 2.0
 SUB_WEIGHT = 1.0
 FACET_SIZE = 50
 MAX_KEEP_GROUPS = 6  # words of a query whose partial pass finds its posts first
+NEAR_UNIT = 10_000  # c.u of the proximity rows, past any unit of the words
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _SCHEMA = """
@@ -588,6 +591,12 @@ class EmbeddedBackend:
                     + upsert,
                     [f"({_clause_expr(c)}){suffix}"],
                 ))  # fmt: skip
+        for i, (a, b) in enumerate(plan.near):  # a constant per pair, not counted as a word
+            out.append((
+                f"INSERT INTO c SELECT rowid, {NEAR_UNIT + i}, NULL, 0.0, 0.0, {PROX_BONUS!r}, "
+                f"0.0, NULL FROM fts WHERE fts MATCH ?{keep}" + upsert,
+                [f"({{title_tok text_tok}} : NEAR({_quote(a)} {_quote(b)}, {PROX_SLOP})){suffix}"],
+            ))  # fmt: skip
         # CROSS JOIN keeps the clause rows outermost (one probe of facts per post).
         out.append((
             "CREATE TEMP TABLE m AS SELECT c.id AS id, "

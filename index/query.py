@@ -13,7 +13,8 @@ of its jieba tokens, its dictionary parts (拖欠工资 -> 拖欠, 工资), its 
 bonus when the tokens are adjacent) or a synonym from ``config/synonyms.yaml``
 (scored below the typed word). A post must match at least one group of a one-
 or two-word query and all but one of a longer query's; posts matching more
-groups rank first (a fixed tier per group), BM25 orders each tier. Recall mode
+groups rank first (a fixed tier per group), BM25 orders each tier, and two
+words standing close together (PROX_SLOP tokens) add PROX_BONUS. Recall mode
 needs any one group, adds the character bigrams of long words and sorts by time.
 
 Anything else is literal text: operators of other engines (``NEAR(``, ``*``,
@@ -90,6 +91,12 @@ RECALL_CREDIT = 0.25
 # A unit named in the title earns this much COORD more: residents' titles sum up
 # their complaint, so a post whose title has the query's words is about them.
 TITLE_CREDIT = 1.0
+# Proximity: a post where two of the query's words (as typed) stand within
+# PROX_SLOP tokens of each other, in either order, in the title or the text,
+# scores PROX_BONUS more per such pair (a constant, so both backends add the same).
+PROX_BONUS = 1.0
+PROX_SLOP = 5
+MAX_PROX_WORDS = 4  # pairs among the first four words
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,7 @@ class Plan:
     expansions: dict[str, list[str]]  # typed word -> synonyms searched for it
     full: bool = False  # this pass: every group must match
     recall: bool = False
+    near: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def tries_full(self) -> bool:
@@ -156,7 +164,7 @@ class Plan:
         return not self.recall and len(self.optional) >= 2 and not self.full
 
     def all_words(self) -> Plan:
-        return Plan(self.groups, len(self.optional), self.expansions, True, self.recall)
+        return Plan(self.groups, len(self.optional), self.expansions, True, self.recall, self.near)
 
     @property
     def optional(self) -> list[PlanGroup]:
@@ -422,7 +430,11 @@ def build_plan(
         out.append(PlanGroup([c.term for c in clauses], clauses, False, word))
     n_opt = sum(1 for g in out if not g.required)
     min_match = 1 if recall or n_opt <= 2 else n_opt - 1
-    return Plan(out, min_match, expansions, recall=recall)
+    near: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    if not recall:  # recall mode sorts by time
+        words = list(dict.fromkeys(alts[0].tokens for alts in groups))[:MAX_PROX_WORDS]
+        near = [(a, b) for i, a in enumerate(words) for b in words[i + 1 :]]
+    return Plan(out, min_match, expansions, recall=recall, near=near)
 
 
 class _Units:
@@ -709,6 +721,8 @@ __all__ = [
     "CompiledQuery",
     "ParsedText",
     "FULL_MATCH_MIN",
+    "PROX_BONUS",
+    "PROX_SLOP",
     "Clause",
     "Plan",
     "PlanGroup",

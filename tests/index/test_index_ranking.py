@@ -95,6 +95,20 @@ def test_posts_matching_more_words_rank_first(ranked: SearchBackend) -> None:
     assert {4, 6, 12, 10} <= set(ids(r))  # either word
 
 
+def test_words_close_together_rank_above_the_same_words_apart(ranked: SearchBackend) -> None:
+    # The same tokens (so the same BM25); 电梯 and 维修 adjacent in one, six tokens
+    # apart in the other, which is newer and so would win a tie.
+    near = doc(101, "楼道反映", "电梯维修没人管居民每天爬楼很辛苦", published_at=at(17))
+    apart = doc(102, "楼道反映", "电梯没人管居民每天爬楼很辛苦维修", published_at=at(18))
+    assert ranked.index([near, apart]) == []
+    r = search(ranked, "电梯 维修", expand=False)
+    assert ids(r).index(101) < ids(r).index(102)
+    score = {h.id: h.score for h in r.hits}
+    assert score[101] > score[102]
+    r = search(ranked, "电梯 维修", expand=False, recall=True)  # by time: no bonus to see
+    assert ids(r).index(102) < ids(r).index(101)
+
+
 def test_quoted_phrase_and_exclusion_stay_strict(ranked: SearchBackend) -> None:
     assert ids(search(ranked, '"夜间施工"')) in ([4, 11], [11, 4])
     assert set(ids(search(ranked, '"施工 夜间"'))) == set()
