@@ -2,8 +2,9 @@
 model admin page, requests/s and p99.
 
 A store of 100,000 posts (the real hot-issue messages, cycled) and 5,000
-alerts is written straight into SQLite; 10,000 of the posts are indexed by the
-embedded index. The console runs under uvicorn in this process; the load comes
+alerts is written straight into SQLite, and again into PostgreSQL when
+``YUQING_BENCH_POSTGRES_URL`` names an empty database the benchmark may fill and
+empty; 10,000 of the posts are indexed by the embedded index. The console runs under uvicorn in this process; the load comes
 from a second process on loopback (asyncio + httpx, CONCURRENCY connections,
 each request authenticated by an API token as the console's clients are).
 
@@ -16,6 +17,7 @@ Errors (any non-200) are counted and reported; the figure expects zero.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from bench.common import ROOT, Row, messages, ms, say
 N_POSTS, N_ALERTS, N_INDEXED = 100_000, 5_000, 10_000
 Q_POSTS, Q_ALERTS, Q_INDEXED = 5_000, 500, 1_000
 CONCURRENCY = 16
+PG_ENV = "YUQING_BENCH_POSTGRES_URL"  # an empty database the benchmark may fill and empty
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 AREAS = [
     "文昌社区",
@@ -185,6 +188,28 @@ def load_main() -> None:
 
 
 def run(quick: bool) -> list[Row]:
+    rows = _run_on(None, quick)
+    pg = os.environ.get(PG_ENV)
+    if pg:
+        rows += _run_on(pg, quick)
+    else:
+        say(f"console: {PG_ENV} is not set: the PostgreSQL rows are skipped")
+    return rows
+
+
+def _empty_postgres(app: Any) -> None:
+    from sqlalchemy import text
+
+    from store.models import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with app.store.engine.begin() as c:
+        c.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def _run_on(db_url: str | None, quick: bool) -> list[Row]:
+    """Every case against one store: SQLite in a temporary directory (None), or the
+    PostgreSQL database at ``db_url`` (emptied before and after)."""
     import uvicorn
 
     from console import accounts
@@ -196,13 +221,23 @@ def run(quick: bool) -> list[Row]:
     n_posts, n_alerts, n_indexed = (Q_POSTS, Q_ALERTS, Q_INDEXED) if quick else (
         N_POSTS, N_ALERTS, N_INDEXED)  # fmt: skip
     seconds = 3.0 if quick else 15.0
+    store = "PostgreSQL" if db_url else "SQLite"
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-console-") as tmp:
-        config = load_config(ROOT / "config", {"YUQING_VAR_DIR": str(Path(tmp))})
+        env = {"YUQING_VAR_DIR": str(Path(tmp))}
+        if db_url:
+            env["YUQING_DATABASE_URL"] = db_url
+        config = load_config(ROOT / "config", env)
         app = App(config, clock=FrozenClock(NOW))
-        say(f"console: writing {n_posts:,} posts and {n_alerts:,} alerts")
+        if db_url:
+            _empty_postgres(app)
+            from alerts.engine import sync_teams
+
+            with app.store.session() as s:  # the emptied teams table, as at start-up
+                sync_teams(s, config)
+        say(f"console ({store}): writing {n_posts:,} posts and {n_alerts:,} alerts")
         _fill(app, n_posts, n_alerts)
-        say(f"console: indexing {n_indexed:,} posts")
+        say(f"console ({store}): indexing {n_indexed:,} posts")
         _index(app, n_indexed)
         with app.store.session() as s:
             accounts.add_user(s, config, "bench-sup", "bench password", "supervisor", NOW)
@@ -213,7 +248,9 @@ def run(quick: bool) -> list[Row]:
             sup = accounts.create_token(s, "bench-sup", NOW)
             grid = accounts.create_token(s, "bench-grid", NOW)
             admin = accounts.create_token(s, "bench-admin", NOW)
-        say("console: a model for /admin/models (the demo model, as `make run` trains it)")
+        say(
+            f"console ({store}): a model for /admin/models (the demo model, as `make run` trains it)"
+        )
         _model(app)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port,
@@ -224,37 +261,43 @@ def run(quick: bool) -> list[Row]:
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port}"
         try:
-            say("console: /healthz (reference)")
+            say(f"console ({store}): /healthz (reference)")
             ref = _load(url, sup, ["/healthz"], seconds)
             cases = [
-                ("console inbox API (supervisor, 50 by deadline)", sup,
+                ("console inbox API (supervisor, 50 by deadline", sup,
                  ["/api/v1/alerts?limit=50", "/api/v1/alerts?limit=50&status=open"]),
-                ("console inbox API (responder, own grid)", grid, ["/api/v1/alerts?limit=50"]),
-                ("console search API (+facets)", sup,
+                ("console inbox API (responder, own grid", grid, ["/api/v1/alerts?limit=50"]),
+                ("console search API (+facets", sup,
                  [f"/api/v1/search?q={q}&limit=20" for q in QUERIES]),
-                ("console inbox page (responder, HTML)", grid, ["/"]),
-                ("console /admin/models page (versions, report, label queue)", admin,
+                ("console inbox page (responder, HTML, 50 a page", grid, ["/"]),
+                ("console /admin/models page (versions, report, label queue", admin,
                  ["/admin/models"]),
             ]  # fmt: skip
             ref_rps = ref["n"] / ref["wall"]
             for name, token, paths in cases:
-                say(f"console: {name}")
+                say(f"console ({store}): {name})")
                 r = _load(url, token, paths, seconds)
                 rps = r["n"] / r["wall"]
                 rows.append(
                     Row(
-                        name,
+                        f"{name}; {store})",
                         f"{rps:,.0f} req/s, p99 {ms(r['p99'])}",
                         f"{ref_rps:,.0f} req/s, p99 {ms(ref['p99'])} (/healthz)",
                         ref_rps / rps if rps else None,
                         f"ratio = reference req/s ÷ ours; {CONCURRENCY} connections from a second "
                         f"process, {seconds:.0f} s; errors {r['errors']} of {r['n']} "
                         f"(reference {ref['errors']}); p50 {ms(r['p50'])}; {n_posts:,} posts, "
-                        f"{n_alerts:,} alerts, {n_indexed:,} indexed; bearer token per request",
+                        f"{n_alerts:,} alerts, {n_indexed:,} indexed; bearer token per request; "
+                        f"{store}"
+                        + (" on this machine (" + PG_ENV + ")" if db_url else "")
+                        + "; nothing written during the run, so the console's caches hold "
+                        "(a commit anywhere recomputes)",
                     )
                 )
         finally:
             server.should_exit = True
             thread.join(timeout=30)
+            if db_url:
+                _empty_postgres(app)
             app.close()
     return rows

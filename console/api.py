@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -18,6 +19,7 @@ from console.deps import (
     Who,
     csrf_protect,
     get_yuqing,
+    index_versions,
     request_version,
     require,
     require_raw_reader,
@@ -252,8 +254,14 @@ def hit_as_dict(h: SearchHit) -> dict[str, Any]:
     }
 
 
-@router.get("/search", summary="Search posts (query language of index.query)")
-def search(
+@router.get(
+    "/search",
+    summary="Search posts (query language of index.query)",
+    response_model=None,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def search(
+    request: Request,
     yq: Yuqing,
     who: Searcher,
     q: Annotated[str, Query(max_length=2000)] = "",
@@ -268,7 +276,7 @@ def search(
     offset: Annotated[int, Query(ge=0)] = 0,
     expand: Annotated[bool, Query(description="also search config/synonyms.yaml's words")] = True,
     recall: Annotated[bool, Query(description="any one word matches, newest first")] = False,
-) -> dict[str, Any]:
+) -> Response:
     try:
         params = SearchParams(
             q=q,
@@ -284,19 +292,37 @@ def search(
             expand=expand,
             recall=recall,
         )
-        result = run_search(yq, params)
     except QueryError as exc:
         raise HTTPException(400, str(exc)) from None
-    except SearchUnavailable as exc:
-        raise HTTPException(503, str(exc)) from None
-    return {
-        "total": result.total,
-        "hits": [hit_as_dict(h) for h in result.hits],
-        "facets": result.facets,
-        "expansions": result.expansions,  # typed word -> synonyms also searched
-        "recall": recall,
-        "partial": result.partial,  # few posts had every word: those with some are in
-    }
+    # The answer is the index's alone (every searcher sees every post): kept under the
+    # index's version read before searching, so a post indexed since is found at once.
+    version = index_versions(request).current()
+    cache = response_cache(request)
+    key = ("search", astuple(params))
+    body = cache.get(key, version)
+    if body is None:
+
+        def compute() -> bytes:
+            result = run_search(yq, params)
+            return JSONResponse(
+                {
+                    "total": result.total,
+                    "hits": [hit_as_dict(h) for h in result.hits],
+                    "facets": result.facets,
+                    "expansions": result.expansions,  # typed word -> synonyms also searched
+                    "recall": recall,
+                    "partial": result.partial,  # few posts had every word: those with some
+                }
+            ).body
+
+        try:
+            body = await run_in_threadpool(compute)
+        except QueryError as exc:
+            raise HTTPException(400, str(exc)) from None
+        except SearchUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        cache.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/posts/{post_id}", summary="One post, personal data masked")

@@ -113,6 +113,7 @@ def create_app(app: Host) -> FastAPI:
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:
         yield
         _web.state.store_version.close()
+        _web.state.index_version.close()
 
     web = FastAPI(
         lifespan=lifespan,
@@ -126,6 +127,11 @@ def create_app(app: Host) -> FastAPI:
     )
     web.state.yuqing = app
     web.state.store_version = StoreVersion(app.config.database_url, lambda: app.store.engine)
+    # Search answers from the index alone; the embedded one is a SQLite file whose changes
+    # can be told the same way. A cluster's cannot (it refreshes on its own): not cached.
+    embedded = app.config.settings.index.backend == "embedded"
+    index_url = f"sqlite:///{app.config.index_path}" if embedded else "none://"
+    web.state.index_version = StoreVersion(index_url, lambda: app.index)
     web.state.auth_cache = VersionedCache(size=1024)
     web.state.responses = VersionedCache(size=256)  # console.api's cached JSON bodies
     web.state.templates = build_templates(app)

@@ -79,6 +79,12 @@ def response_cache(request: Request) -> VersionedCache[bytes]:
     return cache
 
 
+def index_versions(request: Request) -> StoreVersion:
+    """The embedded search index's version (a cluster's: always None)."""
+    versions: StoreVersion = request.app.state.index_version
+    return versions
+
+
 def request_version(request: Request) -> str | None:
     """The store version read before this request's first query (None: do not cache)."""
     v: str | None = getattr(request.state, "store_version", None)

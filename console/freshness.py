@@ -33,12 +33,13 @@ V = TypeVar("V")
 
 
 class StoreVersion:
-    """``current()``: a token that changes when the store's data does, or None."""
+    """``current()``: a token that changes when a database's data does, or None."""
 
-    def __init__(self, url: str, engine: Callable[[], Engine]) -> None:
-        """``url``: the store's URL; ``engine``: gives its engine when first needed (the
-        store may be away when the console starts)."""
-        self._engine = engine
+    def __init__(self, url: str, opened: Callable[[], Engine | Any]) -> None:
+        """``url``: the database's URL; ``opened``: opens it when first needed (the store
+        may be away when the console starts) and returns its Engine (PostgreSQL). The
+        embedded search index is a SQLite file too: its URL and its opener do."""
+        self._opened = opened
         self._lock = threading.Lock()
         self._conn: Any = None
         self.kind: str | None = None
@@ -53,7 +54,7 @@ class StoreVersion:
             self.kind = "postgresql"
 
     def _connect(self) -> Any:
-        engine = self._engine()  # opens (and migrates) the store first
+        engine = self._opened()  # opens (and migrates) the database first
         if self.kind == "sqlite":
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA query_only=ON")  # this connection must never write

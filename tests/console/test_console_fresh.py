@@ -190,3 +190,19 @@ def test_an_unchanged_store_answers_from_memory(fresh: Console) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     assert statements == []
+
+
+def test_a_newly_indexed_post_is_found_at_once(fresh: Console) -> None:
+    from runtime.jobs import drain_index
+
+    def total(q: str) -> int:
+        r = fresh.client.get("/api/v1/search", params={"q": q})
+        assert r.status_code == 200, r.text
+        return int(r.json()["total"])
+
+    assert total("燃气泄漏") == total("燃气泄漏") == 0  # the second from the cache
+    fresh.add_post(
+        "湖滨社区燃气泄漏", "湖滨社区燃气泄漏，居民已疏散。", severity=3, area="湖滨社区"
+    )
+    drain_index(fresh.app)  # the outbox into the index, as `yuqing run` does
+    assert total("燃气泄漏") == 1
