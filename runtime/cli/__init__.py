@@ -140,7 +140,6 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, prog_name="yuqing", standalone_mode=False)
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx else "yuqing"
-        exc.message = one_language(exc.message)
         message = one_language(exc.format_message())
         click.echo(_("{command}: error: {message}").format(command=cmd, message=message), err=True)
         sys.exit(2)
@@ -150,9 +149,9 @@ def main(argv: list[str] | None = None) -> None:
             _("{command}: error: {message}").format(command="yuqing", message=message), err=True
         )
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.message = one_language(exc.message)
-        exc.show()
+    except click.ClickException as exc:  # as exc.show() would, the locale's half
+        message = one_language(exc.format_message())
+        click.echo(_("Error: {message}").format(message=message), err=True)
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo(_("aborted"), err=True)
