@@ -23,7 +23,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from analysis.events import WINDOW, Cluster, Item, best_match, vector
+from analysis.events import MIN_SHARED, THRESHOLD, WINDOW, Cluster, Item, best_match, vector
 from store.models import AuditLog, Event, EventPin, EventTerm, Post
 from store.posts import insert_for
 from yuqing.contracts import Classification, CrawledPost
@@ -47,6 +47,11 @@ def item_for(title: str, text: str, at: datetime, category: str | None, scope: s
     places = [p for p in (area, scope) if p]
     vec = {w: v for w, v in vec.items() if not any(w in p for p in places)}
     return Item(vec, at, category=category, scope=scope, area=area)
+
+
+# what a candidate needs of its event: plain rows, not ORM objects (a batch may read
+# a few thousand candidate events; building and tracking objects cost more than the SQL)
+_CLUSTER_COLUMNS = (Event.id, Event.profile, Event.last_seen, Event.category)
 
 
 def _cluster(key: Any, ev: Any) -> Cluster:
@@ -81,6 +86,9 @@ class Linker:
         self.fresh: list[Cluster] = []  # events this batch opens (keys: placeholders)
         self.touched: dict[int, Cluster] = {}
         self.by_term: dict[str, dict[int, Cluster]] = {}  # loaded and fresh events by their words
+        # the words of this batch's posts: only these are looked up, so only these are
+        # indexed (a candidate event has 48 words, most of which no post of the batch has)
+        self.vocab: set[str] = set()
 
     def item(self, post: CrawledPost, cls: Classification, scope: str | None) -> Item:
         return item_for(post.title, post.text, self.now, cls.category, scope, post.area, cls.tokens)
@@ -88,10 +96,11 @@ class Linker:
     def prefetch(self, items: list[Item], known: Collection[int] = ()) -> None:
         """Load the events sharing a strongest word with any of ``items``, and the
         events ``known`` to be joined (the same title's): two queries for the batch."""
+        self.vocab.update(w for it in items for w in it.vector)
         ids = sorted(set(known) - set(self.loaded))
         for start in range(0, len(ids), 4000):
-            for ev in self.session.scalars(
-                select(Event).where(Event.id.in_(ids[start : start + 4000]))
+            for ev in self.session.connection().execute(
+                select(*_CLUSTER_COLUMNS).where(Event.id.in_(ids[start : start + 4000]))
             ):
                 self.loaded[ev.id] = _cluster(ev.id, ev)
                 self._index(self.loaded[ev.id])
@@ -105,8 +114,8 @@ class Linker:
         if not terms:
             return
         since = min(it.at for it in items) - WINDOW
-        rows = self.session.execute(
-            select(Event)
+        rows = self.session.connection().execute(
+            select(*_CLUSTER_COLUMNS)
             .where(
                 Event.id.in_(select(EventTerm.event_id).where(EventTerm.term.in_(terms))),
                 Event.merged_into.is_(None),
@@ -114,28 +123,59 @@ class Linker:
             )
             .order_by(Event.last_seen.desc())
             .limit(MAX_CANDIDATES * max(1, len(items) // 8))
-        ).scalars()
+        )
         for ev in rows:
             if ev.id not in self.loaded:
                 self.loaded[ev.id] = _cluster(ev.id, ev)
                 self._index(self.loaded[ev.id])
 
     def _index(self, c: Cluster) -> None:
+        vocab = self.vocab
         for w in c.centroid:
-            self.by_term.setdefault(w, {})[id(c)] = c
+            if w in vocab:
+                self.by_term.setdefault(w, {})[id(c)] = c
 
-    def _candidates(self, item: Item) -> list[Cluster]:
-        """Loaded or fresh events sharing a word with ``item`` (a cosine of 0 otherwise)."""
-        seen: dict[int, Cluster] = {}
-        for w in item.vector:
-            seen.update(self.by_term.get(w, {}))
-        return list(seen.values())
+    def _learn(self, words: Collection[str]) -> None:
+        """Index every known event under ``words`` too (a post matched without having
+        been prefetched: not the store's way, but kept exact)."""
+        new = set(words) - self.vocab
+        if not new:
+            return
+        self.vocab |= new
+        for c in [*self.loaded.values(), *self.fresh]:
+            for w in new & c.centroid.keys():
+                self.by_term.setdefault(w, {})[id(c)] = c
 
     def match(self, item: Item) -> Any:
         """The key of the event ``item`` joins (an event id or a placeholder given to
         :meth:`opened`), or None when it opens one."""
-        hit = best_match(item, self._candidates(item))
+        hit = best_match(item, self._near(item))
         return hit.key if hit else None
+
+    def _near(self, item: Item) -> list[Cluster]:
+        """The loaded or fresh events sharing a word with ``item`` that can reach the
+        threshold, in the order the term index meets them.
+
+        Centroids are unit vectors, so the cosine is the dot product over shared words:
+        summed here word by word from the term index, it rules out in one pass the many
+        events that share only a common word or two, and ``best_match`` scores the few
+        left in full (gates, category margin, which only lowers a score)."""
+        self._learn(item.vector.keys())
+        dots: dict[int, float] = {}
+        shared: dict[int, int] = {}
+        found: dict[int, Cluster] = {}
+        for w, v in item.vector.items():
+            for k, c in self.by_term.get(w, {}).items():
+                found[k] = c
+                cv = c.centroid.get(w)  # None: a word the centroid has since dropped
+                if cv is not None:
+                    dots[k] = dots.get(k, 0.0) + v * cv
+                    shared[k] = shared.get(k, 0) + 1
+        need = min(MIN_SHARED, len(item.vector))
+        floor = THRESHOLD - 1e-9  # float sums in another order than events.cosine's
+        return [
+            c for k, c in found.items() if shared.get(k, 0) >= need and dots.get(k, 0.0) >= floor
+        ]
 
     def add(self, item: Item, key: Any) -> None:
         """``item`` went to the event ``key`` (stored id, or a placeholder)."""
