@@ -133,7 +133,7 @@ def create_app(app: Host) -> FastAPI:
     index_url = f"sqlite:///{app.config.index_path}" if embedded else "none://"
     web.state.index_version = StoreVersion(index_url, lambda: app.index)
     web.state.auth_cache = VersionedCache(size=1024)
-    web.state.responses = VersionedCache(size=256)  # console.api's cached JSON bodies
+    web.state.responses = VersionedCache(size=256)  # API bodies and inbox data, per scope
     web.state.templates = build_templates(app)
     web.state.retrainer = models_admin.Retrainer()
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

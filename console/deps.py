@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
@@ -73,9 +73,9 @@ def store_versions(request: Request) -> StoreVersion:
     return versions
 
 
-def response_cache(request: Request) -> VersionedCache[bytes]:
-    """Response bodies kept under the store version they were computed at."""
-    cache: VersionedCache[bytes] = request.app.state.responses
+def response_cache(request: Request) -> VersionedCache[Any]:
+    """Response bodies (and the inbox's data) kept under the version they were made at."""
+    cache: VersionedCache[Any] = request.app.state.responses
     return cache
 
 

@@ -24,8 +24,10 @@ from console.deps import (
     get_yuqing,
     may_read_raw,
     optional_principal,
+    request_version,
     require,
     require_raw_reader,
+    response_cache,
 )
 from console.host import Host
 from console.searching import (
@@ -141,9 +143,11 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 INBOX_POLL_SECONDS = 5  # how often an open inbox asks for its list again
 
 
-def _inbox_context(yq: Host, who: Principal, team: str, status: str, page: int) -> dict[str, Any]:
-    now = yq.now()
-    page = max(1, min(page, MAX_INBOX_PAGE))
+def _inbox_data(
+    yq: Host, who: Principal, team: str, status: str, page: int
+) -> tuple[list[dict[str, Any]], int, list[tuple[str, str]], int]:
+    """(one page of alerts and one more, total, team choices, unread): the store's part
+    of the inbox, which does not depend on the clock."""
     with yq.store.session() as s:
         # one more than a page: whether a next page exists, without counting again
         alerts = views.alerts_as_dicts(
@@ -158,6 +162,25 @@ def _inbox_context(yq: Host, who: Principal, team: str, status: str, page: int) 
                                    teams=who.scope.teams)  # fmt: skip
         teams = views.team_choices(s, teams=who.scope.teams)
         unread = views.count_alerts(s, status="open", teams=who.scope.teams)
+    return alerts, total, teams, unread
+
+
+def _inbox_context(
+    request: Request, yq: Host, who: Principal, team: str, status: str, page: int
+) -> dict[str, Any]:
+    now = yq.now()
+    page = max(1, min(page, MAX_INBOX_PAGE))
+    # kept per scope under the store version read before this request's first query
+    # (console.freshness): a commit anywhere, a new alert, reads it again; countdowns and
+    # the page are made fresh from the clock every time
+    version = request_version(request)
+    cache = response_cache(request)
+    key = ("inbox", who.scope.teams, team, status, page)
+    data = cache.get(key, version)
+    if data is None:
+        data = _inbox_data(yq, who, team, status, page)
+        cache.put(key, version, data)
+    alerts, total, teams, unread = data
     more = len(alerts) > INBOX_PAGE
     alerts = alerts[:INBOX_PAGE]
     filters = [(k, v) for k, v in (("team", team), ("status", status)) if v]
@@ -191,7 +214,7 @@ def inbox(
     request: Request, yq: Yuqing, who: Who, team: str = "", status: str = "", page: int = 1
 ) -> HTMLResponse:
     try:
-        context = _inbox_context(yq, who, team, status, page)
+        context = _inbox_context(request, yq, who, team, status, page)
     except InvalidInput as exc:
         return error_page(request, 400, str(exc))
     return render(request, "inbox.html", context)
@@ -204,7 +227,7 @@ def inbox_list(
     """The inbox's list alone, polled by static/inbox.js; the server's clock rides in a
     header so the page's countdowns follow it, not the browser's."""
     try:
-        context = _inbox_context(yq, who, team, status, page)
+        context = _inbox_context(request, yq, who, team, status, page)
     except InvalidInput as exc:
         return error_page(request, 400, str(exc))
     resp = render(request, "_inbox_list.html", context)

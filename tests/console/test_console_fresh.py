@@ -206,3 +206,15 @@ def test_a_newly_indexed_post_is_found_at_once(fresh: Console) -> None:
     )
     drain_index(fresh.app)  # the outbox into the index, as `yuqing run` does
     assert total("燃气泄漏") == 1
+
+
+def test_the_inbox_page_shows_a_new_alert_at_once(fresh: Console) -> None:
+    _alert(fresh, "湖滨社区化工厂爆炸")
+    grid = fresh.browser("hubin")
+    for _ in range(2):  # the second answer from the cache
+        frag = grid.get("/inbox/list").text
+        assert "湖滨社区化工厂爆炸" in frag and 'data-unread="1"' in frag
+    _alert(fresh, "湖滨社区燃气泄漏")
+    frag = grid.get("/inbox/list").text
+    assert "湖滨社区燃气泄漏" in frag and 'data-unread="2"' in frag
+    assert "湖滨社区燃气泄漏" in grid.get("/").text
