@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from index_corpus import CORPUS
@@ -38,7 +39,7 @@ def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
     con.close()
     b = EmbeddedBackend(path, tokenize)
     schema = b._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
-    assert schema == SCHEMA_VERSION == "3"
+    assert schema == SCHEMA_VERSION == "4"
     r = b.search(SearchQuery(text="污水"))
     assert {h.id for h in r.hits} == {1, 2, 8}
     assert sum(r.facets["category"].values()) == 3
@@ -50,6 +51,34 @@ def test_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
         assert tags[d.id] == tags_for(d.category, d.area, d.source, d.severity, day)
     assert b.count() == len(CORPUS)
     b.close()
+
+
+def test_version_3_file_gains_facet_keys(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    b = EmbeddedBackend(path, tokenize)
+    assert b.index(CORPUS) == []
+    want = b.search(SearchQuery(text="", facets=True)).facets
+    b.close()
+    # A version 3 file: no fkeys table, no facts.fk (and triggers that do not fill it).
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        DROP TRIGGER docs_ai; DROP TRIGGER docs_ad; DROP TRIGGER docs_au;
+        DROP TABLE fkeys; ALTER TABLE facts DROP COLUMN fk;
+        UPDATE meta SET value = '3' WHERE key = 'schema';
+        """
+    )
+    con.close()
+    b = EmbeddedBackend(path, tokenize)
+    try:
+        assert b._db.execute("SELECT count(*) FROM facts WHERE fk IS NULL").fetchone()[0] == 0
+        assert b.search(SearchQuery(text="", facets=True)).facets == want
+        assert sum(b.search(SearchQuery(text="污水", facets=True)).facets["severity"].values()) == 3
+        extra = replace(CORPUS[0], id=999, area="新区")
+        assert b.index([extra]) == []
+        assert b.search(SearchQuery(text="", facets=True)).facets["area"]["新区"] == 1
+    finally:
+        b.close()
 
 
 def test_pretokenised_documents_index_like_segmented_ones(tmp_path: Path) -> None:
