@@ -54,12 +54,20 @@ def item_for(title: str, text: str, at: datetime, category: str | None, scope: s
 _CLUSTER_COLUMNS = (Event.id, Event.profile, Event.last_seen, Event.category)
 
 
+def post_time(published_at: datetime | None, arrived: datetime) -> datetime:
+    """When a post was written, for linking: its own time where it has one (a backfill of
+    last year's hotline records is last year's matters, not today's), else when it
+    arrived; never later than it arrived (a clock ahead on the site)."""
+    return min(published_at, arrived) if published_at is not None else arrived
+
+
 def _cluster(key: Any, ev: Any) -> Cluster:
     profile = ev.profile or {}
+    last = profile.get("last_at")  # its newest post's time (profiles since posts' own times)
     return Cluster(
         key,
         centroid=dict(profile.get("terms", {})),
-        last_at=ev.last_seen,
+        last_at=datetime.fromisoformat(last) if last else ev.last_seen,
         category=ev.category,
         scopes=set(profile.get("scopes", [])),
         areas=set(profile.get("areas", [])),
@@ -73,6 +81,7 @@ def _profile(c: Cluster) -> dict[str, Any]:
         "scopes": sorted(c.scopes),
         "areas": sorted(c.areas),
         "size": c.size,
+        "last_at": c.last_at.isoformat() if c.last_at is not None else None,
     }
 
 
@@ -91,7 +100,8 @@ class Linker:
         self.vocab: set[str] = set()
 
     def item(self, post: CrawledPost, cls: Classification, scope: str | None) -> Item:
-        return item_for(post.title, post.text, self.now, cls.category, scope, post.area, cls.tokens)
+        at = post_time(post.published_at, self.now)
+        return item_for(post.title, post.text, at, cls.category, scope, post.area, cls.tokens)
 
     def prefetch(self, items: list[Item], known: Collection[int] = ()) -> None:
         """Load the events sharing a strongest word with any of ``items``, and the
@@ -251,7 +261,7 @@ def _reprofile(session: Session, ids: list[int]) -> None:
 
 def _post_item(p: Post) -> Item:
     scope = (p.extra or {}).get("near_dup_scope")
-    return item_for(p.title, p.text, p.fetched_at, p.category,
+    return item_for(p.title, p.text, post_time(p.published_at, p.fetched_at), p.category,
                     str(scope) if scope else None, p.area)  # fmt: skip
 
 

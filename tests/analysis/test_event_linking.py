@@ -198,3 +198,26 @@ def test_two_matters_in_one_named_village_stay_apart() -> None:
         Item(vector("白塔村培训补贴半年没到账", "白塔村职业技能培训补贴半年没到账。"), at),
     ]
     assert cluster_all(items) == [0, 1, 2, 3]
+
+
+def test_a_backfill_links_by_the_posts_own_times(store: Store) -> None:
+    """An import of last year's records in one go: the time gate reads each post's own
+    time, not the moment it was stored, so the same matter a year apart is two events
+    and days apart is one (as the clustering benchmark measures it), batch after batch."""
+    year_ago = NOW - timedelta(days=365)
+
+    def at(title_text: tuple[str, str], n: int, when: datetime) -> CrawledPost:
+        return CrawledPost(source="import", title=title_text[0], text=title_text[1],
+                           url=f"http://import.invalid/{n}", published_at=when)  # fmt: skip
+
+    first = _store(store, [at(BOARD, 1, year_ago)])
+    later = _store(
+        store,
+        [at(HOTLINE, 2, year_ago + timedelta(days=3)), at(HOTLINE, 3, NOW - timedelta(days=1))],
+    )
+    e = _events(store, first + later)
+    assert e[0] == e[1]  # three days apart: one matter
+    assert e[2] != e[0]  # a year later: a new one
+    with store.session() as s:
+        profile = s.get(Event, e[0]).profile  # type: ignore[union-attr]
+        assert datetime.fromisoformat(profile["last_at"]) == year_ago + timedelta(days=3)
