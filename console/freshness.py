@@ -21,6 +21,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -42,6 +43,7 @@ class StoreVersion:
         self._opened = opened
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._asked_at, self._answer = -1, None  # the last ask: when it began, its answer
         self.kind: str | None = None
         try:
             url_ = make_url(url)
@@ -75,15 +77,21 @@ class StoreVersion:
         """The token now; None when it cannot be known (then nothing is reused)."""
         if self.kind is None:
             return None
+        arrived = time.monotonic_ns()
         with self._lock:
+            # Callers that queued behind an answer asked after they arrived share it: it
+            # was read after their arrival, so it holds every commit made before it.
+            if self._asked_at >= arrived:
+                return self._answer
+            self._asked_at, self._answer = time.monotonic_ns(), None
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                return self._ask()
+                self._answer = self._ask()
             except Exception as exc:  # a lost connection: answer "unknown", reconnect next time
                 log.debug("store version unavailable: %s", exc)
                 self._drop()
-                return None
+            return self._answer
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
