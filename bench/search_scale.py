@@ -153,11 +153,15 @@ CACHE = ROOT / "var" / "bench-cache"
 
 
 def _cache_key(n: int) -> str:
-    """What the built index depends on: size, seed, schema and the generator's code."""
-    from index.embedded import SCHEMA_VERSION
+    """What the built index depends on: size, seed, the generator's code and how
+    the embedded index lays out a post (schema, triggers, row and tags)."""
+    from index import embedded
 
     src = inspect.getsource(Generator) + inspect.getsource(_jieba_vocab)
-    h = hashlib.sha256(f"{n}|{SEED}|{BATCH}|{SCHEMA_VERSION}|{src}".encode()).hexdigest()
+    src += embedded._SCHEMA + inspect.getsource(embedded.tags_for)
+    src += inspect.getsource(embedded.EmbeddedBackend._row)
+    key = f"{n}|{SEED}|{BATCH}|{embedded.SCHEMA_VERSION}|{src}"
+    h = hashlib.sha256(key.encode()).hexdigest()
     return f"search-scale-{n}-{h[:12]}"
 
 
