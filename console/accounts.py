@@ -371,20 +371,20 @@ def resolve_hashed(
         if sess.expires_at <= now or user.disabled:
             return None
         return principal_for(config, user, "session", sess.csrf_token), sess.expires_at
-    row = session.execute(
+    found = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == secret_hash)
     ).first()
-    if row is None:
+    if found is None:
         return None
-    tok, user = row
-    if tok.revoked or user.disabled:
+    tok, owner = found
+    if tok.revoked or owner.disabled:
         return None
     # Coarse last-use stamp: one write per token per minute at most.
     if tok.last_used_at is None or now - tok.last_used_at > TOKEN_STAMP_EVERY:
         tok.last_used_at = now
-    return principal_for(config, user, "token"), tok.last_used_at + TOKEN_STAMP_EVERY
+    return principal_for(config, owner, "token"), tok.last_used_at + TOKEN_STAMP_EVERY
 
 
 # ---------------------------------------------------------------- API tokens

@@ -99,7 +99,7 @@ async def list_alerts(
                 alerts = views.alerts_as_dicts(
                     s, status=status, team=team or None, limit=limit, teams=who.scope.teams
                 )
-            return JSONResponse({"alerts": alerts}).body
+            return bytes(JSONResponse({"alerts": alerts}).body)
 
         try:
             body = await run_in_threadpool(compute)
@@ -304,16 +304,15 @@ async def search(
 
         def compute() -> bytes:
             result = run_search(yq, params)
-            return JSONResponse(
-                {
-                    "total": result.total,
-                    "hits": [hit_as_dict(h) for h in result.hits],
-                    "facets": result.facets,
-                    "expansions": result.expansions,  # typed word -> synonyms also searched
-                    "recall": recall,
-                    "partial": result.partial,  # few posts had every word: those with some
-                }
-            ).body
+            data = {
+                "total": result.total,
+                "hits": [hit_as_dict(h) for h in result.hits],
+                "facets": result.facets,
+                "expansions": result.expansions,  # typed word -> synonyms also searched
+                "recall": recall,
+                "partial": result.partial,  # few posts had every word: those with some are in
+            }
+            return bytes(JSONResponse(data).body)
 
         try:
             body = await run_in_threadpool(compute)

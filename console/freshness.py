@@ -43,7 +43,8 @@ class StoreVersion:
         self._opened = opened
         self._lock = threading.Lock()
         self._conn: Any = None
-        self._asked_at, self._answer = -1, None  # the last ask: when it began, its answer
+        self._asked_at: int = -1  # when the last ask began
+        self._answer: str | None = None  # and its answer
         self.kind: str | None = None
         try:
             url_ = make_url(url)
@@ -62,7 +63,7 @@ class StoreVersion:
             conn.execute("PRAGMA query_only=ON")  # this connection must never write
             return conn
         raw = engine.raw_connection()
-        driver = raw.driver_connection
+        driver: Any = raw.driver_connection
         raw.detach()  # ours for good: the pool would ping and reset it on every checkout
         driver.rollback()  # the pool's ping may have opened a transaction
         driver.autocommit = True  # each ask is its own transaction, so a fresh snapshot
