@@ -218,3 +218,33 @@ def test_the_inbox_page_shows_a_new_alert_at_once(fresh: Console) -> None:
     frag = grid.get("/inbox/list").text
     assert "湖滨社区燃气泄漏" in frag and 'data-unread="2"' in frag
     assert "湖滨社区燃气泄漏" in grid.get("/").text
+
+
+def test_a_version_read_begun_before_a_caller_came_is_not_reused(tmp_path: Path) -> None:
+    """Callers queued behind a read share it only if it began after they arrived: one
+    begun earlier may predate a commit they must see."""
+    import threading
+
+    version = StoreVersion(f"sqlite:///{tmp_path / 'v.db'}", lambda: None)
+    asked: list[int] = []
+    first_ask_running, release_first = threading.Event(), threading.Event()
+
+    def ask() -> str:
+        asked.append(len(asked) + 1)
+        if len(asked) == 1:
+            first_ask_running.set()
+            assert release_first.wait(30)
+        return str(len(asked))
+
+    version._ask = ask  # type: ignore[method-assign]  # counts asks; the first one waits
+    answers: dict[str, str | None] = {}
+    a = threading.Thread(target=lambda: answers.update(a=version.current()))
+    a.start()
+    assert first_ask_running.wait(30)
+    b = threading.Thread(target=lambda: answers.update(b=version.current()))
+    b.start()  # arrives while A's read runs: must read again, not take A's answer
+    release_first.set()
+    a.join(30)
+    b.join(30)
+    assert answers == {"a": "1", "b": "2"} and asked == [1, 2]
+    version.close()
