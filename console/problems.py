@@ -131,6 +131,15 @@ rule(
     r"(?:查询有误：)?(\w+):(\S+) in the query conflicts with the selected \w+ (.+)",
     "query_conflict",
 )(lambda m: f"查询有误：查询中的 {m[1]}:{m[2]} 与所选的 {m[3]} 相矛盾")
+rule(r"(?:查询有误：)?(\w+):(\S+) is not a date; use .*", "query_syntax")(
+    lambda m: f"查询有误：{m[1]}:{_q(m[2])} 不是日期，请写成 YYYY-MM-DD"
+)
+rule(r"(?:查询有误：)?tier:(\S*): unknown tier .*", "query_syntax")(
+    lambda m: f"查询有误：没有等级 {_q(m[1])}，可用 I、II、III、IV 或 1-4"
+)
+rule(
+    r"(?:查询有误：)?query is too long \((\d+) characters\); the limit is (\d+)", "query_too_long"
+)(lambda m: f"查询有误：查询过长（{m[1]} 个字符），上限 {m[2]} 个")
 rule(r"(?:查询有误：)?sort:(\S*): use sort:newest or sort:relevance", "query_syntax")(
     lambda m: f"查询有误：sort:{m[1]}：请写 sort:newest（最新）或 sort:relevance（相关度）"
 )
@@ -165,6 +174,12 @@ def explain(status: int, detail: object) -> tuple[str, str]:
         m = pattern.fullmatch(text)
         if m:
             return code, wording(m)
+    bilingual = split(text)
+    if bilingual is not None:  # "中文 / English" at its source: its words, the rule's code
+        zh, en = bilingual
+        for pattern, code, _ in RULES:
+            if pattern.fullmatch(en):
+                return code, zh
     fallback_code, fallback = BY_STATUS.get(
         status, ("error", "无法完成" if status < 500 else "服务器出错，请稍后再试")
     )

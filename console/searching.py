@@ -64,7 +64,9 @@ def parse_severity(value: str | None, name: str = "severity") -> int | None:
     try:
         return parse_tier(value)
     except ValueError as exc:
-        raise QueryError(f"{name}: {exc}") from None
+        raise QueryError(
+            f"{name}: 没有等级 {value!r}，可用 I、II、III、IV 或 1-4 / {name}: {exc}"
+        ) from None
 
 
 def parse_when(value: str | None, name: str = "since") -> datetime | None:
@@ -78,7 +80,9 @@ def parse_when(value: str | None, name: str = "since") -> datetime | None:
             return datetime(y, m, d)
         return datetime.fromisoformat(v)
     except ValueError:
-        raise QueryError(f"{name}: {value!r} is not a date; use YYYY-MM-DD") from None
+        raise QueryError(
+            f"{name}: {value!r} 不是日期，请写成 YYYY-MM-DD / {name}: {value!r} is not a date; use YYYY-MM-DD"
+        ) from None
 
 
 def empty_filter(value: str | None) -> str | None:
@@ -88,7 +92,10 @@ def empty_filter(value: str | None) -> str | None:
 def run_search(app: Host, p: SearchParams) -> SearchResult:
     """Raises QueryError for bad input, SearchUnavailable when the index cannot answer."""
     if p.offset > MAX_OFFSET:
-        raise QueryError(f"offset is too large; the limit is {MAX_OFFSET}")
+        raise QueryError(
+            f"翻页太深，最多到第 {MAX_OFFSET} 条，请缩小检索范围 / "
+            f"offset is too large; the limit is {MAX_OFFSET}"
+        )
     q = SearchQuery(
         text=p.q,
         category=p.category,

@@ -518,7 +518,9 @@ class EmbeddedBackend:
             except sqlite3.OperationalError as exc:
                 # Terms are always quoted, so this is a bug or a damaged index, not user syntax.
                 if "fts5" in str(exc):
-                    raise QueryError(f"cannot search for {q.text!r}: {exc}") from exc
+                    raise QueryError(
+                        f"无法检索 {q.text!r} / cannot search for {q.text!r}: {exc}"
+                    ) from exc
                 raise BackendError(f"index {self.path}: {exc}") from exc
             finally:
                 db.execute("COMMIT")

@@ -214,6 +214,7 @@ class CompiledQuery:
 def _clean(text: str) -> str:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(
+            f"查询过长（{len(text)} 个字符），上限 {MAX_QUERY_CHARS} 个 / "
             f"query is too long ({len(text)} characters); the limit is {MAX_QUERY_CHARS}"
         )
     # Control and format characters (NUL, zero-width, bidi marks) become spaces.
@@ -255,7 +256,10 @@ def _lex(s: str) -> list[tuple[str, str, str]]:
                     k += 1
                 value, i = s[j:k], k
             if neg == "-":
-                raise QueryError(f"-{m.group(1)}: excluding by a field is not supported")
+                raise QueryError(
+                    f"不支持按字段排除（-{m.group(1)}） / "
+                    f"-{m.group(1)}: excluding by a field is not supported"
+                )
             out.append((f"filter:{name}", value.strip(), ""))
             continue
         if s[i] in _OPEN_QUOTES:
@@ -313,10 +317,16 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
         if kind.startswith("filter:"):
             name = kind.removeprefix("filter:")
             if not value:
-                raise QueryError(f"{name}: needs a value, e.g. {_example(name)}")
+                raise QueryError(
+                    f"{name}: 需要一个值，例如 `{_example(name)}` / "
+                    f"{name}: needs a value, e.g. `{_example(name)}`"
+                )
             old = parsed.filters.get(name)
             if old is not None and old != value:
-                raise QueryError(f"{name} is given twice ({old} and {value}); give it once")
+                raise QueryError(
+                    f"{name} 给了两次（{old!r} 和 {value!r}），只能给一次 / "
+                    f"{name} is given twice ({old!r} and {value!r}); give it once"
+                )
             parsed.filters[name] = value
             pending_or = False
             continue
@@ -327,9 +337,15 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
         n_terms += 1
         n_tokens += len(tokens)
         if n_terms > MAX_TERMS:
-            raise QueryError(f"too many search terms (more than {MAX_TERMS}); use fewer words")
+            raise QueryError(
+                f"检索词过多（超过 {MAX_TERMS} 个），请减少 / "
+                f"too many search terms (more than {MAX_TERMS}); use fewer words"
+            )
         if n_tokens > MAX_TOKENS:
-            raise QueryError(f"query has too many words (more than {MAX_TOKENS}); shorten it")
+            raise QueryError(
+                f"查询过长（超过 {MAX_TOKENS} 个词），请缩短 / "
+                f"query has too many words (more than {MAX_TOKENS}); shorten it"
+            )
         term = Term(tokens, phrase=kind == "phrase" and len(tokens) > 1, word=value)
         if mark == "-":
             parsed.excluded.append(term)
@@ -350,7 +366,10 @@ def parse_text(text: str, tokenize: Tokenize) -> ParsedText:
         pending_or = pending_and = False
     if junk and not parsed.groups and not parsed.excluded and not parsed.filters:
         shown = " ".join(junk)[:40]
-        raise QueryError(f"nothing to search for in {shown!r}: use words, not only symbols")
+        raise QueryError(
+            f"{shown!r} 中没有可检索的词，请输入文字，不要只输入符号 / "
+            f"nothing to search for in {shown!r}: use words, not only symbols"
+        )
     return parsed
 
 
@@ -583,16 +602,24 @@ def _parse_tier_filter(value: str) -> tuple[int | None, int | None]:
     try:
         sev = parse_tier(rest)
     except ValueError as exc:
-        raise QueryError(f"tier:{value}: {exc}") from None
+        raise QueryError(
+            f"等级写法有误 tier:{value!r}，可用 I、II、III、IV 或 1-4 / tier:{value!r}: {exc}"
+        ) from None
     if op == "=":
         return sev, None
     if op in (">=", "≥"):
         return None, sev
     if op == ">":
         if sev == 4:
-            raise QueryError(f"tier:{value}: nothing is more serious than tier I")
+            raise QueryError(
+                f"tier:{value!r}：没有比 I 级更严重的等级 / "
+                f"tier:{value!r}: nothing is more serious than tier I"
+            )
         return None, sev + 1
-    raise QueryError(f"tier:{value}: use tier:{tier_name(sev)} or tier:>={tier_name(sev)}")
+    t = tier_name(sev)
+    raise QueryError(
+        f"tier:{value!r}：请写 tier:{t} 或 tier:>={t} / tier:{value!r}: use tier:{t} or tier:>={t}"
+    )
 
 
 def _parse_when(name: str, value: str, tz: tzinfo) -> datetime:
@@ -608,10 +635,11 @@ def _parse_when(name: str, value: str, tz: tzinfo) -> datetime:
         return _aware(dt, tz)
     except ValueError:
         raise QueryError(
-            f"{name}:{value} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+            f"{name}:{value!r} 不是日期，请写成 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM / "
+            f"{name}:{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
         ) from None
     except OverflowError:  # until:9999-12-31 is the day after; since:0001-01-01 in UTC+8
-        raise QueryError(f"{name}:{value} is out of range") from None
+        raise QueryError(f"{name}:{value!r} 超出范围 / {name}:{value!r} is out of range") from None
 
 
 def _aware(dt: datetime, tz: tzinfo) -> datetime:
@@ -620,12 +648,15 @@ def _aware(dt: datetime, tz: tzinfo) -> datetime:
     try:
         return dt.astimezone(UTC)
     except OverflowError:  # 0001-01-01 00:00 in UTC+8 is before year 1 in UTC
-        raise QueryError(f"{dt.isoformat()} is out of range") from None
+        raise QueryError(f"{dt.isoformat()} 超出范围 / {dt.isoformat()} is out of range") from None
 
 
 def _merge(name: str, given: str | int | None, typed: str | int | None) -> str | int | None:
     if given is not None and typed is not None and given != typed:
-        raise QueryError(f"{name}:{typed} in the query conflicts with the selected {name} {given}")
+        raise QueryError(
+            f"查询中的 {name}:{typed!r} 与所选的 {name} {given!r} 相矛盾 / "
+            f"{name}:{typed!r} in the query conflicts with the selected {name} {given!r}"
+        )
     return given if given is not None else typed
 
 
@@ -635,7 +666,7 @@ def compile_query(
     """Validate ``q`` and merge the filters typed into ``q.text`` with its fields;
     plan ranked matching (with ``synonyms`` unless ``q.expand`` is off)."""
     if not isinstance(q.text, str):
-        raise QueryError("query text must be a string")
+        raise QueryError("查询内容必须是文字 / query text must be a string")
     parsed = parse_text(q.text, tokenize)
     f = parsed.filters
 
@@ -646,7 +677,10 @@ def compile_query(
         if val is not None and (
             not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= 4
         ):
-            raise QueryError(f"{name} must be 1..4 (4 = tier I), got {val!r}")
+            raise QueryError(
+                f"{name} 必须是 1..4（4 即 I 级），收到 {val!r} / "
+                f"{name} must be 1..4 (4 = tier I), got {val!r}"
+            )
     severity = _merge("severity", q.severity, sev_exact)
     severity_min = max((v for v in (q.severity_min, sev_min) if v is not None), default=None)
 
@@ -663,16 +697,30 @@ def compile_query(
         sort = "newest"  # "everything about X", newest first
     if "sort" in f:
         if f["sort"].lower() not in _SORTS:
-            raise QueryError(f"sort:{f['sort']}: use sort:newest or sort:relevance")
+            raise QueryError(
+                f"sort:{f['sort']!r}：请写 sort:newest（最新）或 sort:relevance（相关度） / "
+                f"sort:{f['sort']!r}: use sort:newest or sort:relevance"
+            )
         sort = _SORTS[f["sort"].lower()]  # type: ignore[assignment]
     if sort not in ("relevance", "newest"):
-        raise QueryError(f"sort must be 'relevance' or 'newest', got {sort!r}")
+        raise QueryError(
+            f"排序只能是 relevance 或 newest，收到 {sort!r} / "
+            f"sort must be 'relevance' or 'newest', got {sort!r}"
+        )
     if q.histogram not in (None, "day", "week"):
-        raise QueryError(f"histogram must be 'day', 'week' or None, got {q.histogram!r}")
+        raise QueryError(
+            f"分布图只能按 day 或 week，收到 {q.histogram!r} / "
+            f"histogram must be 'day', 'week' or None, got {q.histogram!r}"
+        )
     if not isinstance(q.limit, int) or not 1 <= q.limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be 1..{MAX_LIMIT}, got {q.limit!r}")
+        raise QueryError(
+            f"条数必须是 1..{MAX_LIMIT}，收到 {q.limit!r} / limit must be 1..{MAX_LIMIT}, got {q.limit!r}"
+        )
     if not isinstance(q.offset, int) or not 0 <= q.offset <= MAX_OFFSET:
-        raise QueryError(f"offset must be 0..{MAX_OFFSET}, got {q.offset!r}")
+        raise QueryError(
+            f"起始位置必须是 0..{MAX_OFFSET}，收到 {q.offset!r} / "
+            f"offset must be 0..{MAX_OFFSET}, got {q.offset!r}"
+        )
 
     return CompiledQuery(
         groups=parsed.groups,
