@@ -153,22 +153,30 @@ def new_password() -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password too short: at least {MIN_PASSWORD} characters")
+        raise AccountError(
+            f"密码太短，至少 {MIN_PASSWORD} 个字符 / "
+            f"password too short: at least {MIN_PASSWORD} characters"
+        )
 
 
 def _check_role_team(config: AppConfig, role: str, team_id: str | None) -> None:
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}: use {', '.join(ROLES)}")
+        raise AccountError(
+            f"没有角色 {role!r}，可选：{'、'.join(ROLES)} / unknown role {role!r}: use {', '.join(ROLES)}"
+        )
     if team_id is not None and team_id not in config.teams.by_id():
-        raise AccountError(f"unknown team {team_id!r} (config/teams.yaml)")
+        raise AccountError(
+            f"没有责任单位 {team_id!r}（见 config/teams.yaml） / "
+            f"unknown team {team_id!r} (config/teams.yaml)"
+        )
     if role == "responder" and not team_id:
-        raise AccountError("a responder needs a team (--team)")
+        raise AccountError("处置人员需要指定责任单位（--team） / a responder needs a team (--team)")
 
 
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise AccountError(f"no user {username!r}")
+        raise AccountError(f"没有用户 {username!r} / no user {username!r}")
     return user
 
 
@@ -186,11 +194,13 @@ def add_user(
 ) -> User:
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
-        raise AccountError("username must be 1-80 characters without spaces")
+        raise AccountError(
+            "用户名须为 1-80 个字符，不含空格 / username must be 1-80 characters without spaces"
+        )
     _check_role_team(config, role, team_id)
     _check_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"用户 {username!r} 已存在 / user {username!r} exists already")
     user = User(
         username=username,
         display_name=display_name,
@@ -396,7 +406,7 @@ def create_token(
     """A new API token for the user; the clear value is returned once and never stored."""
     user = get_user(session, username)
     if user.disabled:
-        raise AccountError(f"user {username!r} is disabled")
+        raise AccountError(f"用户 {username!r} 已停用 / user {username!r} is disabled")
     token = "yq_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(token_hash=hash_secret(token), user_id=user.id, name=name[:80], created_at=now)

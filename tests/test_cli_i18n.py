@@ -127,6 +127,7 @@ MESSAGES = [  # (arguments, exit status, Chinese needle, English needle)
     (["alerts", "list"], 0, "编号  等级  状态", "No.  Tier  Status"),
     (["alerts", "list", "--team", "nobody"], 2, "没有责任单位 'nobody'", "unknown team 'nobody'"),
     (["search", "x", "--since", "someday"], 2, "不是日期", "is not a date"),
+    (["users", "disable", "nobody"], 2, "没有用户 'nobody'", "no user 'nobody'"),
     (["search", "tier:V"], 2, "可用 I、II、III、IV 或 1-4", "unknown tier 'V'"),
     (["search", "!!!"], 2, "中没有可检索的词", "nothing to search for in '!!!'"),
     (["search", "category:"], 2, "需要一个值", "needs a value"),
