@@ -216,7 +216,7 @@ def _run_on(db_url: str | None, quick: bool) -> list[Row]:
     import uvicorn
 
     from console import accounts
-    from console.app import create_app
+    from console.web import create_app
     from runtime.app import App
     from yuqing.clock import FrozenClock
     from yuqing.settings import load_config

@@ -124,7 +124,7 @@ def run(quick: bool) -> list[Row]:
 
     from analysis.overview import in_period
     from console import accounts
-    from console.app import create_app
+    from console.web import create_app
     from runtime.app import App
     from store.models import Post
     from yuqing.clock import FrozenClock

@@ -29,7 +29,7 @@ def command(
     a free loopback port and its sources are crawled, so a first run works offline."""
     import uvicorn
 
-    from console.app import create_app
+    from console.web import create_app
     from runtime.observability import configure_logging
     from runtime.service import Service
 

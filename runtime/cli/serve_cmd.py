@@ -24,7 +24,7 @@ WORKER_OPTIONS = "YUQING_SERVE_WORKER"
 
 def worker_app() -> FastAPI:
     """The app factory each uvicorn worker calls: config, logging, App, console."""
-    from console.app import create_app
+    from console.web import create_app
     from runtime.app import App
     from runtime.observability import configure_logging
     from yuqing.settings import load_config, resolve_config_dir

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from alerts.engine import evaluate_new_posts
 from analysis.linking import Linker
 from console import accounts
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from store.posts import upsert_post
 from yuqing.clock import FrozenClock

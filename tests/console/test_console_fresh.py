@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
 from console import accounts
-from console.app import create_app
 from console.freshness import StoreVersion
+from console.web import create_app
 from runtime.app import App
 from store.console_models import ApiToken
 from store.models import Alert, User

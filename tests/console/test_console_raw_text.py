@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from store.models import AuditLog
 from store.raw import keep_raw

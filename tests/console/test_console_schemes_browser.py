@@ -14,7 +14,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from console import accounts
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from runtime.service import Service
 from tests.alerts.alerts_testkit import SmtpSink

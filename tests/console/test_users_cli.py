@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from runtime.cli import cli
 from yuqing.settings import load_config

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from alerts.engine import evaluate_new_posts
 from console import accounts
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from store.posts import upsert_post
 from yuqing.clock import FrozenClock

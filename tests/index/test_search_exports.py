@@ -18,8 +18,8 @@ from index_testkit import make_es_backend
 from openpyxl import load_workbook
 
 from console import searching
-from console.app import build_templates
 from console.searching import SearchParams, iter_export_hits, run_search
+from console.web import build_templates
 from runtime.app import App
 from runtime.jobs import drain_index
 from store.posts import upsert_post

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 
 from alerts.engine import evaluate_new_posts
 from alerts.lock import StoreLock
-from console.app import create_app
+from console.web import create_app
 from runtime.app import App
 from store.alerting_models import NotificationOutbox
 from store.models import Alert, DeadLetterRow
