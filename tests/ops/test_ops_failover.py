@@ -224,10 +224,14 @@ def test_standby_takes_over_and_nothing_is_doubled(
         with contextlib.closing(sqlite3.connect(tmp_path / "var" / "index.sqlite")) as db:
             assert sorted(r[0] for r in db.execute("SELECT id FROM docs")) == post_ids
             assert db.execute("SELECT count(*) FROM fts").fetchone()[0] == len(post_ids)
-        # Every due notification sent, each exactly once; one superseded before it went
-        # (its alert was raised: the raise's notification replaces it) is settled too.
-        superseded = [r for r in rows if r.status == "cancelled"]
-        assert all("superseded" in (r.last_error or "") for r in superseded)
+        # Every due notification sent, each exactly once; one made moot before it went is
+        # settled with its reason: superseded (its alert was raised: the raise's
+        # notification replaces it), or a duty-desk notice whose triage was decided or
+        # whose window ended (fail open) first.
+        cancelled = [r for r in rows if r.status == "cancelled"]
+        assert all(
+            (r.last_error or "").startswith(("superseded by ", "triage ")) for r in cancelled
+        ), [(r.id, r.kind, r.last_error) for r in cancelled]
         due_rows = [
             r for r in rows if r.next_attempt_at <= datetime.now(UTC) and r.status != "cancelled"
         ]
