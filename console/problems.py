@@ -174,16 +174,15 @@ def explain(status: int, detail: object) -> tuple[str, str]:
         m = pattern.fullmatch(text)
         if m:
             return code, wording(m)
-    bilingual = split(text)
-    if bilingual is not None:  # "中文 / English" at its source: its words, the rule's code
-        zh, en = bilingual
+    found = split(text)  # also where the English half starts with a value ('x', a path)
+    if found is not None:  # "中文 / English" at its source: its words, the rule's code
+        zh, en = found
         for pattern, code, _ in RULES:
             if pattern.fullmatch(en):
                 return code, zh
     fallback_code, fallback = BY_STATUS.get(
         status, ("error", "无法完成" if status < 500 else "服务器出错，请稍后再试")
     )
-    found = split(text)  # also where the English half starts with a value ('x', a path)
     halves = list(found) if found else _BILINGUAL.split(text, maxsplit=1)
     if len(halves) == 2 and _HAN.search(halves[0]):
         text = halves[0]  # "中文 / english": the Chinese half
